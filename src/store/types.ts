@@ -75,6 +75,8 @@ export interface Diagnostic {
   readonly message: string;
 }
 
-export function objectKey(o: { kind: string; metadata: { namespace?: string; name: string } }): string {
+export function objectKey(
+  o: { kind: string; metadata: { namespace?: string; name: string } },
+): string {
   return `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`;
 }
