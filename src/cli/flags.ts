@@ -18,6 +18,12 @@ export type FlagValues = Record<string, string | boolean | number | string[] | u
 
 export class UsageError extends Error {
   override name = "UsageError";
+  /** The role's usage text, printed after the message when set. */
+  usage?: string;
+  constructor(message: string, usage?: string) {
+    super(message);
+    this.usage = usage;
+  }
 }
 
 export interface Parsed {
@@ -98,4 +104,51 @@ export function numberFlag(flags: FlagValues, name: string): number | undefined 
 
 export function boolFlag(flags: FlagValues, name: string): boolean {
   return flags[name] === true;
+}
+
+/** How a role describes itself for `--help` and usage errors. */
+export interface RoleSpec {
+  /** e.g. "agent" or "snapshot dump". */
+  readonly name: string;
+  /** One line: what the role does. */
+  readonly summary: string;
+  readonly flags: readonly FlagSpec[];
+  /** Extra lines after the flag list (examples). */
+  readonly epilog?: string;
+}
+
+export function roleUsage(spec: RoleSpec): string {
+  const parts = [
+    `usage: novaedge ${spec.name} [flags]`,
+    "",
+    spec.summary,
+    "",
+    "flags:",
+    formatFlags(spec.flags),
+  ];
+  if (spec.epilog) parts.push("", spec.epilog);
+  return parts.join("\n");
+}
+
+/**
+ * Parse a role's flags. Returns null after printing the usage for `--help`;
+ * throws UsageError (carrying the usage) for anything wrong, including stray
+ * positional arguments.
+ */
+export function parseRole(args: readonly string[], spec: RoleSpec): FlagValues | null {
+  let parsed: Parsed;
+  try {
+    parsed = parseFlags(args, spec.flags);
+  } catch (err) {
+    if (err instanceof UsageError) throw new UsageError(err.message, roleUsage(spec));
+    throw err;
+  }
+  if (parsed.help) {
+    console.log(roleUsage(spec));
+    return null;
+  }
+  if (parsed.positionals.length > 0) {
+    throw new UsageError(`unexpected argument "${parsed.positionals[0]}"`, roleUsage(spec));
+  }
+  return parsed.flags;
 }
