@@ -1,0 +1,120 @@
+/**
+ * Build NovaEdge:
+ *   1. `deno bundle` src/main.ts into dist/novaedge.js (one file, runs with `deno run -A --unstable-net`);
+ *   2. `deno compile` one binary per role (dist/novaedge-controller, dist/novaedge-agent,
+ *      dist/novactl) plus dist/novaedge — only when a `denort` runtime is available.
+ *
+ * `deno compile` normally downloads denort from the internet, which our machines cannot
+ * reach; set DENORT_BIN to a local denort binary of the same Deno version. Without it the
+ * bundle is still built and this script says exactly why no binaries were produced.
+ *
+ * Flags: --bundle-only (skip compile), --require-compile (fail when compile cannot run).
+ */
+import { VERSION } from "./src/version.ts";
+
+const root = new URL(".", import.meta.url).pathname;
+const dist = `${root}dist`;
+const args = new Set(Deno.args);
+for (const a of args) {
+  if (a !== "--bundle-only" && a !== "--require-compile") {
+    console.error(`build.ts: unknown flag "${a}"; flags: --bundle-only, --require-compile`);
+    Deno.exit(2);
+  }
+}
+
+/** Binary name → the argv prefix it runs with (its role). */
+const BINARIES: Record<string, string[]> = {
+  "novaedge": [],
+  "novaedge-controller": ["controller"],
+  "novaedge-agent": ["agent"],
+};
+
+async function run(cmd: string[], env?: Record<string, string>): Promise<void> {
+  const p = new Deno.Command(cmd[0], {
+    args: cmd.slice(1),
+    env,
+    stdout: "inherit",
+    stderr: "inherit",
+  });
+  const { code } = await p.output();
+  if (code !== 0) throw new Error(`${cmd.join(" ")} failed with exit code ${code}`);
+}
+
+async function bundle(): Promise<string> {
+  await Deno.mkdir(dist, { recursive: true });
+  const out = `${dist}/novaedge.js`;
+  await run([
+    Deno.execPath(),
+    "bundle",
+    "--quiet",
+    "--platform",
+    "deno",
+    "-o",
+    out,
+    `${root}src/main.ts`,
+  ]);
+  const size = (await Deno.stat(out)).size;
+  console.log(`bundled ${out} (${(size / 1024 / 1024).toFixed(1)} MiB, novaedge ${VERSION})`);
+  return out;
+}
+
+async function compile(bundlePath: string): Promise<boolean> {
+  const denort = Deno.env.get("DENORT_BIN");
+  if (!denort) {
+    console.log(
+      "not compiling binaries: `deno compile` needs a denort runtime, which it downloads from the\n" +
+        "internet by default and this machine cannot reach. Set DENORT_BIN to a denort binary of\n" +
+        `Deno ${Deno.version.deno} (from the denort-x86_64-unknown-linux-gnu.zip release asset, copied in\n` +
+        "by hand) and run `deno task build` again. The bundle dist/novaedge.js works without it:\n" +
+        "  deno run -A --unstable-net dist/novaedge.js <role> [flags]",
+    );
+    return false;
+  }
+  try {
+    const st = await Deno.stat(denort);
+    if (!st.isFile) throw new Error("not a file");
+  } catch (err) {
+    throw new Error(
+      `DENORT_BIN=${denort} cannot be used (${
+        (err as Error).message
+      }): point it at a denort binary ` +
+        `of Deno ${Deno.version.deno}`,
+    );
+  }
+  const entries = `${dist}/entries`;
+  await Deno.mkdir(entries, { recursive: true });
+  for (const [name, prefix] of Object.entries(BINARIES)) {
+    // Each role binary is the same bundle with its role fixed in argv.
+    const entry = `${entries}/${name}.js`;
+    await Deno.writeTextFile(
+      entry,
+      `globalThis.__NOVAEDGE_ARGV_PREFIX = ${JSON.stringify(prefix)};\n` +
+        `await import(${JSON.stringify(bundlePath)});\n`,
+    );
+    await run([
+      Deno.execPath(),
+      "compile",
+      "--quiet",
+      "-A",
+      "--unstable-net",
+      "--include",
+      bundlePath,
+      "-o",
+      `${dist}/${name}`,
+      entry,
+    ], { DENORT_BIN: denort });
+    console.log(`compiled ${dist}/${name}${prefix.length ? ` (runs "${prefix.join(" ")}")` : ""}`);
+  }
+  return true;
+}
+
+try {
+  const bundlePath = await bundle();
+  if (!args.has("--bundle-only")) {
+    const compiled = await compile(bundlePath);
+    if (!compiled && args.has("--require-compile")) Deno.exit(1);
+  }
+} catch (err) {
+  console.error(`build.ts: ${(err as Error).message}`);
+  Deno.exit(1);
+}
