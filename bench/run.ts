@@ -1,0 +1,381 @@
+/**
+ * Side-by-side proxy benchmark: the same backend behind nginx (1 worker,
+ * upstream keepalive), HAProxy (1 thread, http-reuse always), NovaEdge, and
+ * direct. For each: req/s, p50/p99 latency, the proxy's CPU-seconds per 100k
+ * requests and its peak RSS, plus ratios against nginx. Writes a markdown
+ * table to bench/results/<timestamp>.md and prints it.
+ *
+ *   deno task bench [--duration 10] [--connections 64] [--only nginx,novaedge]
+ *
+ * Every load is bounded by --duration; everything runs on 127.0.0.1.
+ */
+import { parseFlags } from "../src/cli/flags.ts";
+
+const { flags } = parseFlags(Deno.args, [
+  { name: "duration", kind: "number", help: "seconds per load", default: 10 },
+  { name: "connections", kind: "number", help: "client connections", default: 64 },
+  { name: "only", kind: "string", help: "comma-separated subset of proxies" },
+  { name: "workers", kind: "number", help: "NovaEdge workers", default: 1 },
+]);
+const duration = flags.duration as number;
+const connections = flags.connections as number;
+const only = typeof flags.only === "string" ? new Set(flags.only.split(",")) : null;
+
+const root = new URL("..", import.meta.url).pathname;
+const work = await Deno.makeTempDir({ prefix: "novaedge-bench-" });
+const BACKEND = 18080;
+const PORTS = { nginx: 18081, haproxy: 18082, novaedge: 18083 } as const;
+const H2PORTS = { nginx: 18091, haproxy: 18092, novaedge: 18083 } as const;
+type ProxyName = "direct" | keyof typeof PORTS;
+
+async function need(bin: string, pkg: string): Promise<void> {
+  const r = await new Deno.Command("sh", { args: ["-c", `command -v ${bin}`], stdout: "null" })
+    .output();
+  if (!r.success) {
+    throw new Error(
+      `${bin} is not installed: apt-get install ${pkg} (or run scripts/install_deps.sh ${pkg})`,
+    );
+  }
+}
+
+function spawn(cmd: string, args: string[], env?: Record<string, string>): Deno.ChildProcess {
+  return new Deno.Command(cmd, { args, env, stdout: "null", stderr: "piped" }).spawn();
+}
+
+async function waitPort(port: number, what: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      const c = await Deno.connect({ hostname: "127.0.0.1", port });
+      c.close();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error(`${what} did not open 127.0.0.1:${port} within 10s`);
+}
+
+/** CPU seconds (user+sys) of a process and all its descendants. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const tick = 100; // USER_HZ on Linux
+  let total = 0;
+  const seen = new Set<number>();
+  const visit = async (p: number) => {
+    if (seen.has(p)) return;
+    seen.add(p);
+    try {
+      const stat = await Deno.readTextFile(`/proc/${p}/stat`);
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      total += (Number(fields[11]) + Number(fields[12])) / tick;
+      const kids = await Deno.readTextFile(`/proc/${p}/task/${p}/children`).catch(() => "");
+      for (const k of kids.trim().split(/\s+/).filter(Boolean)) await visit(Number(k));
+    } catch { /* exited */ }
+  };
+  await visit(pid);
+  return total;
+}
+
+/** Peak RSS in MiB of a process tree (VmHWM summed). */
+async function peakRssMiB(pid: number): Promise<number> {
+  let kb = 0;
+  const visit = async (p: number) => {
+    try {
+      const st = await Deno.readTextFile(`/proc/${p}/status`);
+      kb += Number(/VmHWM:\s+(\d+)/.exec(st)?.[1] ?? 0);
+      const kids = await Deno.readTextFile(`/proc/${p}/task/${p}/children`).catch(() => "");
+      for (const k of kids.trim().split(/\s+/).filter(Boolean)) await visit(Number(k));
+    } catch { /* exited */ }
+  };
+  await visit(pid);
+  return kb / 1024;
+}
+
+interface LoadResult {
+  rps: number;
+  p50ms: number;
+  p99ms: number;
+  requests: number;
+  errors: number;
+}
+
+function toMs(v: string, unit: string): number {
+  const n = Number(v);
+  return unit === "us" ? n / 1000 : unit === "s" ? n * 1000 : unit === "m" ? n * 60000 : n;
+}
+
+async function wrk(url: string): Promise<LoadResult> {
+  const out = await new Deno.Command("wrk", {
+    args: ["-t2", `-c${connections}`, `-d${duration}s`, "--latency", url],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  const lat = (pct: string) => {
+    const m = new RegExp(`\\s${pct}%\\s+([\\d.]+)(us|ms|s|m)`).exec(text);
+    return m ? toMs(m[1], m[2]) : NaN;
+  };
+  const requests = Number(/(\d+) requests in/.exec(text)?.[1] ?? 0);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? 0);
+  const sockErr = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
+  const errors = non2xx + (sockErr ? sockErr.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
+  return {
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? 0),
+    p50ms: lat("50"),
+    p99ms: lat("99"),
+    requests,
+    errors,
+  };
+}
+
+async function h2load(url: string): Promise<LoadResult> {
+  const out = await new Deno.Command("h2load", {
+    args: [
+      "-D",
+      String(duration),
+      "-c",
+      String(Math.min(connections, 16)),
+      "-m",
+      "10",
+      "-t",
+      "2",
+      url,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  const m =
+    /requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored/
+      .exec(text);
+  const reqLine = /time for request:\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)/
+    .exec(text);
+  const done = Number(m?.[2] ?? 0);
+  const mean = reqLine ? toMs(reqLine[5], reqLine[6]) : NaN;
+  // h2load has no percentiles in its summary: report mean as p50 and max as p99 upper bound.
+  return {
+    rps: Number(/finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(text)?.[1] ?? 0),
+    p50ms: mean,
+    p99ms: reqLine ? toMs(reqLine[3], reqLine[4]) : NaN,
+    requests: done,
+    errors: Number(m?.[4] ?? 0) + Number(m?.[5] ?? 0),
+  };
+}
+
+async function startNginx(): Promise<Deno.ChildProcess> {
+  const dir = `${work}/nginx`;
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(
+    `${dir}/nginx.conf`,
+    `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir};
+  proxy_temp_path ${dir};
+  fastcgi_temp_path ${dir};
+  uwsgi_temp_path ${dir};
+  scgi_temp_path ${dir};
+  upstream be { server 127.0.0.1:${BACKEND}; keepalive 128; keepalive_requests 1000000; }
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:${PORTS.nginx};
+    listen 127.0.0.1:${H2PORTS.nginx} http2;
+    location / {
+      proxy_pass http://be;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_buffering on;
+    }
+  }
+}
+`,
+  );
+  const p = spawn("nginx", ["-c", `${dir}/nginx.conf`, "-p", dir]);
+  await waitPort(PORTS.nginx, "nginx");
+  return p;
+}
+
+async function startHaproxy(): Promise<Deno.ChildProcess> {
+  const dir = `${work}/haproxy`;
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(
+    `${dir}/haproxy.cfg`,
+    `global
+  nbthread 1
+  maxconn 8192
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  option forwardfor
+  http-reuse always
+frontend fe
+  bind 127.0.0.1:${PORTS.haproxy}
+  bind 127.0.0.1:${H2PORTS.haproxy} proto h2
+  default_backend be
+backend be
+  server s1 127.0.0.1:${BACKEND}
+`,
+  );
+  const p = spawn("haproxy", ["-db", "-f", `${dir}/haproxy.cfg`]);
+  await waitPort(PORTS.haproxy, "haproxy");
+  return p;
+}
+
+async function startNovaedge(): Promise<Deno.ChildProcess> {
+  const dir = `${work}/novaedge`;
+  await Deno.mkdir(dir, { recursive: true });
+  const tpl = await Deno.readTextFile(`${root}bench/novaedge.yaml`);
+  await Deno.writeTextFile(
+    `${dir}/config.yaml`,
+    tpl.replaceAll("${PORT}", String(PORTS.novaedge)).replaceAll("${BACKEND}", String(BACKEND)),
+  );
+  const p = spawn(Deno.execPath(), [
+    "run",
+    "-A",
+    "--unstable-net",
+    `${root}src/main.ts`,
+    "agent",
+    "--config-dir",
+    dir,
+    "--admin-address",
+    "127.0.0.1:0",
+    "--log-level",
+    "warn",
+    "--workers",
+    String(flags.workers),
+  ]);
+  await waitPort(PORTS.novaedge, "novaedge agent");
+  return p;
+}
+
+interface Row {
+  scenario: string;
+  proxy: ProxyName;
+  load: LoadResult;
+  cpuPer100k: number;
+  rssMiB: number;
+}
+
+const rows: Row[] = [];
+const procs: Deno.ChildProcess[] = [];
+try {
+  await need("wrk", "wrk");
+  await need("h2load", "nghttp2-client");
+  await need("nginx", "nginx-light");
+  await need("haproxy", "haproxy");
+  const backend = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", `${root}bench/backend.ts`, String(BACKEND)],
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  procs.push(backend);
+  await waitPort(BACKEND, "backend");
+
+  const starters: Record<Exclude<ProxyName, "direct">, () => Promise<Deno.ChildProcess>> = {
+    nginx: startNginx,
+    haproxy: startHaproxy,
+    novaedge: startNovaedge,
+  };
+  const names: ProxyName[] = ["direct", "nginx", "haproxy", "novaedge"];
+  for (const name of names) {
+    if (only && !only.has(name)) continue;
+    let proc: Deno.ChildProcess | null = null;
+    try {
+      if (name !== "direct") {
+        proc = await starters[name]();
+        procs.push(proc);
+      }
+      const port = name === "direct" ? BACKEND : PORTS[name];
+      const pid = proc?.pid ?? backend.pid;
+      const scenarios: [string, () => Promise<LoadResult>][] = [
+        ["HTTP/1.1 small", () => wrk(`http://127.0.0.1:${port}/`)],
+        ["HTTP/1.1 64 KiB", () => wrk(`http://127.0.0.1:${port}/64k`)],
+      ];
+      if (name !== "direct") {
+        scenarios.push(["HTTP/2 (h2c) small", () => h2load(`http://127.0.0.1:${H2PORTS[name]}/`)]);
+      }
+      for (const [scenario, fn] of scenarios) {
+        // Warm up briefly so pools and JITs are in steady state.
+        await (scenario.startsWith("HTTP/2")
+          ? Promise.resolve()
+          : wrkWarm(`http://127.0.0.1:${port}/`));
+        const before = await cpuSeconds(pid);
+        const load = await fn();
+        const after = await cpuSeconds(pid);
+        const cpuPer100k = load.requests > 0 ? ((after - before) / load.requests) * 100_000 : NaN;
+        rows.push({ scenario, proxy: name, load, cpuPer100k, rssMiB: await peakRssMiB(pid) });
+        console.error(
+          `${scenario.padEnd(20)} ${name.padEnd(9)} ${load.rps.toFixed(0).padStart(8)} req/s  p99 ${
+            load.p99ms.toFixed(2)
+          } ms  cpu/100k ${cpuPer100k.toFixed(2)} s  errors ${load.errors}`,
+        );
+      }
+    } catch (err) {
+      console.error(`${name}: ${(err as Error).message}`);
+    } finally {
+      if (proc) {
+        try {
+          proc.kill("SIGTERM");
+        } catch { /* gone */ }
+        await proc.status;
+      }
+    }
+  }
+} finally {
+  for (const p of procs) {
+    try {
+      p.kill("SIGTERM");
+    } catch { /* already gone */ }
+  }
+}
+
+async function wrkWarm(url: string): Promise<void> {
+  await new Deno.Command("wrk", {
+    args: ["-t1", "-c8", "-d1s", url],
+    stdout: "null",
+    stderr: "null",
+  })
+    .output();
+}
+
+const fmt = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : "n/a");
+const lines = [
+  `# NovaEdge benchmark (${new Date().toISOString()})`,
+  "",
+  `wrk -t2 -c${connections} -d${duration}s (HTTP/1.1 keep-alive); h2load -c16 -m10 (h2c). ` +
+  "Same backend, same run, 127.0.0.1, 2 cores. CPU-s/100k counts only the proxy's processes.",
+  "",
+  "| scenario | proxy | req/s | p50 ms | p99 ms | CPU-s / 100k req | CPU vs nginx | p99 vs nginx | peak RSS MiB | errors |",
+  "|---|---|---|---|---|---|---|---|---|---|",
+];
+for (const r of rows) {
+  const ng = rows.find((x) => x.scenario === r.scenario && x.proxy === "nginx");
+  const cpuRatio = ng && r.proxy !== "direct" ? r.cpuPer100k / ng.cpuPer100k : NaN;
+  const p99Ratio = ng ? r.load.p99ms / ng.load.p99ms : NaN;
+  lines.push(
+    `| ${r.scenario} | ${r.proxy} | ${r.load.rps.toFixed(0)} | ${fmt(r.load.p50ms)} | ${
+      fmt(r.load.p99ms)
+    } | ${fmt(r.cpuPer100k)} | ${fmt(cpuRatio)} | ${fmt(p99Ratio)} | ${
+      fmt(r.rssMiB, 1)
+    } | ${r.load.errors} |`,
+  );
+}
+lines.push(
+  "",
+  "h2load reports no percentiles: for HTTP/2 rows p50 is the mean and p99 the maximum request time.",
+  "For `direct`, CPU and RSS are the backend's own.",
+);
+const table = lines.join("\n") + "\n";
+await Deno.mkdir(`${root}bench/results`, { recursive: true });
+const file = `${root}bench/results/${new Date().toISOString().replace(/[:.]/g, "-")}.md`;
+await Deno.writeTextFile(file, table);
+console.log(table);
+console.error(`written to ${file}`);
+await Deno.remove(work, { recursive: true });
