@@ -1,0 +1,81 @@
+/**
+ * ProxyPolicy: cross-cutting behaviour attached by targetRef (Gateway API policy
+ * attachment, same namespace): auth (basic, API key, JWT), rate limits, CORS,
+ * IP allow/deny lists and header edits.
+ */
+import { arr, enumOf, int, obj, str } from "./schema.ts";
+import type { Infer } from "./schema.ts";
+import { cidr, corsSpec, headerModifier, headerName, objectName, sectionName } from "./common.ts";
+import type { CrdDef } from "./crd_def.ts";
+
+export const POLICY_TARGET_KINDS = ["ProxyGateway", "ProxyRoute", "ProxyBackend"] as const;
+
+const localSecretKeyRef = () =>
+  obj({
+    name: objectName(),
+    key: str({ minLength: 1, maxLength: 253 }).opt(),
+  });
+
+export const proxyPolicySpec = obj({
+  targetRefs: arr(
+    obj({
+      group: enumOf(["novaedge.io"]).opt(),
+      kind: enumOf(POLICY_TARGET_KINDS),
+      name: objectName(),
+      sectionName: sectionName().opt(),
+    }),
+    { minItems: 1, maxItems: 16 },
+  ),
+  cors: corsSpec().opt(),
+  rateLimit: obj({
+    requestsPerSecond: int({ min: 1, max: 10000000 }),
+    burst: int({ min: 0, max: 10000000 }).opt(),
+    key: str({
+      maxLength: 300,
+      pattern: "^(|source-ip|header:[A-Za-z0-9!#$%&'*+\\-.^_`|~]+)$",
+      patternName: 'rate-limit key ("", "source-ip" or "header:<name>")',
+    }).opt(),
+  }).opt(),
+  ipAllow: arr(cidr(), { maxItems: 1024 }).opt(),
+  ipDeny: arr(cidr(), { maxItems: 1024 }).opt(),
+  basicAuth: obj({
+    realm: str({ maxLength: 256 }).opt(),
+    secretRef: localSecretKeyRef(),
+  }).opt(),
+  apiKey: obj({
+    header: headerName().opt(),
+    queryParam: str({ minLength: 1, maxLength: 128 }).opt(),
+    secretRef: localSecretKeyRef(),
+  }).opt(),
+  jwt: obj({
+    issuer: str({ minLength: 1, maxLength: 1024 }),
+    audiences: arr(str({ minLength: 1, maxLength: 1024 }), { maxItems: 16 }).opt(),
+    jwksUri: str({ maxLength: 2048, pattern: "^https?://", patternName: "http(s) URL" }).opt(),
+    jwksSecretRef: localSecretKeyRef().opt(),
+  }, { oneOf: ["jwksUri", "jwksSecretRef"], oneRequired: true }).opt(),
+  requestHeaders: headerModifier().opt(),
+  responseHeaders: headerModifier().opt(),
+});
+
+export type ProxyPolicySpec = Infer<typeof proxyPolicySpec>;
+
+export const proxyPolicyCrd: CrdDef<ProxyPolicySpec> = {
+  kind: "ProxyPolicy",
+  plural: "proxypolicies",
+  singular: "proxypolicy",
+  shortNames: ["ppol"],
+  categories: ["novaedge"],
+  scope: "Namespaced",
+  description: "Auth, rate limits, CORS, IP lists and header edits attached to targets.",
+  spec: proxyPolicySpec,
+  statusExtra: {},
+  printerColumns: [
+    { name: "Targets", type: "string", jsonPath: ".spec.targetRefs[*].name" },
+    {
+      name: "Accepted",
+      type: "string",
+      jsonPath: '.status.conditions[?(@.type=="Accepted")].status',
+    },
+    { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
+  ],
+};
