@@ -1,0 +1,352 @@
+/**
+ * The router contract: every Router implementation runs these cases. Call
+ * `routerContract(label, factory)` from a *_test.ts file.
+ */
+import assert from "node:assert/strict";
+import type { Route } from "../../../src/snapshot/types.ts";
+import type { RequestView, RouterFactory } from "../../../src/proxy/router/types.ts";
+import { exact, hdr, prefix, regex, req, route } from "./helpers.ts";
+
+/** Name of the matched route, or null. */
+function hit(factory: RouterFactory, routes: Route[], r: RequestView): string | null {
+  return factory(routes).match(r)?.route.name ?? null;
+}
+
+/** Registers the shared router contract cases for `factory`. */
+export function routerContract(label: string, factory: RouterFactory): void {
+  const t = (name: string, fn: () => void) => Deno.test(`${label}: ${name}`, fn);
+
+  t("empty table matches nothing", () => {
+    const r = factory([]);
+    assert.equal(r.size, 0);
+    assert.equal(r.match(req("a.com", "/")), null);
+  });
+
+  t("exact hostname matches only that host", () => {
+    const routes = [route("ns/a/0", { hostnames: ["foo.example.com"] })];
+    assert.equal(hit(factory, routes, req("foo.example.com", "/x")), "ns/a/0");
+    assert.equal(hit(factory, routes, req("bar.example.com", "/x")), null);
+    assert.equal(hit(factory, routes, req("example.com", "/x")), null);
+  });
+
+  t("hostnames are case-insensitive and ignore a trailing dot", () => {
+    const routes = [route("ns/a/0", { hostnames: ["Foo.Example.COM"] })];
+    assert.equal(hit(factory, routes, req("foo.example.com", "/")), "ns/a/0");
+    assert.equal(hit(factory, routes, req("foo.example.com.", "/")), "ns/a/0");
+  });
+
+  t("wildcard hostname matches one or more labels but not the bare suffix", () => {
+    const routes = [route("ns/w/0", { hostnames: ["*.example.com"] })];
+    assert.equal(hit(factory, routes, req("a.example.com", "/")), "ns/w/0");
+    assert.equal(hit(factory, routes, req("a.b.example.com", "/")), "ns/w/0");
+    assert.equal(hit(factory, routes, req("example.com", "/")), null);
+    assert.equal(hit(factory, routes, req("aexample.com", "/")), null);
+    assert.equal(hit(factory, routes, req("a.example.org", "/")), null);
+  });
+
+  t("route without hostnames matches any host", () => {
+    const routes = [route("ns/any/0")];
+    assert.equal(hit(factory, routes, req("whatever.test", "/")), "ns/any/0");
+    assert.equal(hit(factory, routes, req("", "/")), "ns/any/0");
+  });
+
+  t("exact host beats longer wildcard beats shorter wildcard beats no hostname", () => {
+    const routes = [
+      route("ns/any/0", { orderKey: "0" }),
+      route("ns/short/0", { hostnames: ["*.com"], orderKey: "1" }),
+      route("ns/long/0", { hostnames: ["*.example.com"], orderKey: "2" }),
+      route("ns/exact/0", { hostnames: ["a.example.com"], orderKey: "3" }),
+    ];
+    assert.equal(hit(factory, routes, req("a.example.com", "/")), "ns/exact/0");
+    assert.equal(hit(factory, routes, req("b.example.com", "/")), "ns/long/0");
+    assert.equal(hit(factory, routes, req("x.y.example.com", "/")), "ns/long/0");
+    assert.equal(hit(factory, routes, req("other.com", "/")), "ns/short/0");
+    assert.equal(hit(factory, routes, req("other.org", "/")), "ns/any/0");
+  });
+
+  t("hostname precedence outranks path precedence", () => {
+    const routes = [
+      route("ns/any/0", { matches: [{ path: exact("/a/b") }] }),
+      route("ns/host/0", { hostnames: ["h.com"], matches: [{ path: prefix("/") }] }),
+    ];
+    assert.equal(hit(factory, routes, req("h.com", "/a/b")), "ns/host/0");
+  });
+
+  t("a request falls through to less specific hostnames when no rule matches", () => {
+    const routes = [
+      route("ns/host/0", { hostnames: ["h.com"], matches: [{ path: prefix("/api") }] }),
+      route("ns/wild/0", { hostnames: ["*.com"], matches: [{ path: prefix("/web") }] }),
+      route("ns/any/0"),
+    ];
+    assert.equal(hit(factory, routes, req("h.com", "/api/x")), "ns/host/0");
+    assert.equal(hit(factory, routes, req("h.com", "/web/x")), "ns/wild/0");
+    assert.equal(hit(factory, routes, req("h.com", "/other")), "ns/any/0");
+  });
+
+  t("a route with several hostnames is matched by each", () => {
+    const routes = [route("ns/multi/0", { hostnames: ["a.com", "*.b.com"] })];
+    assert.equal(hit(factory, routes, req("a.com", "/")), "ns/multi/0");
+    assert.equal(hit(factory, routes, req("x.b.com", "/")), "ns/multi/0");
+    assert.equal(hit(factory, routes, req("c.com", "/")), null);
+  });
+
+  t("PathPrefix matches whole path segments", () => {
+    const routes = [route("ns/p/0", { matches: [{ path: prefix("/foo") }] })];
+    for (const p of ["/foo", "/foo/", "/foo/bar", "/foo/bar/baz"]) {
+      assert.equal(hit(factory, routes, req("h", p)), "ns/p/0", p);
+    }
+    for (const p of ["/foobar", "/fo", "/", "/bar/foo", "/FOO"]) {
+      assert.equal(hit(factory, routes, req("h", p)), null, p);
+    }
+  });
+
+  t("PathPrefix with a trailing slash behaves like without it", () => {
+    const routes = [route("ns/p/0", { matches: [{ path: prefix("/foo/") }] })];
+    for (const p of ["/foo", "/foo/", "/foo/bar"]) {
+      assert.equal(hit(factory, routes, req("h", p)), "ns/p/0", p);
+    }
+    assert.equal(hit(factory, routes, req("h", "/foobar")), null);
+    const m = factory(routes).match(req("h", "/foo/bar"));
+    assert.equal(m?.matchedPrefix, "/foo/");
+  });
+
+  t("PathPrefix / matches every path and reports the prefix", () => {
+    const routes = [route("ns/root/0", { matches: [{ path: prefix("/") }] })];
+    for (const p of ["/", "/a", "/a/b/", "//x"]) {
+      const m = factory(routes).match(req("h", p));
+      assert.equal(m?.route.name, "ns/root/0", p);
+      assert.equal(m?.matchedPrefix, "/");
+      assert.equal(m?.matchIndex, 0);
+    }
+  });
+
+  t("Exact path matches only the identical path", () => {
+    const routes = [route("ns/e/0", { matches: [{ path: exact("/foo") }] })];
+    assert.equal(hit(factory, routes, req("h", "/foo")), "ns/e/0");
+    assert.equal(hit(factory, routes, req("h", "/foo?x=1")), "ns/e/0");
+    for (const p of ["/foo/", "/foo/bar", "/fo", "/Foo"]) {
+      assert.equal(hit(factory, routes, req("h", p)), null, p);
+    }
+    assert.equal(factory(routes).match(req("h", "/foo"))?.matchedPrefix, undefined);
+  });
+
+  t("RegularExpression path is a full, anchored match", () => {
+    const routes = [route("ns/r/0", { matches: [{ path: regex("/api/v[0-9]+") }] })];
+    assert.equal(hit(factory, routes, req("h", "/api/v1")), "ns/r/0");
+    assert.equal(hit(factory, routes, req("h", "/api/v12")), "ns/r/0");
+    assert.equal(hit(factory, routes, req("h", "/api/v1/x")), null);
+    assert.equal(hit(factory, routes, req("h", "/x/api/v1")), null);
+    const alt = [route("ns/alt/0", { matches: [{ path: regex("/a|/b") }] })];
+    assert.equal(hit(factory, alt, req("h", "/a")), "ns/alt/0");
+    assert.equal(hit(factory, alt, req("h", "/ab")), null);
+  });
+
+  t("Exact beats longest PathPrefix beats shorter PathPrefix beats RegularExpression", () => {
+    const routes = [
+      route("ns/re/0", { matches: [{ path: regex("/a/.*") }], orderKey: "0" }),
+      route("ns/short/0", { matches: [{ path: prefix("/a") }], orderKey: "1" }),
+      route("ns/long/0", { matches: [{ path: prefix("/a/b") }], orderKey: "2" }),
+      route("ns/exact/0", { matches: [{ path: exact("/a/b/c") }], orderKey: "3" }),
+    ];
+    assert.equal(hit(factory, routes, req("h", "/a/b/c")), "ns/exact/0");
+    assert.equal(hit(factory, routes, req("h", "/a/b/d")), "ns/long/0");
+    assert.equal(hit(factory, routes, req("h", "/a/c")), "ns/short/0");
+    const onlyRe = [routes[0], route("ns/root/0", { orderKey: "9" })];
+    // Implementation-specific, documented: regex ranks after every prefix, even "/".
+    assert.equal(hit(factory, onlyRe, req("h", "/a/x")), "ns/root/0");
+    assert.equal(hit(factory, [routes[0]], req("h", "/a/x")), "ns/re/0");
+  });
+
+  t("Exact path wins even over a prefix with more header matches", () => {
+    const routes = [
+      route("ns/p/0", {
+        matches: [{ path: prefix("/x"), headers: [hdr("a", "1"), hdr("b", "2")] }],
+      }),
+      route("ns/e/0", { matches: [{ path: exact("/x") }] }),
+    ];
+    assert.equal(hit(factory, routes, req("h", "/x", { headers: { a: "1", b: "2" } })), "ns/e/0");
+  });
+
+  t("method match wins over no method, and a mismatched method is skipped", () => {
+    const routes = [
+      route("ns/any/0", { matches: [{ path: prefix("/m") }], orderKey: "0" }),
+      route("ns/post/0", { matches: [{ path: prefix("/m"), method: "POST" }], orderKey: "1" }),
+    ];
+    assert.equal(hit(factory, routes, req("h", "/m", { method: "POST" })), "ns/post/0");
+    assert.equal(hit(factory, routes, req("h", "/m", { method: "GET" })), "ns/any/0");
+    assert.equal(hit(factory, [routes[1]], req("h", "/m", { method: "GET" })), null);
+  });
+
+  t("method outranks header count", () => {
+    const routes = [
+      route("ns/hdr/0", {
+        matches: [{ path: prefix("/"), headers: [hdr("x", "1")] }],
+        orderKey: "0",
+      }),
+      route("ns/get/0", { matches: [{ path: prefix("/"), method: "GET" }], orderKey: "1" }),
+    ];
+    assert.equal(hit(factory, routes, req("h", "/", { headers: { x: "1" } })), "ns/get/0");
+  });
+
+  t("header names are case-insensitive, values exact and case-sensitive", () => {
+    const routes = [route("ns/h/0", { matches: [{ headers: [hdr("X-Env", "Canary")] }] })];
+    assert.equal(hit(factory, routes, req("h", "/", { headers: { "x-env": "Canary" } })), "ns/h/0");
+    assert.equal(hit(factory, routes, req("h", "/", { headers: { "X-ENV": "Canary" } })), "ns/h/0");
+    assert.equal(hit(factory, routes, req("h", "/", { headers: { "x-env": "canary" } })), null);
+    assert.equal(hit(factory, routes, req("h", "/")), null);
+  });
+
+  t("header regex is a full match", () => {
+    const routes = [route("ns/h/0", { matches: [{ headers: [hdr("v", "v[0-9]+", true)] }] })];
+    assert.equal(hit(factory, routes, req("h", "/", { headers: { v: "v12" } })), "ns/h/0");
+    assert.equal(hit(factory, routes, req("h", "/", { headers: { v: "xv12" } })), null);
+    assert.equal(hit(factory, routes, req("h", "/", { headers: { v: "" } })), null);
+  });
+
+  t("more header matches win, then more query matches", () => {
+    const routes = [
+      route("ns/one/0", { matches: [{ headers: [hdr("a", "1")] }], orderKey: "0" }),
+      route("ns/two/0", { matches: [{ headers: [hdr("a", "1"), hdr("b", "2")] }], orderKey: "1" }),
+      route("ns/q/0", {
+        matches: [{ headers: [hdr("a", "1")], queryParams: [hdr("q", "1")] }],
+        orderKey: "2",
+      }),
+    ];
+    assert.equal(hit(factory, routes, req("h", "/", { headers: { a: "1", b: "2" } })), "ns/two/0");
+    assert.equal(
+      hit(factory, routes, req("h", "/?q=1", { headers: { a: "1", b: "2" } })),
+      "ns/two/0",
+    );
+    assert.equal(hit(factory, routes, req("h", "/?q=1", { headers: { a: "1" } })), "ns/q/0");
+    assert.equal(hit(factory, routes, req("h", "/?q=2", { headers: { a: "1" } })), "ns/one/0");
+  });
+
+  t("query params: exact, regex, first value wins, decoding, case-sensitive names", () => {
+    const routes = [
+      route("ns/q/0", { matches: [{ queryParams: [hdr("animal", "whale")] }], orderKey: "0" }),
+      route("ns/re/0", { matches: [{ queryParams: [hdr("id", "[0-9]+", true)] }], orderKey: "1" }),
+      route("ns/sp/0", { matches: [{ queryParams: [hdr("s", "a b")] }], orderKey: "2" }),
+    ];
+    assert.equal(hit(factory, routes, req("h", "/?animal=whale")), "ns/q/0");
+    assert.equal(hit(factory, routes, req("h", "/?x=1&animal=whale&y")), "ns/q/0");
+    assert.equal(hit(factory, routes, req("h", "/?animal=dolphin&animal=whale")), null);
+    assert.equal(hit(factory, routes, req("h", "/?animal=whale&animal=dolphin")), "ns/q/0");
+    assert.equal(hit(factory, routes, req("h", "/?Animal=whale")), null);
+    assert.equal(hit(factory, routes, req("h", "/?id=42")), "ns/re/0");
+    assert.equal(hit(factory, routes, req("h", "/?id=42a")), null);
+    assert.equal(hit(factory, routes, req("h", "/?s=a%20b")), "ns/sp/0");
+    assert.equal(hit(factory, routes, req("h", "/?s=a+b")), "ns/sp/0");
+    assert.equal(hit(factory, routes, req("h", "/?%61nimal=whale")), "ns/q/0");
+  });
+
+  t("a query param match with an empty value needs the param present", () => {
+    const routes = [route("ns/q/0", { matches: [{ queryParams: [hdr("flag", "")] }] })];
+    assert.equal(hit(factory, routes, req("h", "/?flag")), "ns/q/0");
+    assert.equal(hit(factory, routes, req("h", "/?flag=")), "ns/q/0");
+    assert.equal(hit(factory, routes, req("h", "/?flags=")), null);
+    assert.equal(hit(factory, routes, req("h", "/")), null);
+  });
+
+  t("all conditions of one match must hold (AND), any match of a rule may hold (OR)", () => {
+    const routes = [route("ns/r/0", {
+      matches: [
+        { path: prefix("/a"), method: "GET", headers: [hdr("x", "1")] },
+        { path: exact("/b") },
+      ],
+    })];
+    const r = factory(routes);
+    assert.equal(r.size, 2);
+    assert.equal(r.match(req("h", "/a", { headers: { x: "1" } }))?.matchIndex, 0);
+    assert.equal(r.match(req("h", "/a", { headers: { x: "2" } })), null);
+    assert.equal(r.match(req("h", "/a", { method: "PUT", headers: { x: "1" } })), null);
+    assert.equal(r.match(req("h", "/b"))?.matchIndex, 1);
+  });
+
+  t("older route (orderKey) wins ties regardless of input order", () => {
+    const a = route("ns/a/0", { matches: [{ path: prefix("/") }], orderKey: "2024-02/ns/a" });
+    const b = route("ns/b/0", { matches: [{ path: prefix("/") }], orderKey: "2024-01/ns/b" });
+    assert.equal(hit(factory, [a, b], req("h", "/")), "ns/b/0");
+    assert.equal(hit(factory, [b, a], req("h", "/")), "ns/b/0");
+  });
+
+  t("within one route, the lower rule index wins ties", () => {
+    const r1 = route("ns/r/1", { orderKey: "k" });
+    const r0 = route("ns/r/0", { orderKey: "k" });
+    const r10 = route("ns/r/10", { orderKey: "k" });
+    assert.equal(hit(factory, [r10, r1, r0], req("h", "/")), "ns/r/0");
+    assert.equal(hit(factory, [r10, r1], req("h", "/")), "ns/r/1");
+  });
+
+  t("a route without matches behaves as PathPrefix /", () => {
+    const routes = [
+      route("ns/none/0", { orderKey: "0" }),
+      route("ns/p/0", { matches: [{ path: prefix("/x") }], orderKey: "1" }),
+    ];
+    const r = factory(routes);
+    const m = r.match(req("h", "/y"));
+    assert.equal(m?.route.name, "ns/none/0");
+    assert.equal(m?.matchIndex, -1);
+    assert.equal(m?.matchedPrefix, "/");
+    assert.equal(r.match(req("h", "/x/1"))?.route.name, "ns/p/0");
+  });
+
+  t("a match without a path behaves as PathPrefix /", () => {
+    const routes = [route("ns/m/0", { matches: [{ method: "DELETE" }] })];
+    const m = factory(routes).match(req("h", "/any/thing", { method: "DELETE" }));
+    assert.equal(m?.route.name, "ns/m/0");
+    assert.equal(m?.matchedPrefix, "/");
+  });
+
+  t("L4 routes are ignored", () => {
+    const routes = [route("ns/tcp/0", { l4Protocol: "TCP" })];
+    const r = factory(routes);
+    assert.equal(r.size, 0);
+    assert.equal(r.match(req("h", "/")), null);
+  });
+
+  t("an invalid regular expression fails compilation", () => {
+    assert.throws(() => factory([route("ns/bad/0", { matches: [{ path: regex("/(") }] })]));
+    assert.throws(() =>
+      factory([route("ns/bad/0", { matches: [{ headers: [hdr("a", "[", true)] }] })])
+    );
+  });
+
+  t("the result carries the route object itself", () => {
+    const routes = [route("ns/a/0")];
+    assert.equal(factory(routes).match(req("h", "/"))?.route, routes[0]);
+  });
+
+  // The Gateway API spec's own example (HTTPRoute "Matching" and conformance
+  // "HTTPRouteMatchingAcrossRoutes"-style tables).
+  t("Gateway API example: matching across routes", () => {
+    const routes = [
+      route("ns/matching-part1/0", {
+        hostnames: ["example.com", "example.net"],
+        matches: [{ path: exact("/") }, { path: prefix("/v1"), headers: [hdr("version", "one")] }],
+        orderKey: "2024-01-01/ns/matching-part1",
+      }),
+      route("ns/matching-part2/0", {
+        hostnames: ["example.com"],
+        matches: [{ path: prefix("/v2"), headers: [hdr("version", "two")] }, {
+          headers: [hdr("version", "two")],
+        }],
+        orderKey: "2024-01-02/ns/matching-part2",
+      }),
+    ];
+    const cases: [string, string, Record<string, string>, string | null][] = [
+      ["example.com", "/", {}, "ns/matching-part1/0"],
+      ["example.net", "/", {}, "ns/matching-part1/0"],
+      ["example.com", "/v1", { version: "one" }, "ns/matching-part1/0"],
+      ["example.net", "/v1", { version: "one" }, "ns/matching-part1/0"],
+      ["example.com", "/v2", { version: "two" }, "ns/matching-part2/0"],
+      ["example.com", "/", { version: "two" }, "ns/matching-part1/0"],
+      ["example.com", "/anything", { version: "two" }, "ns/matching-part2/0"],
+      ["example.net", "/v2", { version: "two" }, null],
+      ["example.com", "/v1", {}, null],
+      ["example.org", "/", {}, null],
+    ];
+    for (const [host, path, headers, want] of cases) {
+      assert.equal(hit(factory, routes, req(host, path, { headers })), want, `${host}${path}`);
+    }
+  });
+}
