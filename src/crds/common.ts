@@ -5,14 +5,14 @@
  */
 import { isIP } from "node:net";
 import { arr, bool, enumOf, int, obj, str, stringMap } from "./schema.ts";
-import type { Infer } from "./schema.ts";
+import type { Infer, Schema } from "./schema.ts";
 
 export const GROUP = "novaedge.io";
 export const VERSION = "v1alpha1";
 export const API_VERSION = `${GROUP}/${VERSION}`;
 
 /** DNS-1123 subdomain, the shape of Kubernetes object names. */
-export const objectName = () =>
+export const objectName = (): Schema<string> =>
   str({
     minLength: 1,
     maxLength: 253,
@@ -21,7 +21,7 @@ export const objectName = () =>
   });
 
 /** DNS-1123 label: listener names, section names, namespaces. */
-export const sectionName = () =>
+export const sectionName = (): Schema<string> =>
   str({
     minLength: 1,
     maxLength: 63,
@@ -30,7 +30,7 @@ export const sectionName = () =>
   });
 
 /** Gateway API hostname: an optional leading "*." then DNS labels; no IPs, no ports. */
-export const hostname = () =>
+export const hostname = (): Schema<string> =>
   str({
     minLength: 1,
     maxLength: 253,
@@ -39,11 +39,11 @@ export const hostname = () =>
   });
 
 /** TCP/UDP port. */
-export const port = () => int({ min: 1, max: 65535 });
+export const port = (): Schema<number> => int({ min: 1, max: 65535 });
 
 /** Gateway API duration string ("10s", "1m30s", "500ms"). */
 export const DURATION_PATTERN = "^([0-9]{1,5}(h|m|s|ms)){1,4}$";
-export const duration = () =>
+export const duration = (): Schema<string> =>
   str({
     pattern: DURATION_PATTERN,
     patternName: 'duration (Gateway API style, e.g. "10s", "1m30s", "500ms")',
@@ -62,7 +62,7 @@ export function durationMs(d: string | undefined): number {
 }
 
 /** HTTP header name (RFC 7230 token). */
-export const headerName = () =>
+export const headerName = (): Schema<string> =>
   str({
     minLength: 1,
     maxLength: 256,
@@ -71,7 +71,7 @@ export const headerName = () =>
   });
 
 /** An IPv4/IPv6 address. */
-export const ipAddress = () =>
+export const ipAddress = (): Schema<string> =>
   str({ minLength: 1, maxLength: 64 }).check((v) =>
     isIP(v) === 0 ? `${JSON.stringify(v)} is not an IP address` : undefined
   );
@@ -92,10 +92,10 @@ export function cidrError(v: string): string | undefined {
 }
 
 /** A CIDR. */
-export const cidr = () => str({ minLength: 1, maxLength: 64 }).check(cidrError);
+export const cidr = (): Schema<string> => str({ minLength: 1, maxLength: 64 }).check(cidrError);
 
 /** A regular expression that must compile (ECMAScript syntax). */
-export const regex = () =>
+export const regex = (): Schema<string> =>
   str({ minLength: 1, maxLength: 1024 }).check((v) => {
     try {
       new RegExp(v);
@@ -105,48 +105,51 @@ export const regex = () =>
     }
   });
 
-export const headerValue = () => str({ maxLength: 4096 });
+export const headerValue = (): Schema<string> => str({ maxLength: 4096 });
 
 /** Set/add/remove request or response headers (Gateway API HTTPHeaderFilter). */
-export const headerModifier = () =>
-  obj({
-    set: arr(obj({ name: headerName(), value: headerValue() }), {
-      maxItems: 16,
-      uniqueBy: "name",
-    }).opt(),
-    add: arr(obj({ name: headerName(), value: headerValue() }), { maxItems: 16 }).opt(),
-    remove: arr(headerName(), { maxItems: 16 }).opt(),
-  });
+const headerModifierSchema = obj({
+  set: arr(obj({ name: headerName(), value: headerValue() }), {
+    maxItems: 16,
+    uniqueBy: "name",
+  }).opt(),
+  add: arr(obj({ name: headerName(), value: headerValue() }), { maxItems: 16 }).opt(),
+  remove: arr(headerName(), { maxItems: 16 }).opt(),
+});
+/** Schema factory (nodes are immutable, so one instance is shared). */
+export const headerModifier = (): typeof headerModifierSchema => headerModifierSchema;
 export type HeaderModifierSpec = Infer<ReturnType<typeof headerModifier>>;
 
 /** A reference to a Secret (or another object) by name, optionally in another namespace. */
-export const secretRef = () =>
-  obj({
-    group: str({ maxLength: 253 }).opt(),
-    kind: enumOf(["Secret"]).opt(),
-    name: objectName(),
-    namespace: sectionName().opt(),
-  });
+const secretRefSchema = obj({
+  group: str({ maxLength: 253 }).opt(),
+  kind: enumOf(["Secret"]).opt(),
+  name: objectName(),
+  namespace: sectionName().opt(),
+});
+/** Schema factory (nodes are immutable, so one instance is shared). */
+export const secretRef = (): typeof secretRefSchema => secretRefSchema;
 export type SecretRefSpec = Infer<ReturnType<typeof secretRef>>;
 
 /** Label selector (matchLabels + matchExpressions), as in core Kubernetes. */
-export const labelSelector = () =>
-  obj({
-    matchLabels: stringMap().opt(),
-    matchExpressions: arr(
-      obj({
-        key: str({ minLength: 1, maxLength: 317 }),
-        operator: enumOf(["In", "NotIn", "Exists", "DoesNotExist"]),
-        values: arr(str({ maxLength: 63 })).opt(),
-      }).check((e) =>
-        (e.operator === "In" || e.operator === "NotIn") && !(e.values?.length)
-          ? `operator ${e.operator} needs values`
-          : (e.operator === "Exists" || e.operator === "DoesNotExist") && e.values?.length
-          ? `operator ${e.operator} takes no values`
-          : undefined
-      ),
-    ).opt(),
-  });
+const labelSelectorSchema = obj({
+  matchLabels: stringMap().opt(),
+  matchExpressions: arr(
+    obj({
+      key: str({ minLength: 1, maxLength: 317 }),
+      operator: enumOf(["In", "NotIn", "Exists", "DoesNotExist"]),
+      values: arr(str({ maxLength: 63 })).opt(),
+    }).check((e) =>
+      (e.operator === "In" || e.operator === "NotIn") && !(e.values?.length)
+        ? `operator ${e.operator} needs values`
+        : (e.operator === "Exists" || e.operator === "DoesNotExist") && e.values?.length
+        ? `operator ${e.operator} takes no values`
+        : undefined
+    ),
+  ).opt(),
+});
+/** Schema factory (nodes are immutable, so one instance is shared). */
+export const labelSelector = (): typeof labelSelectorSchema => labelSelectorSchema;
 export type LabelSelectorSpec = Infer<ReturnType<typeof labelSelector>>;
 
 /** Evaluates a label selector against labels. An empty selector matches everything. */
@@ -168,26 +171,28 @@ export function selectorMatches(
 }
 
 /** CORS settings (shared by the CORS route filter and ProxyPolicy). */
-export const corsSpec = () =>
-  obj({
-    allowOrigins: arr(str({ minLength: 1, maxLength: 253 }), { maxItems: 64 }).opt(),
-    allowMethods: arr(str({ minLength: 1, maxLength: 32, pattern: "^([A-Z]+|\\*)$" }), {
-      maxItems: 16,
-    }).opt(),
-    allowHeaders: arr(str({ minLength: 1, maxLength: 256 }), { maxItems: 64 }).opt(),
-    exposeHeaders: arr(str({ minLength: 1, maxLength: 256 }), { maxItems: 64 }).opt(),
-    allowCredentials: bool().opt(),
-    maxAge: duration().opt(),
-  });
+const corsSpecSchema = obj({
+  allowOrigins: arr(str({ minLength: 1, maxLength: 253 }), { maxItems: 64 }).opt(),
+  allowMethods: arr(str({ minLength: 1, maxLength: 32, pattern: "^([A-Z]+|\\*)$" }), {
+    maxItems: 16,
+  }).opt(),
+  allowHeaders: arr(str({ minLength: 1, maxLength: 256 }), { maxItems: 64 }).opt(),
+  exposeHeaders: arr(str({ minLength: 1, maxLength: 256 }), { maxItems: 64 }).opt(),
+  allowCredentials: bool().opt(),
+  maxAge: duration().opt(),
+});
+/** Schema factory (nodes are immutable, so one instance is shared). */
+export const corsSpec = (): typeof corsSpecSchema => corsSpecSchema;
 export type CorsSpecT = Infer<ReturnType<typeof corsSpec>>;
 
 /** Condition shape for the status schema. */
-export const conditionSchema = () =>
-  obj({
-    type: str({ minLength: 1, maxLength: 316 }),
-    status: enumOf(["True", "False", "Unknown"]),
-    reason: str({ maxLength: 1024 }),
-    message: str({ maxLength: 32768 }),
-    observedGeneration: int({ min: 0, format: "int64" }).opt(),
-    lastTransitionTime: str({ format: "date-time" }),
-  });
+const conditionSchemaSchema = obj({
+  type: str({ minLength: 1, maxLength: 316 }),
+  status: enumOf(["True", "False", "Unknown"]),
+  reason: str({ maxLength: 1024 }),
+  message: str({ maxLength: 32768 }),
+  observedGeneration: int({ min: 0, format: "int64" }).opt(),
+  lastTransitionTime: str({ format: "date-time" }),
+});
+/** Schema factory (nodes are immutable, so one instance is shared). */
+export const conditionSchema = (): typeof conditionSchemaSchema => conditionSchemaSchema;

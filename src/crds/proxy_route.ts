@@ -20,32 +20,34 @@ import {
 } from "./common.ts";
 import type { CrdDef } from "./crd_def.ts";
 
-export const parentRef = () =>
-  obj({
-    group: enumOf(["novaedge.io"]).opt(),
-    kind: enumOf(["ProxyGateway"]).opt(),
-    namespace: sectionName().opt(),
-    name: objectName(),
-    sectionName: sectionName().opt(),
-    port: port().opt(),
-  });
+const parentRefSchema = obj({
+  group: enumOf(["novaedge.io"]).opt(),
+  kind: enumOf(["ProxyGateway"]).opt(),
+  namespace: sectionName().opt(),
+  name: objectName(),
+  sectionName: sectionName().opt(),
+  port: port().opt(),
+});
+/** Schema factory (nodes are immutable, so one instance is shared). */
+export const parentRef = (): typeof parentRefSchema => parentRefSchema;
 export type ParentRefSpec = Infer<ReturnType<typeof parentRef>>;
 
 /** Reference to a ProxyBackend (default) or directly to a Service + port. */
-export const backendObjectRef = () =>
-  obj({
-    group: enumOf(["novaedge.io", ""]).opt(),
-    kind: enumOf(["ProxyBackend", "Service"]).opt(),
-    name: objectName(),
-    namespace: sectionName().opt(),
-    port: port().opt(),
-  }).check((r) =>
-    (r.kind === "Service") && r.port === undefined
-      ? "port is required when kind is Service"
-      : (r.kind ?? "ProxyBackend") === "ProxyBackend" && r.port !== undefined
-      ? "port is not allowed for kind ProxyBackend (the backend defines it)"
-      : undefined
-  );
+const backendObjectRefSchema = obj({
+  group: enumOf(["novaedge.io", ""]).opt(),
+  kind: enumOf(["ProxyBackend", "Service"]).opt(),
+  name: objectName(),
+  namespace: sectionName().opt(),
+  port: port().opt(),
+}).check((r) =>
+  (r.kind === "Service") && r.port === undefined
+    ? "port is required when kind is Service"
+    : (r.kind ?? "ProxyBackend") === "ProxyBackend" && r.port !== undefined
+    ? "port is not allowed for kind ProxyBackend (the backend defines it)"
+    : undefined
+);
+/** Schema factory (nodes are immutable, so one instance is shared). */
+export const backendObjectRef = (): typeof backendObjectRefSchema => backendObjectRefSchema;
 export type BackendObjectRefSpec = Infer<ReturnType<typeof backendObjectRef>>;
 
 const pathModifier = obj({
@@ -82,40 +84,41 @@ const FILTER_MEMBER: Record<(typeof FILTER_TYPES)[number], string> = {
   ExtensionRef: "extensionRef",
 };
 
-export const routeFilter = () =>
-  obj({
-    type: enumOf(FILTER_TYPES),
-    requestHeaderModifier: headerModifier().opt(),
-    responseHeaderModifier: headerModifier().opt(),
-    requestRedirect: obj({
-      scheme: enumOf(["http", "https"]).opt(),
-      hostname: hostname().opt(),
-      port: port().opt(),
-      path: pathModifier.opt(),
-      statusCode: int({ min: 301, max: 308 }).check((c) =>
-        [301, 302, 303, 307, 308].includes(c) ? undefined : "must be 301, 302, 303, 307 or 308"
-      ).default(302),
-    }).opt(),
-    urlRewrite: obj({ hostname: hostname().opt(), path: pathModifier.opt() }).opt(),
-    requestMirror: obj({
-      backendRef: backendObjectRef(),
-      percent: int({ min: 0, max: 100 }).default(100),
-    }).opt(),
-    cors: corsSpec().opt(),
-    extensionRef: obj({
-      group: enumOf(["novaedge.io"]).opt(),
-      kind: enumOf(["ProxyPolicy"]),
-      name: objectName(),
-    }).opt(),
-  }).check((f) => {
-    const need = FILTER_MEMBER[f.type];
-    const rec = f as Record<string, unknown>;
-    if (rec[need] === undefined) return `type ${f.type} needs ${need}`;
-    for (const m of Object.values(FILTER_MEMBER)) {
-      if (m !== need && rec[m] !== undefined) return `type ${f.type} does not take ${m}`;
-    }
-    return undefined;
-  });
+const routeFilterSchema = obj({
+  type: enumOf(FILTER_TYPES),
+  requestHeaderModifier: headerModifier().opt(),
+  responseHeaderModifier: headerModifier().opt(),
+  requestRedirect: obj({
+    scheme: enumOf(["http", "https"]).opt(),
+    hostname: hostname().opt(),
+    port: port().opt(),
+    path: pathModifier.opt(),
+    statusCode: int({ min: 301, max: 308 }).check((c) =>
+      [301, 302, 303, 307, 308].includes(c) ? undefined : "must be 301, 302, 303, 307 or 308"
+    ).default(302),
+  }).opt(),
+  urlRewrite: obj({ hostname: hostname().opt(), path: pathModifier.opt() }).opt(),
+  requestMirror: obj({
+    backendRef: backendObjectRef(),
+    percent: int({ min: 0, max: 100 }).default(100),
+  }).opt(),
+  cors: corsSpec().opt(),
+  extensionRef: obj({
+    group: enumOf(["novaedge.io"]).opt(),
+    kind: enumOf(["ProxyPolicy"]),
+    name: objectName(),
+  }).opt(),
+}).check((f) => {
+  const need = FILTER_MEMBER[f.type];
+  const rec = f as Record<string, unknown>;
+  if (rec[need] === undefined) return `type ${f.type} needs ${need}`;
+  for (const m of Object.values(FILTER_MEMBER)) {
+    if (m !== need && rec[m] !== undefined) return `type ${f.type} does not take ${m}`;
+  }
+  return undefined;
+});
+/** Schema factory (nodes are immutable, so one instance is shared). */
+export const routeFilter = (): typeof routeFilterSchema => routeFilterSchema;
 export type RouteFilterSpec = Infer<ReturnType<typeof routeFilter>>;
 
 const keyMatch = () =>
