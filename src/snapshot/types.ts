@@ -263,6 +263,14 @@ export interface Policy {
   readonly jwt?: Jwt;
   readonly requestHeaders?: HeaderModifier;
   readonly responseHeaders?: HeaderModifier;
+  readonly apiKey?: ApiKeyAuth;
+}
+
+/** API-key auth: the key is read from `header` or `queryParam`; only hashes travel. */
+export interface ApiKeyAuth {
+  readonly header: string;
+  readonly queryParam: string;
+  readonly keySha256: readonly string[];
 }
 
 export interface RateLimit {
