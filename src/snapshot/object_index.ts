@@ -17,7 +17,9 @@ export function cmp(a: string, b: string): number {
 
 /** Gateway API precedence key: oldest first, then namespace/name. */
 export function orderKey(o: KubeObject): string {
-  return `${o.metadata.creationTimestamp ?? ""}/${o.metadata.namespace ?? "default"}/${o.metadata.name}`;
+  return `${o.metadata.creationTimestamp ?? ""}/${
+    o.metadata.namespace ?? "default"
+  }/${o.metadata.name}`;
 }
 
 export class ObjectIndex {
@@ -25,9 +27,7 @@ export class ObjectIndex {
   readonly #slices = new Map<string, KubeObject[]>();
 
   constructor(objects: readonly KubeObject[], diags: Diagnostic[]) {
-    const sorted = [...objects].sort((a, b) =>
-      cmp(a.kind, b.kind) || cmp(nsName(a), nsName(b))
-    );
+    const sorted = [...objects].sort((a, b) => cmp(a.kind, b.kind) || cmp(nsName(a), nsName(b)));
     for (const o of sorted) {
       if (typeof o?.kind !== "string" || typeof o?.metadata?.name !== "string") continue;
       let m = this.#byKind.get(o.kind);

@@ -1,0 +1,169 @@
+/**
+ * ProxyPolicy → snapshot Policies. Targets are same-namespace references
+ * (Gateway API policy attachment). Credentials come from Secrets; when one is
+ * missing the policy still ships with an empty credential list, so auth fails
+ * closed rather than open.
+ */
+import { createHash } from "node:crypto";
+import type { Typed } from "../crds/mod.ts";
+import { durationMs } from "../crds/common.ts";
+import type { CorsSpecT, HeaderModifierSpec } from "../crds/common.ts";
+import type { BuildContext } from "./build_context.ts";
+import type { Cors, HeaderModifier, Policy } from "./types.ts";
+import { secretData } from "./tls_secrets.ts";
+
+/** Converts a CRD header modifier to the snapshot form (names as written). */
+export function headerModifier(h: HeaderModifierSpec): HeaderModifier {
+  return {
+    set: (h.set ?? []).map((x) => ({ name: x.name, value: x.value })),
+    add: (h.add ?? []).map((x) => ({ name: x.name, value: x.value })),
+    remove: [...(h.remove ?? [])],
+  };
+}
+
+/** Converts CRD CORS settings to the snapshot form. */
+export function cors(c: CorsSpecT): Cors {
+  return {
+    allowOrigins: [...(c.allowOrigins ?? [])],
+    allowMethods: [...(c.allowMethods ?? [])],
+    allowHeaders: [...(c.allowHeaders ?? [])],
+    exposeHeaders: [...(c.exposeHeaders ?? [])],
+    allowCredentials: c.allowCredentials ?? false,
+    maxAgeSeconds: Math.floor(durationMs(c.maxAge) / 1000),
+  };
+}
+
+/** Policy names by target key ("<Kind>/<ns>/<name>" and ".../<section>"). */
+export type PolicyTargets = Map<string, string[]>;
+
+export function buildPolicies(
+  ctx: BuildContext,
+  policies: readonly Typed<"ProxyPolicy">[],
+): { policies: Policy[]; byTarget: PolicyTargets } {
+  const out: Policy[] = [];
+  const byTarget: PolicyTargets = new Map();
+  for (const p of policies) {
+    const st = ctx.status(p.source);
+    const s = p.spec;
+    const name = `${p.namespace}/${p.name}`;
+    const targets: string[] = [];
+    let found = 0;
+    s.targetRefs.forEach((t, i) => {
+      const key = `${t.kind}/${p.namespace}/${t.name}`;
+      if (!ctx.index.get(t.kind, `${p.namespace}/${t.name}`)) {
+        const msg = `${t.kind} ${p.namespace}/${t.name} not found`;
+        st.set("ResolvedRefs", false, "TargetNotFound", `spec.targetRefs[${i}]: ${msg}`);
+        ctx.error(p.source, `spec.targetRefs[${i}]`, msg);
+        return;
+      }
+      found++;
+      const full = t.sectionName ? `${key}/${t.sectionName}` : key;
+      targets.push(full);
+      const list = byTarget.get(full) ?? [];
+      list.push(name);
+      byTarget.set(full, list);
+    });
+    if (found === 0) {
+      st.set("Accepted", false, "TargetNotFound", "no targetRef resolves");
+      continue;
+    }
+    /** Reads a Secret key, reporting a missing Secret or key. */
+    const secretValue = (
+      field: string,
+      ref: { name: string; key?: string },
+      defKey: string,
+    ): string | undefined => {
+      const sec = ctx.index.get("Secret", `${p.namespace}/${ref.name}`);
+      const d = sec ? secretData(sec) : `Secret ${p.namespace}/${ref.name} not found`;
+      const key = ref.key ?? defKey;
+      const v = typeof d === "string" ? undefined : d.data.get(key);
+      if (v === undefined) {
+        const msg = typeof d === "string"
+          ? d
+          : `Secret ${p.namespace}/${ref.name} has no key ${key}`;
+        st.set("ResolvedRefs", false, "InvalidSecretRef", `${field}: ${msg}`);
+        ctx.error(p.source, field, msg);
+      }
+      return v;
+    };
+    let jwksJson = "";
+    if (s.jwt?.jwksSecretRef) {
+      const v = secretValue("spec.jwt.jwksSecretRef", s.jwt.jwksSecretRef, "jwks.json");
+      if (v !== undefined) {
+        try {
+          JSON.parse(v);
+          jwksJson = v;
+        } catch {
+          st.set("ResolvedRefs", false, "InvalidSecretRef", "spec.jwt.jwksSecretRef: not JSON");
+          ctx.error(p.source, "spec.jwt.jwksSecretRef", "JWKS is not valid JSON");
+        }
+      }
+    }
+    const htpasswd = s.basicAuth
+      ? (secretValue("spec.basicAuth.secretRef", s.basicAuth.secretRef, "htpasswd") ?? "")
+        .split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"))
+      : [];
+    let keySha256: string[] = [];
+    if (s.apiKey) {
+      const ref = s.apiKey.secretRef;
+      const sec = ctx.index.get("Secret", `${p.namespace}/${ref.name}`);
+      const d = sec ? secretData(sec) : `Secret ${p.namespace}/${ref.name} not found`;
+      if (typeof d === "string") {
+        st.set("ResolvedRefs", false, "InvalidSecretRef", `spec.apiKey.secretRef: ${d}`);
+        ctx.error(p.source, "spec.apiKey.secretRef", d);
+      } else {
+        const vals = ref.key ? [d.data.get(ref.key)] : [...d.data.values()];
+        keySha256 = [
+          ...new Set(
+            vals.filter((v): v is string => !!v).map((v) =>
+              createHash("sha256").update(v.trim()).digest("hex")
+            ),
+          ),
+        ].sort();
+      }
+    }
+    out.push({
+      name,
+      targets: targets.sort(),
+      ...(s.cors ? { cors: cors(s.cors) } : {}),
+      ...(s.rateLimit
+        ? {
+          rateLimit: {
+            requestsPerSecond: s.rateLimit.requestsPerSecond,
+            burst: s.rateLimit.burst ?? s.rateLimit.requestsPerSecond,
+            key: s.rateLimit.key ?? "",
+          },
+        }
+        : {}),
+      ...(s.ipAllow ? { ipAllow: { cidrs: [...s.ipAllow] } } : {}),
+      ...(s.ipDeny ? { ipDeny: { cidrs: [...s.ipDeny] } } : {}),
+      ...(s.basicAuth ? { basicAuth: { realm: s.basicAuth.realm ?? "", htpasswd } } : {}),
+      ...(s.jwt
+        ? {
+          jwt: {
+            issuer: s.jwt.issuer,
+            audiences: [...(s.jwt.audiences ?? [])],
+            jwksJson,
+            jwksUri: s.jwt.jwksUri ?? "",
+          },
+        }
+        : {}),
+      ...(s.requestHeaders ? { requestHeaders: headerModifier(s.requestHeaders) } : {}),
+      ...(s.responseHeaders ? { responseHeaders: headerModifier(s.responseHeaders) } : {}),
+      ...(s.apiKey
+        ? {
+          apiKey: {
+            header: s.apiKey.header ?? (s.apiKey.queryParam ? "" : "x-api-key"),
+            queryParam: s.apiKey.queryParam ?? "",
+            keySha256,
+          },
+        }
+        : {}),
+    });
+    st.set("Accepted", true, "Accepted", `attached to ${found} target(s)`);
+    if (!st.isFalse("ResolvedRefs")) {
+      st.set("ResolvedRefs", true, "ResolvedRefs", "all references resolved");
+    }
+  }
+  return { policies: out, byTarget };
+}

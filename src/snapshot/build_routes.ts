@@ -1,0 +1,421 @@
+/**
+ * ProxyRoute → snapshot Routes (one per rule). Attaches to ProxyGateway
+ * listeners through parentRefs (sectionName/port, allowedRoutes, protocol,
+ * hostname intersection), resolves backendRefs to clusters and reports
+ * Gateway API style conditions, per parent and overall.
+ */
+import type { Typed } from "../crds/mod.ts";
+import { durationMs, selectorMatches } from "../crds/common.ts";
+import type {
+  BackendObjectRefSpec,
+  ParentRefSpec,
+  RouteFilterSpec,
+  RouteRuleSpec,
+} from "../crds/proxy_route.ts";
+import type { BuildContext } from "./build_context.ts";
+import { condition } from "./build_context.ts";
+import type { AcceptedListener, GatewayListeners } from "./build_gateways.ts";
+import { implicitServiceCluster } from "./build_backends.ts";
+import { cors, headerModifier } from "./build_policies.ts";
+import type { PolicyTargets } from "./build_policies.ts";
+import { effectiveHostnames } from "./hostnames.ts";
+import { cmp, orderKey } from "./object_index.ts";
+import type { Filter, PathModifier, Route, RouteMatch, WeightedCluster } from "./types.ts";
+import type { Condition } from "../store/types.ts";
+
+type RouteProtocol = "HTTP" | "TCP" | "TLS" | "UDP";
+
+function listenerAccepts(route: RouteProtocol, l: AcceptedListener): boolean {
+  const p = l.spec.protocol;
+  switch (route) {
+    case "HTTP":
+      return p === "HTTP" || p === "HTTPS";
+    case "TLS":
+      return p === "TLS" && l.spec.tls?.mode === "Passthrough";
+    case "TCP":
+      return p === "TCP" || (p === "TLS" && l.spec.tls?.mode === "Terminate");
+    case "UDP":
+      return p === "UDP";
+  }
+}
+
+function namespaceAllowed(ctx: BuildContext, l: AcceptedListener, routeNs: string): boolean {
+  const ns = l.spec.allowedRoutes?.namespaces;
+  const from = ns?.from ?? "Same";
+  if (from === "All") return true;
+  if (from === "Same") return routeNs === l.gateway.namespace;
+  const nsObj = ctx.index.get("Namespace", routeNs);
+  const labels = { "kubernetes.io/metadata.name": routeNs, ...(nsObj?.metadata.labels ?? {}) };
+  return selectorMatches(ns!.selector!, labels);
+}
+
+interface Attachment {
+  readonly listeners: AcceptedListener[];
+  readonly hostnames: Set<string>;
+  /** True when some listener accepts any host for this route (no hostname filter). */
+  anyHost: boolean;
+}
+
+function parentRefStatus(
+  ref: ParentRefSpec,
+  ns: string,
+  conds: Condition[],
+): Record<string, unknown> {
+  return {
+    parentRef: {
+      group: ref.group ?? "novaedge.io",
+      kind: ref.kind ?? "ProxyGateway",
+      namespace: ref.namespace ?? ns,
+      name: ref.name,
+      ...(ref.sectionName ? { sectionName: ref.sectionName } : {}),
+      ...(ref.port ? { port: ref.port } : {}),
+    },
+    conditions: conds,
+  };
+}
+
+/** Resolves a backend object reference to a cluster name, or explains why not. */
+function resolveBackend(
+  ctx: BuildContext,
+  routeNs: string,
+  ref: BackendObjectRefSpec,
+): { cluster: string } | { reason: string; message: string } {
+  const kind = ref.kind ?? "ProxyBackend";
+  const ns = ref.namespace ?? routeNs;
+  const group = kind === "Service" ? "" : "novaedge.io";
+  if (!ctx.refPermitted("novaedge.io", "ProxyRoute", routeNs, group, kind, ns, ref.name)) {
+    return {
+      reason: "RefNotPermitted",
+      message: `${kind} ${ns}/${ref.name} is in another namespace and no ReferenceGrant allows it`,
+    };
+  }
+  if (kind === "Service") return implicitServiceCluster(ctx, ns, ref.name, ref.port!);
+  const cname = `${ns}/${ref.name}`;
+  if (ctx.clusters.has(cname)) return { cluster: cname };
+  return ctx.index.get("ProxyBackend", cname)
+    ? { reason: "BackendNotFound", message: `ProxyBackend ${cname} is not valid` }
+    : { reason: "BackendNotFound", message: `ProxyBackend ${cname} not found` };
+}
+
+function pathModifier(
+  p: {
+    type: "ReplaceFullPath" | "ReplacePrefixMatch";
+    replaceFullPath?: string;
+    replacePrefixMatch?: string;
+  },
+): PathModifier {
+  return {
+    type: p.type,
+    value: (p.type === "ReplaceFullPath" ? p.replaceFullPath : p.replacePrefixMatch) ?? "/",
+  };
+}
+
+export function buildRoutes(
+  ctx: BuildContext,
+  routes: readonly Typed<"ProxyRoute">[],
+  byGateway: GatewayListeners,
+  policyTargets: PolicyTargets,
+): Route[] {
+  const out: Route[] = [];
+  // Shadowed-match detection: "<listener>|<host>|<match>" → first route rule.
+  const seenMatch = new Map<string, string>();
+  const sorted = [...routes].sort((a, b) => cmp(orderKey(a.source), orderKey(b.source)));
+  for (const r of sorted) {
+    const st = ctx.status(r.source);
+    const s = r.spec;
+    const rkey = `${r.namespace}/${r.name}`;
+    const att: Attachment = { listeners: [], hostnames: new Set(), anyHost: false };
+    const parents: Record<string, unknown>[] = [];
+    let firstFail: [string, string] | undefined;
+    s.parentRefs.forEach((ref, i) => {
+      const field = `spec.parentRefs[${i}]`;
+      const gwKey = `${ref.namespace ?? r.namespace}/${ref.name}`;
+      const g = r.generation;
+      const fail = (reason: string, msg: string) => {
+        firstFail ??= [reason, `${field}: ${msg}`];
+        ctx.error(r.source, field, msg);
+        parents.push(
+          parentRefStatus(ref, r.namespace, [
+            condition("Accepted", false, reason, `${field}: ${msg}`, g),
+          ]),
+        );
+      };
+      const accepted = byGateway.get(gwKey);
+      if (!accepted) {
+        fail(
+          "NoMatchingParent",
+          ctx.index.get("ProxyGateway", gwKey)
+            ? `ProxyGateway ${gwKey} is not accepted`
+            : `ProxyGateway ${gwKey} not found`,
+        );
+        return;
+      }
+      let candidates = [...accepted.values()];
+      if (ref.sectionName) candidates = candidates.filter((l) => l.spec.name === ref.sectionName);
+      if (ref.port) candidates = candidates.filter((l) => l.spec.port === ref.port);
+      if (!candidates.length) {
+        const what = [
+          ref.sectionName && `named ${ref.sectionName}`,
+          ref.port && `on port ${ref.port}`,
+        ]
+          .filter(Boolean).join(" ");
+        fail("NoMatchingParent", `ProxyGateway ${gwKey} has no accepted listener ${what}`.trim());
+        return;
+      }
+      const byProto = candidates.filter((l) => listenerAccepts(s.protocol, l));
+      if (!byProto.length) {
+        fail(
+          "NotAllowedByListeners",
+          `no listener of ProxyGateway ${gwKey} accepts ${s.protocol} routes (listeners: ${
+            candidates.map((l) => `${l.spec.name}/${l.spec.protocol}`).join(", ")
+          })`,
+        );
+        return;
+      }
+      const byNs = byProto.filter((l) => namespaceAllowed(ctx, l, r.namespace));
+      if (!byNs.length) {
+        fail(
+          "NotAllowedByListeners",
+          `listeners of ProxyGateway ${gwKey} do not allow routes from namespace ${r.namespace}`,
+        );
+        return;
+      }
+      let matched = 0;
+      for (const l of byNs) {
+        const hosts = s.protocol === "TCP" || s.protocol === "UDP"
+          ? []
+          : effectiveHostnames(l.spec.hostname, s.hostnames ?? []);
+        if (hosts === undefined) continue;
+        matched++;
+        if (!att.listeners.includes(l)) {
+          att.listeners.push(l);
+          l.attachedRoutes++;
+        }
+        if (hosts.length === 0) att.anyHost = true;
+        for (const h of hosts) att.hostnames.add(h);
+      }
+      if (!matched) {
+        fail(
+          "NoMatchingListenerHostname",
+          `route hostnames ${
+            JSON.stringify(s.hostnames ?? [])
+          } do not intersect any listener hostname of ProxyGateway ${gwKey}`,
+        );
+        return;
+      }
+      parents.push(
+        parentRefStatus(ref, r.namespace, [condition("Accepted", true, "Accepted", "accepted", g)]),
+      );
+    });
+    st.extra.parents = parents;
+    if (!att.listeners.length) {
+      st.set("Accepted", false, firstFail![0], firstFail![1]);
+      continue;
+    }
+    // Rules.
+    let refFail = false;
+    const refError = (field: string, reason: string, message: string) => {
+      refFail = true;
+      st.set("ResolvedRefs", false, reason, `${field}: ${message}`);
+      ctx.error(r.source, field, message);
+    };
+    const convertFilters = (
+      filters: readonly RouteFilterSpec[] | undefined,
+      base: string,
+    ): Filter[] => {
+      const outF: Filter[] = [];
+      (filters ?? []).forEach((f, i) => {
+        const field = `${base}.filters[${i}]`;
+        switch (f.type) {
+          case "RequestHeaderModifier":
+            outF.push({
+              type: f.type,
+              requestHeaderModifier: headerModifier(f.requestHeaderModifier!),
+            });
+            break;
+          case "ResponseHeaderModifier":
+            outF.push({
+              type: f.type,
+              responseHeaderModifier: headerModifier(f.responseHeaderModifier!),
+            });
+            break;
+          case "RequestRedirect": {
+            const rd = f.requestRedirect!;
+            outF.push({
+              type: f.type,
+              requestRedirect: {
+                scheme: rd.scheme ?? "",
+                hostname: rd.hostname ?? "",
+                port: rd.port ?? 0,
+                ...(rd.path ? { path: pathModifier(rd.path) } : {}),
+                statusCode: rd.statusCode,
+              },
+            });
+            break;
+          }
+          case "URLRewrite": {
+            const rw = f.urlRewrite!;
+            outF.push({
+              type: f.type,
+              urlRewrite: {
+                hostname: rw.hostname ?? "",
+                ...(rw.path ? { path: pathModifier(rw.path) } : {}),
+              },
+            });
+            break;
+          }
+          case "RequestMirror": {
+            const m = f.requestMirror!;
+            const res = resolveBackend(ctx, r.namespace, m.backendRef);
+            if ("reason" in res) {
+              refError(`${field}.requestMirror.backendRef`, res.reason, res.message);
+            } else {outF.push({
+                type: f.type,
+                requestMirror: { cluster: res.cluster, percent: m.percent },
+              });}
+            break;
+          }
+          case "CORS":
+            outF.push({ type: f.type, cors: cors(f.cors!) });
+            break;
+          case "ExtensionRef": {
+            const pk = `${r.namespace}/${f.extensionRef!.name}`;
+            if (!ctx.index.get("ProxyPolicy", pk)) {
+              refError(`${field}.extensionRef`, "InvalidKind", `ProxyPolicy ${pk} not found`);
+            } else outF.push({ type: f.type, extensionRef: pk });
+            break;
+          }
+        }
+      });
+      return outF;
+    };
+    // Rule-level semantic checks Gateway API makes (UnsupportedValue).
+    const invalid: string[] = [];
+    s.rules.forEach((rule: RouteRuleSpec, j) => {
+      const types = (rule.filters ?? []).map((f) => f.type);
+      if (types.includes("RequestRedirect") && types.includes("URLRewrite")) {
+        invalid.push(`spec.rules[${j}].filters: RequestRedirect and URLRewrite cannot be combined`);
+      }
+      const usesPrefix = (rule.filters ?? []).some((f) =>
+        (f.urlRewrite?.path ?? f.requestRedirect?.path)?.type === "ReplacePrefixMatch"
+      );
+      if (
+        usesPrefix &&
+        (rule.matches ?? []).some((m) => (m.path?.type ?? "PathPrefix") !== "PathPrefix")
+      ) {
+        invalid.push(
+          `spec.rules[${j}].filters: ReplacePrefixMatch needs every match to be a PathPrefix match`,
+        );
+      }
+    });
+    if (invalid.length) {
+      for (const m of invalid) {
+        const idx = m.indexOf(": ");
+        ctx.error(r.source, m.slice(0, idx), m.slice(idx + 2));
+      }
+      st.set("Accepted", false, "UnsupportedValue", invalid.join("; "));
+      for (const l of att.listeners) l.attachedRoutes--;
+      continue;
+    }
+    const listenerNames = att.listeners.map((l) => l.name).sort();
+    const hostnames = att.anyHost && att.hostnames.size === 0 ? [] : [...att.hostnames].sort();
+    // Policies: gateway-level, listener-level, then route-level (most specific last).
+    const pol = new Set<string>();
+    for (const l of att.listeners) {
+      const gk = `ProxyGateway/${l.gateway.namespace}/${l.gateway.name}`;
+      for (const p of policyTargets.get(gk) ?? []) pol.add(p);
+      for (const p of policyTargets.get(`${gk}/${l.spec.name}`) ?? []) pol.add(p);
+    }
+    for (const p of policyTargets.get(`ProxyRoute/${rkey}`) ?? []) pol.add(p);
+    s.rules.forEach((rule, j) => {
+      const base = `spec.rules[${j}]`;
+      const matches: RouteMatch[] = (rule.matches ?? []).map((m) => ({
+        ...(m.path ? { path: { type: m.path.type, value: m.path.value } } : {}),
+        headers: (m.headers ?? []).map((h) => ({
+          type: h.type,
+          name: h.name.toLowerCase(),
+          value: h.value,
+        })),
+        queryParams: (m.queryParams ?? []).map((q) => ({
+          type: q.type,
+          name: q.name,
+          value: q.value,
+        })),
+        method: m.method ?? "",
+      }));
+      const backends: WeightedCluster[] = [];
+      (rule.backendRefs ?? []).forEach((b, k) => {
+        const res = resolveBackend(ctx, r.namespace, b);
+        if ("reason" in res) {
+          refError(`${base}.backendRefs[${k}]`, res.reason, res.message);
+          return;
+        }
+        backends.push({
+          cluster: res.cluster,
+          weight: b.weight,
+          filters: convertFilters(b.filters, `${base}.backendRefs[${k}]`),
+        });
+      });
+      const filters = convertFilters(rule.filters, base);
+      const name = `${rkey}/${j}`;
+      const rt = rule.timeouts;
+      const rr = rule.retry;
+      out.push({
+        name,
+        listeners: listenerNames,
+        hostnames,
+        matches,
+        filters,
+        backends,
+        ...(rt
+          ? {
+            timeouts: {
+              requestMs: durationMs(rt.request),
+              backendRequestMs: durationMs(rt.backendRequest),
+            },
+          }
+          : {}),
+        ...(rr
+          ? {
+            retry: {
+              attempts: rr.attempts,
+              codes: [...(rr.codes ?? [])],
+              perTryTimeoutMs: durationMs(rr.perTryTimeout),
+              backoffMs: durationMs(rr.backoff),
+              retryNonIdempotent: rr.retryNonIdempotent,
+              on: [
+                ...(rr.on ?? (rr.codes?.length ? ["connect-failure", "5xx"] : ["connect-failure"])),
+              ],
+            },
+          }
+          : {}),
+        l4Protocol: s.protocol === "HTTP" ? "" : s.protocol,
+        maxBodyBytes: rule.maxBodyBytes ?? 0,
+        policies: [...pol],
+        orderKey: orderKey(r.source),
+      });
+      // Conflicts: an identical match on the same listener and host as an older rule.
+      const hostKeys = hostnames.length ? hostnames : ["*"];
+      const matchKeys = matches.length ? matches.map((m) => JSON.stringify(m)) : ["<all>"];
+      for (const l of listenerNames) {
+        for (const h of hostKeys) {
+          matchKeys.forEach((mk, mi) => {
+            const key = `${l}|${h}|${mk}`;
+            const prev = seenMatch.get(key);
+            if (prev === undefined) seenMatch.set(key, `${name}`);
+            else if (!prev.startsWith(`${rkey}/`)) {
+              ctx.warn(
+                r.source,
+                matches.length ? `${base}.matches[${mi}]` : `${base}`,
+                `identical match on listener ${l} host ${h} is already served by older route ${prev}; this one never matches there`,
+              );
+            }
+          });
+        }
+      }
+    });
+    st.set("Accepted", true, "Accepted", `attached to ${listenerNames.length} listener(s)`);
+    if (!refFail) st.set("ResolvedRefs", true, "ResolvedRefs", "all references resolved");
+  }
+  return out;
+}
