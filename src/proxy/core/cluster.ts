@@ -1,0 +1,82 @@
+/**
+ * A cluster as the data plane runs it for one snapshot: its balancer, how to
+ * reach each endpoint, and the upstream client to use. Built at apply time.
+ */
+import type { Cluster, Endpoint } from "../../snapshot/types.ts";
+import type { Balancer } from "../lb/types.ts";
+import type { Cancel } from "./types.ts";
+import type { PoolRegistry } from "../upstream/registry.ts";
+import { h1Exchange } from "../upstream/h1_pool.ts";
+import {
+  type EndpointConfig,
+  endpointKey,
+  type OutboundRequest,
+  type UpstreamResponse,
+} from "../upstream/types.ts";
+
+export class ClusterRuntime {
+  /** "h1" for HTTP clusters, "h2" for H2C/GRPC (and TLS h2). */
+  readonly kind: "h1" | "h2";
+  private configs = new Map<string, EndpointConfig>();
+  /** Retries in progress, for the retry budget. */
+  activeRetries = 0;
+  active = 0;
+
+  constructor(
+    readonly cluster: Cluster,
+    readonly balancer: Balancer,
+    private registry: PoolRegistry,
+  ) {
+    this.kind = cluster.protocol === "HTTP" ? "h1" : "h2";
+    for (const e of cluster.endpoints) {
+      this.configs.set(`${e.address}:${e.port}`, this.endpointConfig(e));
+    }
+  }
+
+  endpointConfig(e: Endpoint): EndpointConfig {
+    const c = this.cluster;
+    const t = c.tls;
+    return {
+      host: e.address,
+      port: e.port,
+      tls: t
+        ? {
+          sni: t.sni || (c.hostRewrite ? c.hostRewrite.replace(/:\d+$/, "") : ""),
+          caCerts: t.caPem ? [t.caPem] : [],
+          insecure: t.insecureSkipVerify,
+        }
+        : null,
+      connectTimeoutMs: c.connectTimeoutMs,
+      idleTimeoutMs: c.idleTimeoutMs,
+      maxConnections: c.maxConnectionsPerEndpoint,
+    };
+  }
+
+  /** Pool keys this cluster uses (so the registry keeps them warm). */
+  poolKeys(): string[] {
+    const out: string[] = [];
+    for (const cfg of this.configs.values()) {
+      out.push(endpointKey(cfg, this.kind));
+      out.push(endpointKey(cfg, "h1")); // upgrades always use HTTP/1.1
+    }
+    return out;
+  }
+
+  /** Runs one exchange with the endpoint `key` ("address:port"). */
+  exchange(
+    e: Endpoint,
+    key: string,
+    req: OutboundRequest,
+    cancel: Cancel,
+  ): Promise<UpstreamResponse> {
+    let cfg = this.configs.get(key);
+    if (!cfg) {
+      cfg = this.endpointConfig(e);
+      this.configs.set(key, cfg);
+    }
+    if (this.kind === "h2" && req.upgrade === null) {
+      return this.registry.h2Client(cfg).exchange(req, cancel);
+    }
+    return h1Exchange(this.registry.h1Pool(cfg), req, cancel);
+  }
+}

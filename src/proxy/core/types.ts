@@ -1,0 +1,91 @@
+/**
+ * Engine-neutral request/response shapes. The HTTP/1.1 engine and the
+ * HTTP/2 engine both turn what they receive into a ProxyRequest, and both
+ * write a ProxyResponse back in their own framing; the proxy core in between
+ * never sees a socket.
+ */
+import type { Hdrs } from "./headers.ts";
+import type { Transport } from "../io/transport.ts";
+import type { BufReader } from "../io/reader.ts";
+
+/** A pull-based body: each `read` resolves to the next chunk or null at the end. */
+export interface BodyReader {
+  /** Total length when known up front, else -1. */
+  readonly length: number;
+  read(): Promise<Uint8Array | null>;
+  /** Abandon the body: closes whatever feeds it. */
+  cancel(reason?: string): void;
+  /** Trailer fields, available once `read` has returned null. */
+  trailers(): Hdrs | null;
+}
+
+/** Aborts a request (client hung up, deadline hit). Cheaper than AbortController. */
+export class Cancel {
+  reason: string | null = null;
+  private listeners: (() => void)[] | null = null;
+
+  get cancelled(): boolean {
+    return this.reason !== null;
+  }
+
+  cancel(reason: string): void {
+    if (this.reason !== null) return;
+    this.reason = reason;
+    const ls = this.listeners;
+    this.listeners = null;
+    if (ls) { for (const l of ls) l(); }
+  }
+
+  /** Runs `fn` on cancellation; returns an unsubscribe function. */
+  on(fn: () => void): () => void {
+    if (this.reason !== null) {
+      fn();
+      return () => {};
+    }
+    (this.listeners ??= []).push(fn);
+    return () => {
+      const ls = this.listeners;
+      if (!ls) return;
+      const i = ls.indexOf(fn);
+      if (i >= 0) ls.splice(i, 1);
+    };
+  }
+}
+
+export interface ProxyRequest {
+  readonly method: string;
+  /** "http" or "https" as the client used it. */
+  readonly scheme: string;
+  /** host[:port] as the client sent it. */
+  readonly authority: string;
+  /** Raw path + query. */
+  readonly target: string;
+  readonly headers: Hdrs;
+  /** "1.0", "1.1" or "2". */
+  readonly httpVersion: string;
+  readonly body: BodyReader | null;
+  readonly clientIp: string;
+  readonly cancel: Cancel;
+  /** Lowercased Upgrade protocol of an HTTP/1.1 upgrade request, else null. */
+  readonly upgrade: string | null;
+  /** Request start, performance.now(). */
+  readonly start: number;
+}
+
+/** A raw byte stream handed back on a successful upgrade (101). */
+export interface UpgradedStream {
+  readonly transport: Transport;
+  readonly reader: BufReader;
+  /** Called once both directions are finished. */
+  done(): void;
+}
+
+export interface ProxyResponse {
+  readonly status: number;
+  readonly headers: Hdrs;
+  /** Bytes for generated responses, a reader for proxied ones, or null. */
+  readonly body: BodyReader | Uint8Array | null;
+  readonly upgraded?: UpgradedStream;
+  /** Called by the engine when the response is fully written (or failed). */
+  finish(bytesOut: number, error: string | null): void;
+}

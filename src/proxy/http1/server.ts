@@ -1,0 +1,452 @@
+/**
+ * The raw HTTP/1.1 engine: one loop per client connection over a Transport,
+ * parsing heads in place (strict, see parser.ts), streaming bodies with
+ * backpressure, keep-alive and pipelining, 100-continue, HEAD, chunked
+ * re-framing, HTTP/1.0 clients, Upgrade passthrough (WebSocket) and the
+ * HTTP/2 prior-knowledge preface hand-off. Header-read and idle deadlines
+ * close slow clients (slowloris).
+ */
+import { Hdrs } from "../core/headers.ts";
+import { Cancel, type ProxyRequest, type ProxyResponse } from "../core/types.ts";
+import { finishRequest, handleRequest, type SocketConfig, splitTarget } from "../core/proxy.ts";
+import { BufReader } from "../io/reader.ts";
+import { safeClose, type Transport, writeAll } from "../io/transport.ts";
+import { type Deadline, unwatch, watch } from "../io/ticker.ts";
+import { ChunkedBody, encodeChunk, encodeLastChunk, FixedBody } from "./body.ts";
+import { HttpError, parseRequestHead, type RequestHead } from "./parser.ts";
+import { STATUS_TEXT } from "./status.ts";
+import type { ConnHandle, ConnSet } from "../listen/conns.ts";
+
+const encoder = new TextEncoder();
+const CONTINUE = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n");
+const PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+const COALESCE_MAX = 16 * 1024;
+
+export interface H1Context {
+  /** The config in force now (read at each request start). */
+  config(): SocketConfig;
+  readonly scheme: "http" | "https";
+  readonly clientIp: string;
+  readonly conns: ConnSet;
+  /** Hand-off for an HTTP/2 prior-knowledge preface (plain listeners only). */
+  readonly h2?: (t: Transport, pre: Uint8Array) => void;
+}
+
+/** Serves one client connection until it closes. */
+export async function serveH1(t: Transport, ctx: H1Context): Promise<void> {
+  const r = new BufReader(t, 16384);
+  let timeoutReason: string | null = null;
+  const dl: Deadline = {
+    deadline: 0,
+    fire: () => {
+      timeoutReason ??= "timeout";
+      safeClose(t);
+    },
+  };
+  r.guard = dl;
+  const handle: ConnHandle = {
+    busy: false,
+    close: () => safeClose(t),
+  };
+  ctx.conns.add(handle);
+  watch(dl);
+  let handedOff = false;
+  try {
+    let first = true;
+    for (;;) {
+      let cfg = ctx.config();
+      const limits = cfg.limits;
+      r.guardMs = limits.idleTimeoutMs;
+      handle.busy = false;
+      if (ctx.conns.draining && r.available === 0) return;
+      // ---- read a head -----------------------------------------------------
+      const nowMs = Date.now();
+      dl.deadline = nowMs + (r.available > 0 ? limits.headerTimeoutMs : limits.idleTimeoutMs);
+      let headStarted = r.available > 0;
+      timeoutReason = headStarted ? "header read timeout" : "idle timeout";
+      let end = r.headEnd(r.start);
+      while (end < 0) {
+        if (r.available > limits.maxHeaderBytes) {
+          dl.deadline = 0;
+          await refuse(t, cfg, ctx, new HttpError(431, "request header section too large"), r);
+          return;
+        }
+        const n = await r.fill(limits.maxHeaderBytes + 4096, false);
+        if (n === null) {
+          if (r.available > 0 && dl.deadline === 0 && timeoutReason) {
+            logRefusal(cfg, ctx, 408, timeoutReason);
+          }
+          return;
+        }
+        if (!headStarted) {
+          headStarted = true;
+          handle.busy = true;
+          timeoutReason = "header read timeout";
+          dl.deadline = Date.now() + limits.headerTimeoutMs;
+        }
+        if (first && ctx.h2 && r.buf[r.start] === 0x50 /* P */) {
+          const got = Math.min(r.available, PREFACE.length);
+          let match = true;
+          for (let i = 0; i < got; i++) {
+            if (r.buf[r.start + i] !== PREFACE.charCodeAt(i)) {
+              match = false;
+              break;
+            }
+          }
+          if (match && got === PREFACE.length) {
+            dl.deadline = 0;
+            handedOff = true;
+            ctx.h2(t, r.takeAll());
+            return;
+          }
+          if (match) continue;
+        }
+        end = r.headEnd(Math.max(r.start, r.end - n - 3));
+      }
+      first = false;
+      handle.busy = true;
+      dl.deadline = 0;
+      if (end - r.start > limits.maxHeaderBytes) {
+        await refuse(t, cfg, ctx, new HttpError(431, "request header section too large"), r);
+        return;
+      }
+      let head: RequestHead;
+      try {
+        head = parseRequestHead(r.buf.subarray(r.start, end), limits.maxHeaders);
+      } catch (e) {
+        if (e instanceof HttpError) {
+          await refuse(t, cfg, ctx, e, r);
+          return;
+        }
+        throw e;
+      }
+      r.start = end;
+      cfg = ctx.config();
+      const keepGoing = await exchange(t, r, cfg, ctx, head);
+      if (!keepGoing) return;
+      if (ctx.conns.draining) return;
+    }
+  } catch (_e) {
+    // connection-level failure: nothing more to say to this client
+  } finally {
+    unwatch(dl);
+    ctx.conns.delete(handle);
+    if (!handedOff) safeClose(t);
+  }
+}
+
+/** One request/response exchange. Returns whether the connection may be reused. */
+async function exchange(
+  t: Transport,
+  r: BufReader,
+  cfg: SocketConfig,
+  ctx: H1Context,
+  head: RequestHead,
+): Promise<boolean> {
+  const start = performance.now();
+  const cancel = new Cancel();
+  let keepAlive = head.keepAlive;
+  let fixed: FixedBody | null = null;
+  let chunked: ChunkedBody | null = null;
+  const closeConn = () => safeClose(t);
+  if (head.chunked) {
+    chunked = new ChunkedBody(r, closeConn, Infinity, 100);
+  } else if (head.contentLength > 0) {
+    fixed = new FixedBody(r, head.contentLength, closeConn);
+  }
+  const body = chunked ?? fixed;
+  if (body && head.expectContinue && head.version === 11) {
+    body.onFirstRead = () => writeAll(t, CONTINUE);
+  }
+  let authority = head.host ?? "";
+  const split = head.target.charCodeAt(0) === 47 ? null : splitTarget(head.target);
+  let target = head.target;
+  if (split && split.authority !== null) {
+    // absolute-form: the target's authority wins over Host (RFC 9112 §3.2.2)
+    authority = split.authority;
+    target = split.query ? `${split.path}?${split.query}` : split.path;
+  }
+  const req: ProxyRequest = {
+    method: head.method,
+    scheme: ctx.scheme,
+    authority,
+    target,
+    headers: head.headers,
+    httpVersion: head.version === 11 ? "1.1" : "1.0",
+    body,
+    clientIp: ctx.clientIp,
+    cancel,
+    upgrade: head.upgrade,
+    start,
+  };
+  // With no body to read, keep one read outstanding: it notices a client
+  // hang-up (and cancels the upstream exchange) and doubles as the first read
+  // of the next pipelined request.
+  let inFlight = true;
+  if (body === null && !head.upgrade) {
+    r.fill(cfg.limits.maxHeaderBytes + 4096, false).then((n) => {
+      if (n === null && inFlight) cancel.cancel("client closed the connection");
+    });
+  }
+  let res: ProxyResponse;
+  try {
+    res = await handleRequest(cfg, req);
+  } catch (e) {
+    inFlight = false;
+    const err = e instanceof HttpError
+      ? e
+      : new HttpError(500, `internal error: ${(e as Error).message}`);
+    await refuse(t, cfg, ctx, err, r, req);
+    return false;
+  }
+  let bytes = 0;
+  let error: string | null = null;
+  try {
+    if (res.upgraded && res.status === 101) {
+      await pipeUpgrade(t, r, res);
+      res.finish(0, null);
+      return false;
+    }
+    if (head.upgrade) keepAlive = false;
+    if (cancel.cancelled) keepAlive = false;
+    if (body && !bodyDone(body)) keepAlive = false; // unread body: framing lost
+    if (ctx.conns.draining) keepAlive = false;
+    bytes = await writeResponse(t, res, head, keepAlive);
+    if (body && !bodyDone(body)) {
+      keepAlive = false;
+    }
+  } catch (e) {
+    error = e instanceof Error ? e.message : String(e);
+    keepAlive = false;
+    if (res.body && !(res.body instanceof Uint8Array)) res.body.cancel("client write failed");
+  } finally {
+    inFlight = false;
+  }
+  res.finish(bytes, error);
+  return keepAlive;
+}
+
+function bodyDone(b: FixedBody | ChunkedBody): boolean {
+  return b instanceof FixedBody ? b.remaining === 0 : b.finished;
+}
+
+function statusLine(status: number): string {
+  return `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Unknown"}\r\n`;
+}
+
+function serializeHeaders(h: Hdrs, skipLength: boolean): string {
+  let s = "";
+  const kv = h.kv;
+  for (let i = 0; i < kv.length; i += 2) {
+    const n = kv[i];
+    if (n === "transfer-encoding" || n === "connection" || (skipLength && n === "content-length")) {
+      continue;
+    }
+    if (n.charCodeAt(0) === 58) continue;
+    s += `${n}: ${kv[i + 1]}\r\n`;
+  }
+  return s;
+}
+
+/** Writes a response in HTTP/1.1 framing; returns body bytes written. */
+async function writeResponse(
+  t: Transport,
+  res: ProxyResponse,
+  head: RequestHead,
+  keepAlive: boolean,
+): Promise<number> {
+  const isHead = head.method === "HEAD";
+  const status = res.status;
+  const noBody = status === 204 || status === 304 || (status >= 100 && status < 200);
+  let s = statusLine(status);
+  const body = res.body;
+  const conn = keepAlive
+    ? (head.version === 10 ? "connection: keep-alive\r\n" : "")
+    : "connection: close\r\n";
+  if (body === null || noBody) {
+    // HEAD keeps the upstream's Content-Length; others say there is no body.
+    s += serializeHeaders(res.headers, !isHead);
+    if (!noBody && !isHead) s += "content-length: 0\r\n";
+    s += conn + "\r\n";
+    await writeAll(t, encoder.encode(s));
+    if (body && !(body instanceof Uint8Array)) body.cancel("no body allowed");
+    return 0;
+  }
+  if (body instanceof Uint8Array) {
+    s += serializeHeaders(res.headers, true) + `content-length: ${body.length}\r\n` + conn + "\r\n";
+    if (isHead) {
+      await writeAll(t, encoder.encode(s));
+      return 0;
+    }
+    const hb = encoder.encode(s);
+    const out = new Uint8Array(hb.length + body.length);
+    out.set(hb);
+    out.set(body, hb.length);
+    await writeAll(t, out);
+    return body.length;
+  }
+  if (isHead) {
+    s += serializeHeaders(res.headers, false) + conn + "\r\n";
+    await writeAll(t, encoder.encode(s));
+    body.cancel("HEAD");
+    return 0;
+  }
+  let bytes = 0;
+  if (body.length >= 0) {
+    s += serializeHeaders(res.headers, true) + `content-length: ${body.length}\r\n` + conn + "\r\n";
+    const hb = encoder.encode(s);
+    let chunk = body.length > 0 ? await body.read() : null;
+    if (chunk !== null && chunk.length <= COALESCE_MAX) {
+      const out = new Uint8Array(hb.length + chunk.length);
+      out.set(hb);
+      out.set(chunk, hb.length);
+      await writeAll(t, out);
+      bytes += chunk.length;
+      chunk = await readNext(body, bytes);
+    } else {
+      await writeAll(t, hb);
+    }
+    while (chunk !== null) {
+      await writeAll(t, chunk);
+      bytes += chunk.length;
+      chunk = await readNext(body, bytes);
+    }
+    if (bytes !== body.length) {
+      throw new Error(`upstream body ended after ${bytes} of ${body.length} bytes`);
+    }
+    return bytes;
+  }
+  if (head.version === 10) {
+    // HTTP/1.0 has no chunked coding: de-chunk and delimit by close.
+    s += serializeHeaders(res.headers, true) + "connection: close\r\n\r\n";
+    await writeAll(t, encoder.encode(s));
+    for (;;) {
+      const c = await body.read();
+      if (c === null) break;
+      await writeAll(t, c);
+      bytes += c.length;
+    }
+    await t.closeWrite().catch(() => {});
+    return bytes;
+  }
+  s += serializeHeaders(res.headers, true) + "transfer-encoding: chunked\r\n" + conn + "\r\n";
+  await writeAll(t, encoder.encode(s));
+  for (;;) {
+    const c = await body.read();
+    if (c === null) break;
+    if (c.length === 0) continue;
+    await writeAll(t, encodeChunk(c));
+    bytes += c.length;
+  }
+  await writeAll(t, encodeLastChunk(body.trailers()));
+  return bytes;
+}
+
+async function readNext(
+  body: { read(): Promise<Uint8Array | null> },
+  _sofar: number,
+): Promise<Uint8Array | null> {
+  return await body.read();
+}
+
+/** Copies one direction until EOF, then half-closes the destination. */
+async function pump(src: BufReader, dst: Transport): Promise<void> {
+  try {
+    if (src.available > 0) await writeAll(dst, src.takeAll());
+    if (src.reading) {
+      const n = await src.fill(1 << 20, false);
+      if (n === null) return;
+      await writeAll(dst, src.takeAll());
+    }
+    const buf = new Uint8Array(65536);
+    for (;;) {
+      let n: number | null;
+      try {
+        n = await src.t.read(buf);
+      } catch {
+        n = null;
+      }
+      if (n === null) break;
+      await writeAll(dst, buf.subarray(0, n));
+    }
+  } finally {
+    await dst.closeWrite().catch(() => {});
+  }
+}
+
+/** After a 101: raw bytes both ways (WebSocket frames pass untouched). */
+async function pipeUpgrade(t: Transport, r: BufReader, res: ProxyResponse): Promise<void> {
+  const up = res.upgraded!;
+  const s = statusLine(101) +
+    serializeHeaders(res.headers, true).replace(/^upgrade: /m, "upgrade: ") +
+    "connection: upgrade\r\n\r\n";
+  try {
+    await writeAll(t, encoder.encode(s));
+    r.guard = null;
+    await Promise.all([pump(r, up.transport), pump(up.reader, t)]);
+  } finally {
+    safeClose(up.transport);
+    safeClose(t);
+    up.done();
+  }
+}
+
+/** Answers a refused request, logs why, and closes the connection. */
+async function refuse(
+  t: Transport,
+  cfg: SocketConfig,
+  ctx: H1Context,
+  e: HttpError,
+  _r: BufReader,
+  req?: ProxyRequest,
+): Promise<void> {
+  const body = encoder.encode(e.reason + "\n");
+  const s = statusLine(e.status) + "content-type: text/plain; charset=utf-8\r\n" +
+    `content-length: ${body.length}\r\nconnection: close\r\n\r\n`;
+  const hb = encoder.encode(s);
+  const out = new Uint8Array(hb.length + body.length);
+  out.set(hb);
+  out.set(body, hb.length);
+  try {
+    await writeAll(t, out);
+    await t.closeWrite();
+  } catch {
+    // client already gone
+  }
+  if (req) {
+    finishRequest(
+      cfg,
+      req,
+      e.status,
+      { route: "", cluster: "", upstream: "", reason: e.reason, tries: 0 },
+      body.length,
+      null,
+    );
+  } else {
+    logRefusal(cfg, ctx, e.status, e.reason);
+  }
+}
+
+function logRefusal(cfg: SocketConfig, ctx: H1Context, status: number, reason: string): void {
+  const req: ProxyRequest = {
+    method: "-",
+    scheme: ctx.scheme,
+    authority: "-",
+    target: "-",
+    headers: new Hdrs(),
+    httpVersion: "1.1",
+    body: null,
+    clientIp: ctx.clientIp,
+    cancel: new Cancel(),
+    upgrade: null,
+    start: performance.now(),
+  };
+  finishRequest(
+    cfg,
+    req,
+    status,
+    { route: "", cluster: "", upstream: "", reason, tries: 0 },
+    0,
+    null,
+  );
+}

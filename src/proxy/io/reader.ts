@@ -1,0 +1,124 @@
+/**
+ * A growable read buffer over a Transport. Engines parse heads in place and
+ * body readers take bytes from it before touching the socket again, so bytes
+ * read ahead (pipelining, WebSocket frames after a 101) are never lost.
+ */
+import type { Transport } from "./transport.ts";
+import type { Deadline } from "./ticker.ts";
+
+export class BufReader {
+  buf: Uint8Array;
+  start = 0;
+  end = 0;
+  eof = false;
+  private pending: Promise<number | null> | null = null;
+  /** Idle guard armed around guarded reads (body reads), against slow senders. */
+  guard: Deadline | null = null;
+  guardMs = 0;
+
+  constructor(readonly t: Transport, size = 16384) {
+    this.buf = new Uint8Array(size);
+  }
+
+  get available(): number {
+    return this.end - this.start;
+  }
+
+  /** True while a read is outstanding (its bytes will land in the buffer). */
+  get reading(): boolean {
+    return this.pending !== null;
+  }
+
+  /**
+   * Reads more bytes into the buffer, growing it up to `max` bytes of unread
+   * data. Returns the count read or null at EOF. Concurrent callers share the
+   * outstanding read, which lets an engine watch for a client hang-up while a
+   * request is in flight at no extra cost.
+   */
+  fill(max = 1 << 20, guarded = true): Promise<number | null> {
+    if (this.pending) return this.pending;
+    const g = guarded ? this.guard : null;
+    if (g !== null) g.deadline = Date.now() + this.guardMs;
+    if (this.eof) return Promise.resolve(null);
+    if (this.start === this.end) {
+      this.start = this.end = 0;
+    } else if (this.buf.length - this.end < 2048) {
+      const unread = this.end - this.start;
+      if (this.start > 0 && unread <= this.buf.length / 2) {
+        this.buf.copyWithin(0, this.start, this.end);
+      } else {
+        const size = Math.min(Math.max(this.buf.length * 2, 4096), Math.max(max, unread + 2048));
+        const next = new Uint8Array(size);
+        next.set(this.buf.subarray(this.start, this.end));
+        this.buf = next;
+      }
+      this.start = 0;
+      this.end = unread;
+    }
+    const p = this.t.read(this.buf.subarray(this.end)).then(
+      (n) => {
+        this.pending = null;
+        if (g !== null) g.deadline = 0;
+        if (n === null) {
+          this.eof = true;
+          return null;
+        }
+        this.end += n;
+        return n;
+      },
+      (_e) => {
+        this.pending = null;
+        if (g !== null) g.deadline = 0;
+        this.eof = true;
+        return null;
+      },
+    );
+    this.pending = p;
+    return p;
+  }
+
+  /** Reads straight into `p` (large bodies), under the idle guard. */
+  async readDirect(p: Uint8Array): Promise<number | null> {
+    const g = this.guard;
+    if (g !== null) g.deadline = Date.now() + this.guardMs;
+    try {
+      return await this.t.read(p);
+    } catch {
+      return null;
+    } finally {
+      if (g !== null) g.deadline = 0;
+    }
+  }
+
+  /** Index just past the first CRLFCRLF at or after `from`, or -1. */
+  headEnd(from: number): number {
+    const b = this.buf;
+    const e = this.end;
+    for (let i = Math.max(from, this.start); i + 3 < e; i++) {
+      if (b[i] === 13 && b[i + 1] === 10 && b[i + 2] === 13 && b[i + 3] === 10) return i + 4;
+    }
+    return -1;
+  }
+
+  /** Index of the first CRLF at or after `start`, or -1. */
+  lineEnd(): number {
+    const b = this.buf;
+    for (let i = this.start; i + 1 < this.end; i++) {
+      if (b[i] === 13 && b[i + 1] === 10) return i;
+    }
+    return -1;
+  }
+
+  /** Copies out and consumes up to `n` buffered bytes. */
+  take(n: number): Uint8Array {
+    const k = Math.min(n, this.end - this.start);
+    const out = this.buf.slice(this.start, this.start + k);
+    this.start += k;
+    return out;
+  }
+
+  /** Consumes and returns everything buffered (a copy). */
+  takeAll(): Uint8Array {
+    return this.take(this.end - this.start);
+  }
+}

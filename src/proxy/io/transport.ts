@@ -1,0 +1,46 @@
+/**
+ * The byte-stream contract the engines run on. `Deno.Conn` satisfies it as is
+ * (the fast path); node sockets (TLS with SNI) are adapted to it.
+ */
+
+/** A bidirectional byte stream. `write` may write fewer bytes than given. */
+export interface Transport {
+  read(p: Uint8Array): Promise<number | null>;
+  write(p: Uint8Array): Promise<number>;
+  closeWrite(): Promise<void>;
+  close(): void;
+}
+
+/** Writes every byte of `p`, looping over partial writes. */
+export async function writeAll(t: Transport, p: Uint8Array): Promise<void> {
+  let n = await t.write(p);
+  while (n < p.length) n += await t.write(p.subarray(n));
+}
+
+/** Closes without throwing (the peer may already be gone). */
+export function safeClose(t: Transport): void {
+  try {
+    t.close();
+  } catch {
+    // already closed
+  }
+}
+
+const latin1Chunk = 8192;
+
+/** Decodes bytes as Latin-1 (one char per byte); header sections are ASCII by grammar. */
+export function latin1(b: Uint8Array): string {
+  if (b.length <= latin1Chunk) return String.fromCharCode.apply(null, b as unknown as number[]);
+  let s = "";
+  for (let i = 0; i < b.length; i += latin1Chunk) {
+    s += String.fromCharCode.apply(null, b.subarray(i, i + latin1Chunk) as unknown as number[]);
+  }
+  return s;
+}
+
+/** Encodes a Latin-1/ASCII string to bytes (header sections we serialize). */
+export function encodeLatin1(s: string): Uint8Array {
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}

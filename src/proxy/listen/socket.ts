@@ -1,0 +1,170 @@
+/**
+ * One listening socket (address:port) and the config it serves. The socket
+ * outlives snapshots: apply swaps `current` (and the certificate store), and
+ * connections read `current` at each request, so in-flight work finishes on
+ * the config it started with.
+ */
+import * as tls from "node:tls";
+import type { Duplex } from "node:stream";
+import type { Logger } from "../../observe/log.ts";
+import type { SocketConfig } from "../core/proxy.ts";
+import { serveH1 } from "../http1/server.ts";
+import { H2Engine } from "../http2/server.ts";
+import { fromNodeSocket, toNodeDuplex } from "../io/node_transport.ts";
+import { ConnSet } from "./conns.ts";
+import type { CertStore } from "./tls_store.ts";
+
+export class ListenerSocket {
+  readonly conns: ConnSet;
+  private listener: Deno.Listener | null = null;
+  private tlsServer: tls.Server | null = null;
+  private h2: H2Engine | null = null;
+  private h2Limits = "";
+  /** Port actually bound (differs from the requested one when that was 0). */
+  boundPort = 0;
+
+  constructor(
+    readonly key: string,
+    readonly address: string,
+    readonly port: number,
+    readonly isTls: boolean,
+    public current: SocketConfig,
+    public certs: CertStore | null,
+    private alpn: readonly string[],
+    private log: Logger,
+    private reusePort: boolean,
+  ) {
+    this.conns = new ConnSet(current.label);
+  }
+
+  private engine(): H2Engine {
+    const lim = JSON.stringify(this.current.limits);
+    if (!this.h2 || lim !== this.h2Limits) {
+      this.h2 = new H2Engine(
+        () => this.current,
+        this.isTls ? "https" : "http",
+        this.conns,
+        this.current.limits,
+      );
+      this.h2Limits = lim;
+    }
+    return this.h2;
+  }
+
+  /** Binds and starts accepting. Throws (with the address) when the port cannot be bound. */
+  async start(): Promise<void> {
+    const host = this.address === "" ? "0.0.0.0" : this.address;
+    if (!this.isTls) {
+      try {
+        this.listener = Deno.listen({
+          hostname: host,
+          port: this.port,
+          ...(this.reusePort ? { reusePort: true } : {}),
+        } as Deno.TcpListenOptions);
+      } catch (e) {
+        throw new Error(`cannot listen on ${host}:${this.port}: ${(e as Error).message}`);
+      }
+      this.boundPort = (this.listener.addr as Deno.NetAddr).port;
+      this.acceptLoop(this.listener);
+      return;
+    }
+    const certs = this.certs!;
+    const srv = tls.createServer({
+      cert: certs.defaultPem.cert,
+      key: certs.defaultPem.key,
+      SNICallback: (name: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) => {
+        try {
+          cb(null, (this.certs ?? certs).select(name));
+        } catch (e) {
+          cb(e as Error);
+        }
+      },
+      ALPNProtocols: this.alpn.length ? [...this.alpn] : ["h2", "http/1.1"],
+    });
+    srv.on("secureConnection", (sock: tls.TLSSocket) => this.onTls(sock));
+    srv.on(
+      "tlsClientError",
+      (e: Error) =>
+        this.log.debug("TLS handshake failed", { listener: this.key, error: e.message }),
+    );
+    srv.on(
+      "error",
+      (e: Error) => this.log.warn("TLS listener error", { listener: this.key, error: e.message }),
+    );
+    await new Promise<void>((resolve, reject) => {
+      const onErr = (e: Error) =>
+        reject(new Error(`cannot listen on ${host}:${this.port}: ${e.message}`));
+      srv.once("error", onErr);
+      srv.listen({ port: this.port, host }, () => {
+        srv.off("error", onErr);
+        resolve();
+      });
+    });
+    const a = srv.address();
+    this.boundPort = typeof a === "object" && a ? a.port : this.port;
+    this.tlsServer = srv;
+  }
+
+  private onTls(sock: tls.TLSSocket): void {
+    const ip = sock.remoteAddress ?? "";
+    if (this.conns.draining) {
+      sock.destroy();
+      return;
+    }
+    if (sock.alpnProtocol === "h2") {
+      this.engine().serve(sock as unknown as Duplex, ip);
+      return;
+    }
+    serveH1(fromNodeSocket(sock), {
+      config: () => this.current,
+      scheme: "https",
+      clientIp: ip,
+      conns: this.conns,
+    });
+  }
+
+  private async acceptLoop(l: Deno.Listener): Promise<void> {
+    for (;;) {
+      let c: Deno.Conn;
+      try {
+        c = await l.accept();
+      } catch {
+        return; // listener closed
+      }
+      const ip = (c.remoteAddr as Deno.NetAddr).hostname;
+      serveH1(c, {
+        config: () => this.current,
+        scheme: "http",
+        clientIp: ip,
+        conns: this.conns,
+        h2: (t, pre) => this.engine().serve(toNodeDuplex(t, pre), ip),
+      });
+    }
+  }
+
+  /** Stops accepting new connections (existing ones continue). */
+  async stopAccepting(): Promise<void> {
+    if (this.listener) {
+      try {
+        this.listener.close();
+      } catch {
+        // already closed
+      }
+      this.listener = null;
+    }
+    if (this.tlsServer) {
+      const s = this.tlsServer;
+      this.tlsServer = null;
+      await new Promise<void>((r) => s.close(() => r()));
+    }
+  }
+
+  /** Stop accepting, close idle keep-alives, let busy work finish up to `ms`. */
+  async drain(ms: number): Promise<void> {
+    const stopping = this.stopAccepting();
+    this.conns.drain();
+    this.h2?.closeSessions();
+    await this.conns.wait(ms);
+    await Promise.race([stopping, new Promise((r) => setTimeout(r, 100))]);
+  }
+}

@@ -1,0 +1,299 @@
+/**
+ * The agent's L7 data plane: listeners, routing, filters, load balancing and
+ * upstream pools, fed by snapshots. See DESIGN.md for the engine choices.
+ *
+ * ```ts
+ * const dp = new DataPlane({ log: logger("dataplane") });
+ * await dp.apply(snapshot);      // throws (old config keeps serving) when it cannot apply
+ * await dp.drain(30_000);        // SIGTERM: stop accepting, finish in-flight work
+ * await dp.close();
+ * ```
+ */
+import type { Cluster, Listener, Route, SecretEntry, Snapshot } from "../snapshot/types.ts";
+import { type Logger, logger } from "../observe/log.ts";
+import { setSnapshotVersion, snapshotApplies } from "../observe/metrics.ts";
+import { compileRouter } from "./router/mod.ts";
+import type { Balancer } from "./lb/types.ts";
+import { createLocalBalancer } from "./core/local_lb.ts";
+import { ClusterRuntime } from "./core/cluster.ts";
+import { DEFAULT_LIMITS, type ResolvedLimits, type SocketConfig } from "./core/proxy.ts";
+import { PoolRegistry } from "./upstream/registry.ts";
+import { ListenerSocket } from "./listen/socket.ts";
+import { CertStore } from "./listen/tls_store.ts";
+
+export type { SocketConfig } from "./core/proxy.ts";
+
+export interface DataPlaneOptions {
+  readonly log?: Logger;
+  /**
+   * Worker count requested by the caller. This build serves from one process
+   * (one core); values other than 1 are accepted and logged. See DESIGN.md.
+   */
+  readonly workers?: number;
+  /** One access-log line per request (default true). */
+  readonly accessLog?: boolean;
+  /** Bind listeners with SO_REUSEPORT (needs --unstable-net); default false. */
+  readonly reusePort?: boolean;
+  /** Balancer factory; defaults to the shared lb library when available. */
+  readonly balancerFactory?: (c: Cluster) => Balancer;
+}
+
+/** A listener as bound: the key, its name(s) and the port actually in use. */
+export interface BoundListener {
+  readonly key: string;
+  readonly names: readonly string[];
+  readonly address: string;
+  readonly port: number;
+  readonly tls: boolean;
+}
+
+interface SocketPlan {
+  key: string;
+  address: string;
+  port: number;
+  tls: boolean;
+  listeners: Listener[];
+  config: SocketConfig;
+  certs: CertStore | null;
+  alpn: readonly string[];
+}
+
+function resolveLimits(ls: readonly Listener[]): ResolvedLimits {
+  const l = ls.find((x) => x.limits)?.limits;
+  if (!l) return DEFAULT_LIMITS;
+  return {
+    maxHeaderBytes: l.maxHeaderBytes || DEFAULT_LIMITS.maxHeaderBytes,
+    maxHeaders: l.maxHeaders || DEFAULT_LIMITS.maxHeaders,
+    maxBodyBytes: l.maxBodyBytes || DEFAULT_LIMITS.maxBodyBytes,
+    headerTimeoutMs: l.headerTimeoutMs || DEFAULT_LIMITS.headerTimeoutMs,
+    idleTimeoutMs: l.idleTimeoutMs || DEFAULT_LIMITS.idleTimeoutMs,
+    maxConcurrentStreams: l.maxConcurrentStreams || DEFAULT_LIMITS.maxConcurrentStreams,
+  };
+}
+
+/** Routes attached to any of `names` (a route naming no listener attaches to all). */
+function routesFor(routes: readonly Route[], names: ReadonlySet<string>): Route[] {
+  return routes.filter((r) =>
+    r.l4Protocol === "" && (r.listeners.length === 0 || r.listeners.some((n) => names.has(n)))
+  );
+}
+
+export class DataPlane {
+  private log: Logger;
+  private sockets = new Map<string, ListenerSocket>();
+  private registry = new PoolRegistry();
+  private version: string | null = null;
+  private chain: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  private opts: DataPlaneOptions;
+
+  constructor(opts: DataPlaneOptions = {}) {
+    this.opts = opts;
+    this.log = opts.log ?? logger("dataplane");
+    if (opts.workers !== undefined && opts.workers !== 1) {
+      this.log.info("serving from one process; multi-worker mode is not in this build", {
+        requestedWorkers: opts.workers,
+      });
+    }
+  }
+
+  /** Version of the snapshot in force, or null before the first apply. */
+  get activeVersion(): string | null {
+    return this.version;
+  }
+
+  /** Listeners currently bound (ports resolved when 0 was asked). */
+  listeners(): BoundListener[] {
+    return [...this.sockets.values()].map((s) => ({
+      key: s.key,
+      names: s.current.label.split(","),
+      address: s.address,
+      port: s.boundPort,
+      tls: s.isTls,
+    }));
+  }
+
+  /**
+   * Builds the snapshot's listeners, routers and pools off to the side, binds
+   * new ports, then swaps. Throws with the reason when anything cannot be
+   * built or bound; the previous config keeps serving untouched.
+   */
+  apply(snapshot: Snapshot): Promise<void> {
+    const run = this.chain.then(() => this.applyNow(snapshot));
+    this.chain = run.catch(() => {});
+    return run;
+  }
+
+  private async applyNow(snap: Snapshot): Promise<void> {
+    if (this.closed) throw new Error("data plane is closed");
+    try {
+      const plans = this.plan(snap);
+      // Bind new sockets first: a port we cannot bind rejects the snapshot.
+      const fresh: ListenerSocket[] = [];
+      const replaced: ListenerSocket[] = [];
+      try {
+        for (const p of plans.values()) {
+          const existing = this.sockets.get(p.key);
+          if (existing && existing.isTls === p.tls) continue;
+          if (existing) {
+            // Protocol changed on the same port: the old socket must go first.
+            await existing.stopAccepting();
+            replaced.push(existing);
+          }
+          const s = new ListenerSocket(
+            p.key,
+            p.address,
+            p.port,
+            p.tls,
+            p.config,
+            p.certs,
+            p.alpn,
+            this.log,
+            this.opts.reusePort ?? false,
+          );
+          await s.start();
+          fresh.push(s);
+        }
+      } catch (e) {
+        for (const s of fresh) await s.stopAccepting();
+        for (const s of replaced) {
+          // Put the old socket back; it kept its config.
+          try {
+            await s.start();
+          } catch {
+            this.sockets.delete(s.key);
+          }
+        }
+        throw e;
+      }
+      // Swap.
+      for (const s of fresh) {
+        const old = this.sockets.get(s.key);
+        this.sockets.set(s.key, s);
+        if (old) void old.drain(30_000);
+      }
+      for (const [key, s] of this.sockets) {
+        const p = plans.get(key);
+        if (!p) {
+          this.sockets.delete(key);
+          void s.drain(30_000).then(() => this.log.info("listener removed", { listener: key }));
+          continue;
+        }
+        s.current = p.config;
+        s.certs = p.certs;
+      }
+      // Keep warm pools for endpoints still in use, close the rest gracefully.
+      const keep = new Set<string>();
+      for (const p of plans.values()) {
+        for (const cr of p.config.clusters.values()) for (const k of cr.poolKeys()) keep.add(k);
+      }
+      this.registry.retain(keep);
+      this.version = snap.version;
+      setSnapshotVersion(snap.version);
+      snapshotApplies.inc({ result: "applied" });
+      this.log.info("snapshot applied", {
+        version: snap.version,
+        listeners: [...this.sockets.keys()],
+        routes: snap.routes.length,
+        clusters: snap.clusters.length,
+      });
+    } catch (e) {
+      snapshotApplies.inc({ result: "rejected" });
+      throw e;
+    }
+  }
+
+  /** Pure-ish build step: everything the snapshot needs, nothing bound yet. */
+  private plan(snap: Snapshot): Map<string, SocketPlan> {
+    const factory = this.opts.balancerFactory ?? createLocalBalancer;
+    const clusters = new Map<string, ClusterRuntime>();
+    for (const c of snap.clusters) {
+      clusters.set(c.name, new ClusterRuntime(c, factory(c), this.registry));
+    }
+    const secrets = new Map<string, SecretEntry>(snap.secrets.map((s) => [s.name, s]));
+    const groups = new Map<string, Listener[]>();
+    for (const l of snap.listeners) {
+      if (l.protocol !== "HTTP" && l.protocol !== "HTTPS") continue; // L4 listeners are served elsewhere
+      if (l.protocol === "HTTPS" && l.tls?.mode === "Passthrough") continue;
+      const key = `${l.address || "0.0.0.0"}:${l.port}`;
+      const g = groups.get(key);
+      if (g) g.push(l);
+      else groups.set(key, [l]);
+    }
+    const plans = new Map<string, SocketPlan>();
+    for (const [key, ls] of groups) {
+      const isTls = ls[0].protocol === "HTTPS";
+      if (ls.some((l) => (l.protocol === "HTTPS") !== isTls)) {
+        throw new Error(
+          `listeners ${ls.map((l) => l.name).join(", ")} share ${key} with different protocols`,
+        );
+      }
+      const names = new Set(ls.map((l) => l.name));
+      let router;
+      try {
+        router = compileRouter(routesFor(snap.routes, names));
+      } catch (e) {
+        throw new Error(
+          `routes of listener ${[...names].join(",")} do not compile: ${(e as Error).message}`,
+        );
+      }
+      let certs: CertStore | null = null;
+      let alpn: readonly string[] = [];
+      if (isTls) {
+        const entries: SecretEntry[] = [];
+        for (const l of ls) {
+          for (const name of l.tls?.certificates ?? []) {
+            const s = secrets.get(name);
+            if (!s) {
+              throw new Error(
+                `listener ${l.name}: certificate secret "${name}" is missing from the snapshot`,
+              );
+            }
+            if (!entries.includes(s)) entries.push(s);
+          }
+        }
+        if (entries.length === 0) {
+          throw new Error(`HTTPS listener ${ls[0].name} has no certificate`);
+        }
+        certs = new CertStore(entries, ls[0].tls?.minVersion ?? "");
+        alpn = ls[0].tls?.alpn ?? [];
+      }
+      plans.set(key, {
+        key,
+        address: ls[0].address || "0.0.0.0",
+        port: ls[0].port,
+        tls: isTls,
+        listeners: ls,
+        certs,
+        alpn,
+        config: {
+          label: [...names].join(","),
+          router,
+          limits: resolveLimits(ls),
+          clusters,
+          version: snap.version,
+          accessLog: this.opts.accessLog ?? true,
+        },
+      });
+    }
+    return plans;
+  }
+
+  /** SIGTERM: stop accepting, finish in-flight work up to `deadlineMs`, then close what is left. */
+  async drain(deadlineMs: number): Promise<void> {
+    await this.chain;
+    await Promise.all([...this.sockets.values()].map((s) => s.drain(deadlineMs)));
+  }
+
+  /** Closes every listener, connection and pool. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.chain;
+    for (const s of this.sockets.values()) {
+      await s.stopAccepting();
+      s.conns.closeAll();
+    }
+    this.sockets.clear();
+    this.registry.close();
+  }
+}

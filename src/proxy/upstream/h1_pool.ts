@@ -1,0 +1,418 @@
+/**
+ * HTTP/1.1 upstream client: a keep-alive pool per endpoint over Deno.connect
+ * (optionally Deno.startTls). Requests stream their bodies both ways; a
+ * connection goes back to the pool only when both messages ended cleanly.
+ * A stale keep-alive connection (closed by the backend while idle) is
+ * detected by a failed write or EOF before the first response byte and the
+ * exchange is replayed once on a fresh connection when that is safe.
+ */
+import { Hdrs } from "../core/headers.ts";
+import type { BodyReader, Cancel } from "../core/types.ts";
+import { BufReader } from "../io/reader.ts";
+import { safeClose, type Transport, writeAll } from "../io/transport.ts";
+import { fromNodeSocket } from "../io/node_transport.ts";
+import {
+  ChunkedBody,
+  encodeChunk,
+  encodeLastChunk,
+  FixedBody,
+  UntilCloseBody,
+} from "../http1/body.ts";
+import { HttpError, parseResponseHead } from "../http1/parser.ts";
+import {
+  type EndpointConfig,
+  type OutboundRequest,
+  UpstreamError,
+  type UpstreamResponse,
+} from "./types.ts";
+import * as tls from "node:tls";
+
+const encoder = new TextEncoder();
+const MAX_RESPONSE_HEAD = 64 * 1024;
+
+/** One upstream connection. */
+export class H1Conn {
+  readonly reader: BufReader;
+  idleSince = 0;
+  uses = 0;
+  constructor(readonly t: Transport) {
+    this.reader = new BufReader(t, 32768);
+  }
+}
+
+async function dial(cfg: EndpointConfig): Promise<Transport> {
+  const timeout = cfg.connectTimeoutMs > 0 ? cfg.connectTimeoutMs : 5000;
+  if (cfg.tls && cfg.tls.insecure) {
+    const sock = tls.connect({
+      host: cfg.host,
+      port: cfg.port,
+      servername: cfg.tls.sni || undefined,
+      rejectUnauthorized: false,
+      ALPNProtocols: ["http/1.1"],
+    });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        sock.destroy();
+        reject(new Error(`connect timeout after ${timeout} ms`));
+      }, timeout);
+      sock.once("secureConnect", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      sock.once("error", (e: Error) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+    });
+    return fromNodeSocket(sock);
+  }
+  const conn = await Deno.connect({
+    hostname: cfg.host,
+    port: cfg.port,
+    signal: AbortSignal.timeout(timeout),
+  });
+  if (!cfg.tls) return conn;
+  try {
+    const tc = await Deno.startTls(conn, {
+      hostname: cfg.tls.sni || cfg.host,
+      caCerts: cfg.tls.caCerts.length ? [...cfg.tls.caCerts] : undefined,
+      alpnProtocols: ["http/1.1"],
+    });
+    await tc.handshake();
+    return tc;
+  } catch (e) {
+    safeClose(conn);
+    throw e;
+  }
+}
+
+/** Keep-alive pool for one endpoint. */
+export class H1Pool {
+  private idle: H1Conn[] = [];
+  private open = 0;
+  private waiters: ((c: H1Conn | null) => void)[] = [];
+  closed = false;
+
+  constructor(readonly cfg: EndpointConfig) {}
+
+  /** Connections open (idle or busy). */
+  get size(): number {
+    return this.open;
+  }
+
+  /** An idle connection if one is usable, else null. */
+  private takeIdle(): H1Conn | null {
+    const limit = this.cfg.idleTimeoutMs > 0 ? this.cfg.idleTimeoutMs : 60_000;
+    const now = Date.now();
+    while (this.idle.length > 0) {
+      const c = this.idle.pop()!;
+      if (now - c.idleSince < limit && !c.reader.eof) return c;
+      this.discard(c);
+    }
+    return null;
+  }
+
+  async acquire(fresh: boolean): Promise<H1Conn> {
+    if (!fresh) {
+      const c = this.takeIdle();
+      if (c) return c;
+    }
+    const max = this.cfg.maxConnections;
+    if (max > 0 && this.open >= max) {
+      const c = await new Promise<H1Conn | null>((r) => this.waiters.push(r));
+      if (c) return c;
+    }
+    this.open++;
+    try {
+      return new H1Conn(await dial(this.cfg));
+    } catch (e) {
+      this.open--;
+      throw new UpstreamError(
+        "connect",
+        `connect to ${this.cfg.host}:${this.cfg.port} failed: ${(e as Error).message}`,
+        false,
+      );
+    }
+  }
+
+  release(c: H1Conn): void {
+    if (this.closed) return this.discard(c);
+    const w = this.waiters.shift();
+    if (w) return w(c);
+    c.idleSince = Date.now();
+    this.idle.push(c);
+  }
+
+  discard(c: H1Conn): void {
+    safeClose(c.t);
+    this.open--;
+    const w = this.waiters.shift();
+    if (w) w(null);
+  }
+
+  /** Drops idle connections older than the idle timeout. */
+  sweep(): void {
+    const limit = this.cfg.idleTimeoutMs > 0 ? this.cfg.idleTimeoutMs : 60_000;
+    const now = Date.now();
+    const keep: H1Conn[] = [];
+    for (const c of this.idle) {
+      if (now - c.idleSince < limit) keep.push(c);
+      else this.discard(c);
+    }
+    this.idle = keep;
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const c of this.idle) this.discard(c);
+    this.idle = [];
+  }
+}
+
+function serializeHead(req: OutboundRequest, framing: string): Uint8Array {
+  let s = `${req.method} ${req.target} HTTP/1.1\r\nhost: ${req.authority}\r\n`;
+  const kv = req.headers.kv;
+  for (let i = 0; i < kv.length; i += 2) {
+    const n = kv[i];
+    if (n === "host" || n === "content-length" || n.charCodeAt(0) === 58) continue;
+    s += `${n}: ${kv[i + 1]}\r\n`;
+  }
+  s += framing;
+  return encoder.encode(s);
+}
+
+/** Sends the request body; resolves true when fully sent. */
+async function pumpBody(t: Transport, body: BodyReader, chunked: boolean): Promise<void> {
+  for (;;) {
+    const chunk = await body.read();
+    if (chunk === null) break;
+    if (chunk.length === 0) continue;
+    await writeAll(t, chunked ? encodeChunk(chunk) : chunk);
+  }
+  if (chunked) await writeAll(t, encodeLastChunk(null));
+}
+
+function noBodyStatus(method: string, status: number): boolean {
+  return method === "HEAD" || status === 204 || status === 304 || (status >= 100 && status < 200);
+}
+
+/**
+ * One exchange on `pool`. Throws UpstreamError; on success the response body
+ * reader returns the connection to the pool when it ends.
+ */
+export async function h1Exchange(
+  pool: H1Pool,
+  req: OutboundRequest,
+  cancel: Cancel,
+): Promise<UpstreamResponse> {
+  // Replay once on a fresh connection if a reused one turns out to be stale and
+  // the request body was not started (nothing can have been processed).
+  let fresh = false;
+  for (;;) {
+    const c = await pool.acquire(fresh);
+    const reused = c.uses > 0;
+    c.uses++;
+    try {
+      return await exchangeOn(pool, c, req, cancel);
+    } catch (e) {
+      pool.discard(c);
+      if (e instanceof StaleConnection && reused && !fresh) {
+        fresh = true;
+        continue;
+      }
+      if (e instanceof StaleConnection) throw new UpstreamError("reset", e.message, e.bodyStarted);
+      if (cancel.cancelled) {
+        throw new UpstreamError("cancelled", cancel.reason ?? "cancelled", true);
+      }
+      if (e instanceof UpstreamError) throw e;
+      if (e instanceof HttpError) throw new UpstreamError("protocol", e.reason, true);
+      throw new UpstreamError("reset", `upstream exchange failed: ${(e as Error).message}`, true);
+    }
+  }
+}
+
+class StaleConnection extends Error {
+  constructor(message: string, readonly bodyStarted: boolean) {
+    super(message);
+  }
+}
+
+async function exchangeOn(
+  pool: H1Pool,
+  c: H1Conn,
+  req: OutboundRequest,
+  cancel: Cancel,
+): Promise<UpstreamResponse> {
+  const t = c.t;
+  const body = req.body;
+  let framing: string;
+  let chunked = false;
+  if (req.upgrade) {
+    framing = `connection: upgrade\r\nupgrade: ${req.upgrade}\r\n\r\n`;
+  } else if (body === null) {
+    framing = "\r\n";
+  } else if (body.length >= 0) {
+    framing = `content-length: ${body.length}\r\n\r\n`;
+  } else {
+    framing = "transfer-encoding: chunked\r\n\r\n";
+    chunked = true;
+  }
+  const head = serializeHead(req, framing);
+  const off = cancel.on(() => safeClose(t));
+  let bodyStarted = false;
+  try {
+    try {
+      await writeAll(t, head);
+    } catch (e) {
+      throw new StaleConnection(`write to upstream failed: ${(e as Error).message}`, false);
+    }
+    // The body goes up while we wait for the response head: a backend may
+    // answer (413, 401) before reading it all.
+    let pump: Promise<void> | null = null;
+    let pumpError: unknown = null;
+    if (body !== null && !req.upgrade) {
+      bodyStarted = true;
+      pump = pumpBody(t, body, chunked).catch((e) => {
+        pumpError = e;
+        safeClose(t);
+      });
+    }
+    const r = c.reader;
+    let res;
+    for (;;) {
+      let end = r.headEnd(r.start);
+      while (end < 0) {
+        if (r.available > MAX_RESPONSE_HEAD) {
+          throw new UpstreamError("protocol", "upstream response head too large", true);
+        }
+        const n = await r.fill(MAX_RESPONSE_HEAD + 4096);
+        if (n === null) {
+          if (cancel.cancelled) {
+            throw new UpstreamError("cancelled", cancel.reason ?? "cancelled", true);
+          }
+          if (pumpError) {
+            throw new UpstreamError(
+              "reset",
+              `request body failed: ${(pumpError as Error).message}`,
+              true,
+            );
+          }
+          if (r.available === 0) {
+            throw new StaleConnection(
+              "upstream closed the connection before responding",
+              bodyStarted,
+            );
+          }
+          throw new UpstreamError("reset", "upstream closed the connection mid-head", true);
+        }
+        end = r.headEnd(Math.max(r.start, r.end - n - 3));
+      }
+      const headBytes = r.buf.subarray(r.start, end);
+      res = parseResponseHead(headBytes, 200);
+      r.start = end;
+      if (res.status === 101 || res.status >= 200) break;
+      // 1xx informational (100 Continue and friends): the proxy answers the
+      // client's Expect itself, so drop them.
+    }
+    if (res.status === 101) {
+      if (!req.upgrade) throw new UpstreamError("protocol", "unexpected 101 from upstream", true);
+      off();
+      return {
+        status: 101,
+        headers: res.headers,
+        body: null,
+        upgraded: { transport: t, reader: r, release: () => pool.discard(c) },
+      };
+    }
+    const reusable = res.keepAlive;
+    let pumpState = pump ? "running" : "done";
+    let respDone = false;
+    let finished = false;
+    // The connection is reusable only once both directions ended cleanly.
+    const settle = () => {
+      if (finished || !respDone || pumpState === "running") return;
+      finished = true;
+      off();
+      if (reusable && pumpState === "done" && !pool.closed) pool.release(c);
+      else pool.discard(c);
+    };
+    if (pump) {
+      pump.then(() => {
+        pumpState = pumpError ? "failed" : "done";
+        settle();
+      });
+    }
+    const finishOnce = settle;
+    const onCancel = () => {
+      if (finished) return;
+      finished = true;
+      off();
+      pool.discard(c);
+    };
+    let rb: BodyReader | null;
+    if (noBodyStatus(req.method, res.status)) {
+      rb = null;
+      respDone = true;
+      finishOnce();
+    } else if (res.chunked) {
+      const cb = new ChunkedBody(r, onCancel, Infinity, 1000);
+      cb.onEnd = () => {
+        respDone = true;
+        finishOnce();
+      };
+      rb = cb;
+    } else if (res.contentLength >= 0) {
+      const fb = new FixedBody(r, res.contentLength, onCancel);
+      fb.onEnd = () => {
+        respDone = true;
+        finishOnce();
+      };
+      if (res.contentLength === 0) {
+        respDone = true;
+        finishOnce();
+      }
+      rb = fb;
+    } else {
+      rb = new UntilCloseBody(r, onCancel);
+      // never reusable; the reader's cancel/EOF closes it
+      finished = true;
+      off();
+      const inner = rb;
+      rb = wrapEnd(inner, () => pool.discard(c));
+    }
+    return { status: res.status, headers: res.headers, body: rb };
+  } catch (e) {
+    off();
+    throw e;
+  }
+}
+
+function wrapEnd(b: BodyReader, end: () => void): BodyReader {
+  let ended = false;
+  const once = () => {
+    if (!ended) {
+      ended = true;
+      end();
+    }
+  };
+  return {
+    length: b.length,
+    async read() {
+      try {
+        const c = await b.read();
+        if (c === null) once();
+        return c;
+      } catch (e) {
+        once();
+        throw e;
+      }
+    },
+    cancel(reason?: string) {
+      b.cancel(reason);
+      once();
+    },
+    trailers: () => b.trailers(),
+  };
+}
+
+export { Hdrs };

@@ -1,0 +1,199 @@
+/**
+ * HTTP/2 upstream client (h2c and TLS) on node:http2, which forwards
+ * trailers — what gRPC needs and fetch() loses. One multiplexed session per
+ * endpoint, re-dialled when it closes or receives GOAWAY.
+ */
+import * as http2 from "node:http2";
+import { Buffer } from "node:buffer";
+import { Hdrs } from "../core/headers.ts";
+import type { Cancel } from "../core/types.ts";
+import { NodeBody } from "../io/node_body.ts";
+import {
+  type EndpointConfig,
+  type OutboundRequest,
+  UpstreamError,
+  type UpstreamResponse,
+} from "./types.ts";
+
+type Session = http2.ClientHttp2Session;
+
+/** Fields HTTP/2 forbids (RFC 9113 §8.2.2); `te` is allowed only as "trailers". */
+const H2_FORBIDDEN = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+]);
+
+export class H2Client {
+  private session: Session | null = null;
+  private connecting: Promise<Session> | null = null;
+  closed = false;
+
+  constructor(readonly cfg: EndpointConfig) {}
+
+  private connect(): Promise<Session> {
+    if (this.session && !this.session.closed && !this.session.destroyed) {
+      return Promise.resolve(this.session);
+    }
+    if (this.connecting) return this.connecting;
+    const cfg = this.cfg;
+    const timeout = cfg.connectTimeoutMs > 0 ? cfg.connectTimeoutMs : 5000;
+    const host = cfg.host.includes(":") ? `[${cfg.host}]` : cfg.host;
+    const url = `${cfg.tls ? "https" : "http"}://${host}:${cfg.port}`;
+    const opts: http2.SecureClientSessionOptions = {};
+    if (cfg.tls) {
+      opts.servername = cfg.tls.sni || undefined;
+      if (cfg.tls.caCerts.length) opts.ca = [...cfg.tls.caCerts];
+      opts.rejectUnauthorized = !cfg.tls.insecure;
+    }
+    this.connecting = new Promise<Session>((resolve, reject) => {
+      const s = http2.connect(url, opts);
+      const timer = setTimeout(() => {
+        s.destroy();
+        reject(
+          new UpstreamError(
+            "connect",
+            `connect to ${cfg.host}:${cfg.port} timed out after ${timeout} ms`,
+            false,
+          ),
+        );
+      }, timeout);
+      s.once("connect", () => {
+        clearTimeout(timer);
+        this.session = s;
+        resolve(s);
+      });
+      s.once("error", (e: Error) => {
+        clearTimeout(timer);
+        if (this.session === s) this.session = null;
+        reject(
+          new UpstreamError(
+            "connect",
+            `connect to ${cfg.host}:${cfg.port} failed: ${e.message}`,
+            false,
+          ),
+        );
+      });
+      const drop = () => {
+        if (this.session === s) this.session = null;
+      };
+      s.on("close", drop);
+      s.on("goaway", drop);
+      // An idle session must not keep the process alive.
+      s.unref();
+    }).finally(() => {
+      this.connecting = null;
+    });
+    return this.connecting;
+  }
+
+  async exchange(req: OutboundRequest, cancel: Cancel): Promise<UpstreamResponse> {
+    const s = await this.connect();
+    s.ref();
+    const headers: http2.OutgoingHttpHeaders = {
+      ":method": req.method,
+      ":path": req.target,
+      ":scheme": req.scheme,
+      ":authority": req.authority,
+    };
+    const kv = req.headers.kv;
+    for (let i = 0; i < kv.length; i += 2) {
+      const n = kv[i];
+      if (n.charCodeAt(0) === 58 || H2_FORBIDDEN.has(n)) continue;
+      const prev = headers[n];
+      if (prev === undefined) headers[n] = kv[i + 1];
+      else if (Array.isArray(prev)) prev.push(kv[i + 1]);
+      else headers[n] = [String(prev), kv[i + 1]];
+    }
+    if (req.body && req.body.length >= 0) headers["content-length"] = String(req.body.length);
+    let stream: http2.ClientHttp2Stream;
+    try {
+      stream = s.request(headers, { endStream: req.body === null });
+    } catch (e) {
+      throw new UpstreamError("reset", `upstream session unusable: ${(e as Error).message}`, false);
+    }
+    const off = cancel.on(() => {
+      if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+    });
+    const body = req.body;
+    if (body) {
+      (async () => {
+        for (;;) {
+          const chunk = await body.read();
+          if (chunk === null) break;
+          if (stream.destroyed) return;
+          if (!stream.write(Buffer.from(chunk))) {
+            await new Promise<void>((r) => {
+              const done = () => {
+                stream.off("drain", done);
+                stream.off("close", done);
+                r();
+              };
+              stream.on("drain", done);
+              stream.on("close", done);
+            });
+          }
+        }
+        stream.end();
+      })().catch(() => {
+        if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+      });
+    }
+    return await new Promise<UpstreamResponse>((resolve, reject) => {
+      let settled = false;
+      stream.once("response", (h: http2.IncomingHttpHeaders, flags: number) => {
+        settled = true;
+        const status = Number(h[":status"]);
+        const out = new Hdrs();
+        for (const [k, v] of Object.entries(h)) {
+          if (k.charCodeAt(0) === 58 || v === undefined) continue;
+          if (Array.isArray(v)) { for (const x of v) out.append(k, x); }
+          else out.append(k, String(v));
+        }
+        const endStream = (flags & 0x1) !== 0 || stream.readableEnded;
+        const cl = Number(h["content-length"] ?? -1);
+        const nb = new NodeBody(stream, Number.isFinite(cl) ? cl : -1, () => {
+          if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+        });
+        stream.once("trailers", (t: http2.IncomingHttpHeaders) => {
+          const th = new Hdrs();
+          for (const [k, v] of Object.entries(t)) {
+            if (v === undefined || k.charCodeAt(0) === 58) continue;
+            if (Array.isArray(v)) { for (const x of v) th.append(k, x); }
+            else th.append(k, String(v));
+          }
+          nb.trail = th;
+        });
+        stream.once("close", () => {
+          off();
+          if (s.listenerCount("stream") === 0) s.unref();
+        });
+        resolve({ status, headers: out, body: endStream ? nb : nb });
+      });
+      const fail = (why: string, code?: number) => {
+        if (settled) return;
+        settled = true;
+        off();
+        const refused = code === http2.constants.NGHTTP2_REFUSED_STREAM;
+        if (cancel.cancelled) {
+          reject(new UpstreamError("cancelled", cancel.reason ?? "cancelled", true));
+        } else reject(new UpstreamError("reset", why, !refused));
+      };
+      stream.once("error", (e: Error) => fail(`upstream stream error: ${e.message}`));
+      stream.once(
+        "close",
+        () => fail(`upstream closed the stream (code ${stream.rstCode})`, stream.rstCode),
+      );
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    const s = this.session;
+    this.session = null;
+    if (s && !s.closed) s.close();
+  }
+}

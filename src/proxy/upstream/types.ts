@@ -1,0 +1,66 @@
+/** Shapes shared by the upstream clients (HTTP/1.1 pool, HTTP/2 sessions). */
+import type { Hdrs } from "../core/headers.ts";
+import type { BodyReader } from "../core/types.ts";
+import type { Transport } from "../io/transport.ts";
+import type { BufReader } from "../io/reader.ts";
+
+export type UpstreamErrorKind = "connect" | "reset" | "timeout" | "protocol" | "cancelled";
+
+/** Why an upstream exchange failed, and whether retrying is safe. */
+export class UpstreamError extends Error {
+  constructor(
+    readonly kind: UpstreamErrorKind,
+    message: string,
+    /** False when the upstream cannot have seen the request (safe to retry anything). */
+    readonly maybeProcessed: boolean,
+  ) {
+    super(message);
+  }
+}
+
+export interface UpstreamTls {
+  /** Server name for SNI and verification. */
+  readonly sni: string;
+  readonly caCerts: readonly string[];
+  readonly insecure: boolean;
+}
+
+/** How to reach one endpoint; also the pool key material. */
+export interface EndpointConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly tls: UpstreamTls | null;
+  readonly connectTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  /** 0 = unlimited. */
+  readonly maxConnections: number;
+}
+
+export interface OutboundRequest {
+  readonly method: string;
+  readonly target: string;
+  /** Authority to send (Host / :authority). */
+  readonly authority: string;
+  readonly scheme: string;
+  /** Already stripped of hop-by-hop fields. */
+  readonly headers: Hdrs;
+  readonly body: BodyReader | null;
+  /** Upgrade header value to request ("websocket"), else null. */
+  readonly upgrade: string | null;
+}
+
+export interface UpstreamResponse {
+  readonly status: number;
+  readonly headers: Hdrs;
+  readonly body: BodyReader | null;
+  /** Set on 101 Switching Protocols: the raw upstream byte stream. */
+  readonly upgraded?: { transport: Transport; reader: BufReader; release(): void };
+}
+
+/** Key of an endpoint pool: address, port and TLS identity. */
+export function endpointKey(e: EndpointConfig, proto: string): string {
+  const tls = e.tls
+    ? `|tls:${e.tls.sni}:${e.tls.insecure ? 1 : 0}:${e.tls.caCerts.join("").length}`
+    : "";
+  return `${proto}|${e.host}:${e.port}${tls}`;
+}

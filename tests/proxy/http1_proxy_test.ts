@@ -1,0 +1,160 @@
+import assert from "node:assert/strict";
+import {
+  accessLines,
+  backend,
+  cluster,
+  echoBackend,
+  freePort,
+  prefix,
+  rawExchange,
+  route,
+  simpleProxy,
+} from "./_helpers.ts";
+
+Deno.test("http1 proxy: GET is routed with forwarding headers", async () => {
+  const b = echoBackend();
+  const { dp, url, port } = await simpleProxy([cluster("c1", [b.port])]);
+  try {
+    const res = await fetch(`${url}/hello?x=1`, {
+      headers: { traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" },
+    });
+    assert.equal(res.status, 200);
+    const j = await res.json();
+    assert.equal(j.method, "GET");
+    assert.equal(new URL(j.url).pathname, "/hello");
+    assert.equal(new URL(j.url).search, "?x=1");
+    assert.equal(j.headers["x-forwarded-for"], "127.0.0.1");
+    assert.equal(j.headers["x-forwarded-proto"], "http");
+    assert.equal(j.headers["x-forwarded-host"], `127.0.0.1:${port}`);
+    assert.equal(j.headers["host"], `127.0.0.1:${port}`);
+    assert.match(j.headers["x-request-id"], /^[0-9a-f-]{36}$/);
+    assert.equal(
+      j.headers["traceparent"],
+      "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+    );
+    const res2 = await fetch(`${url}/`, {
+      headers: { "x-request-id": "abc-123", "x-forwarded-for": "10.0.0.1" },
+    });
+    const j2 = await res2.json();
+    assert.equal(j2.headers["x-request-id"], "abc-123");
+    assert.equal(j2.headers["x-forwarded-for"], "10.0.0.1, 127.0.0.1");
+    const log = accessLines().find((l) => l.path === "/hello?x=1");
+    assert.ok(log, "access log line");
+    assert.equal(log.status, 200);
+    assert.equal(log.route, "r1");
+    assert.equal(log.method, "GET");
+  } finally {
+    await dp.close();
+    await b.close();
+  }
+});
+
+Deno.test("http1 proxy: refusals have clear statuses and bodies", async () => {
+  const b = backend(async (req) => {
+    if (new URL(req.url).pathname === "/slow") await new Promise((r) => setTimeout(r, 1500));
+    return new Response("ok");
+  });
+  const dead = freePort();
+  const { dp, url } = await simpleProxy(
+    [cluster("c1", [b.port]), cluster("dead", [dead]), cluster("empty", [])],
+    [
+      route("slow", ["c1"], {
+        matches: [prefix("/slow")],
+        timeouts: { requestMs: 300, backendRequestMs: 0 },
+      }),
+      route("dead", ["dead"], { matches: [prefix("/dead")] }),
+      route("empty", ["empty"], { matches: [prefix("/empty")] }),
+      route("ok", ["c1"], { matches: [prefix("/ok")] }),
+    ],
+  );
+  try {
+    let r = await fetch(`${url}/nothing`);
+    assert.equal(r.status, 404);
+    assert.match(await r.text(), /no route/);
+    r = await fetch(`${url}/dead`);
+    assert.equal(r.status, 502);
+    assert.match(await r.text(), /connect/);
+    r = await fetch(`${url}/empty`);
+    assert.equal(r.status, 503);
+    assert.match(await r.text(), /no healthy endpoint/);
+    r = await fetch(`${url}/slow`);
+    assert.equal(r.status, 504);
+    assert.match(await r.text(), /within/);
+    r = await fetch(`${url}/ok`);
+    assert.equal(r.status, 200);
+    assert.equal(await r.text(), "ok");
+    const reasons = accessLines().filter((l) => l.status === 502 || l.status === 504).map((l) =>
+      l.reason
+    );
+    assert.ok(reasons.every((x) => typeof x === "string" && x.length > 0));
+  } finally {
+    await dp.close();
+    await b.close();
+  }
+});
+
+Deno.test("http1 proxy: hop-by-hop headers are stripped both ways", async () => {
+  const b = backend((req) => {
+    const seen = ["connection", "keep-alive", "x-secret", "te", "upgrade", "proxy-authorization"]
+      .filter((n) => req.headers.has(n));
+    return new Response(JSON.stringify(seen), {
+      headers: { "x-hop": "1", connection: "x-hop", "content-type": "application/json" },
+    });
+  });
+  const { dp, port } = await simpleProxy([cluster("c1", [b.port])]);
+  try {
+    const out = await rawExchange(
+      port,
+      `GET / HTTP/1.1\r\nHost: a\r\nConnection: close, x-secret\r\nX-Secret: s\r\nKeep-Alive: 5\r\nTE: gzip\r\nProxy-Authorization: x\r\n\r\n`,
+    );
+    assert.match(out, /^HTTP\/1.1 200/);
+    const body = out.slice(out.indexOf("\r\n\r\n") + 4);
+    assert.deepEqual(JSON.parse(body), []);
+  } finally {
+    await dp.close();
+    await b.close();
+  }
+});
+
+Deno.test("http1 proxy: bodies stream both ways, chunked and fixed, keep-alive reuse", async () => {
+  let conns = 0;
+  const b = backend(async (req) => {
+    if (req.method === "POST") {
+      let n = 0;
+      for await (const c of req.body!) n += c.length;
+      return new Response(String(n));
+    }
+    const stream = new ReadableStream({
+      start(ctl) {
+        for (let i = 0; i < 10; i++) ctl.enqueue(new TextEncoder().encode(`part${i};`));
+        ctl.close();
+      },
+    });
+    return new Response(stream);
+  });
+  const { dp, url } = await simpleProxy([cluster("c1", [b.port])]);
+  try {
+    const big = new Uint8Array(3 * 1024 * 1024).fill(7);
+    let r = await fetch(`${url}/up`, { method: "POST", body: big });
+    assert.equal(await r.text(), String(big.length));
+    // chunked request body
+    const rs = new ReadableStream({
+      start(ctl) {
+        for (let i = 0; i < 5; i++) ctl.enqueue(new Uint8Array(1000));
+        ctl.close();
+      },
+    });
+    r = await fetch(`${url}/up`, { method: "POST", body: rs });
+    assert.equal(await r.text(), "5000");
+    r = await fetch(`${url}/down`);
+    assert.equal(await r.text(), "part0;part1;part2;part3;part4;part5;part6;part7;part8;part9;");
+    r = await fetch(`${url}/down`, { method: "HEAD" });
+    assert.equal(r.status, 200);
+    assert.equal(await r.text(), "");
+    conns++;
+  } finally {
+    await dp.close();
+    await b.close();
+  }
+  assert.equal(conns, 1);
+});
