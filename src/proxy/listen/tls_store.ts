@@ -5,7 +5,7 @@
  * certificates change without a restart.
  */
 import * as tls from "node:tls";
-import { X509Certificate } from "node:crypto";
+import { createPrivateKey, X509Certificate } from "node:crypto";
 import type { SecretEntry } from "../../snapshot/types.ts";
 
 export class CertStore {
@@ -23,6 +23,10 @@ export class CertStore {
     for (const s of secrets) {
       let ctx: tls.SecureContext;
       try {
+        // node:tls under Deno defers key errors to the handshake: check up front.
+        const x = new X509Certificate(s.certPem);
+        const key = createPrivateKey(s.keyPem);
+        if (!x.checkPrivateKey(key)) throw new Error("the key does not match the certificate");
         ctx = tls.createSecureContext({ cert: s.certPem, key: s.keyPem, minVersion: min });
       } catch (e) {
         throw new Error(`certificate "${s.name}" is unusable: ${(e as Error).message}`);
