@@ -26,6 +26,18 @@ export interface PipelineResult {
   readonly diagnostics: Diagnostic[];
 }
 
+/** Errors first, then by source, field and message: a stable order for printing and golden files. */
+export function sortDiagnostics(d: Diagnostic[]): Diagnostic[] {
+  const key = (
+    x: Diagnostic,
+  ) => [x.severity === "error" ? "0" : "1", x.source, x.field ?? "", x.message];
+  return d.sort((a, b) => {
+    const ka = key(a), kb = key(b);
+    for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i] < kb[i] ? -1 : 1;
+    return 0;
+  });
+}
+
 /** translate + build: the whole pure control-plane pipeline. */
 export function runPipeline(
   objects: readonly KubeObject[],
@@ -36,6 +48,6 @@ export function runPipeline(
   return {
     snapshot: b.snapshot,
     statuses: [...t.statuses, ...b.statuses],
-    diagnostics: [...t.diagnostics, ...b.diagnostics],
+    diagnostics: sortDiagnostics([...t.diagnostics, ...b.diagnostics]),
   };
 }

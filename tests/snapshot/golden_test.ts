@@ -25,6 +25,7 @@ export function renderCase(name: string, text: string): string {
   );
 }
 
+const ORDER_DEPENDENT = new Set(["duplicates", "malformed_yaml"]);
 const inputs: string[] = [];
 const outputs: string[] = [];
 for (const e of Deno.readDirSync(dir)) {
@@ -59,7 +60,9 @@ for (const name of inputs) {
       throw new Error(`tests/golden/${name}.out.yaml is missing: run with UPDATE_GOLDEN=1`);
     }
     assert.equal(got, want, `tests/golden/${name}.out.yaml is stale: review, then UPDATE_GOLDEN=1`);
-    // Determinism: the same input in reverse document order gives the same output.
+    // Determinism: the same input in reverse document order gives the same output
+    // (except where order is the point: duplicates keep the first, broken documents).
+    if (ORDER_DEPENDENT.has(name)) return;
     const reversed = text.split(/^---$/m).reverse().join("\n---\n");
     const again = renderCase(name, reversed).replace(/#\d+/g, "#N");
     assert.equal(again, got.replace(/#\d+/g, "#N"), "output depends on input order");
