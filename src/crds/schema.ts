@@ -389,6 +389,17 @@ export function intOrString(opts: NodeOpts = {}): Schema<number | string> {
   }, () => describe({ "x-kubernetes-int-or-string": true }, opts));
 }
 
+/**
+ * A schema node with a hand-written parser (for shapes the combinators cannot
+ * express). `parse` pushes errors and returns undefined on failure.
+ */
+export function custom<T>(
+  parse: (v: unknown, field: string, errs: FieldError[]) => T | undefined,
+  openapi: () => OpenApi,
+): Schema<T> {
+  return node(parse, openapi);
+}
+
 /** Parses `v` with `s`, returning the value or the list of errors. */
 export function parseWith<T>(
   s: Schema<T>,

@@ -4,7 +4,7 @@
  * defaults, checking enums, ranges and cross-references, and throwing with a
  * message that names the offending field. Everything after it trusts its types.
  */
-import { arr, bool, enumOf, int, obj, parseWith, str } from "../crds/schema.ts";
+import { arr, bool, custom, enumOf, int, obj, parseWith, str } from "../crds/schema.ts";
 import type { Schema } from "../crds/schema.ts";
 import type { Snapshot } from "./types.ts";
 import { snapshotVersion } from "./version.ts";
@@ -14,7 +14,26 @@ import { snapshotVersion } from "./version.ts";
 const L = { strict: false } as const;
 const S = () => str().default("");
 const U32 = () => int({ min: 0, max: 4294967295 }).default(0);
-const U64 = () => int({ min: 0, max: Number.MAX_SAFE_INTEGER, format: "int64" }).default(0);
+/**
+ * uint64: protobuf decoders hand these out as numbers, decimal strings or Long
+ * objects ({low, high}) depending on options; all are accepted up to 2^53-1.
+ */
+const U64 = () =>
+  custom<number>((v, field, errs) => {
+    let n: number | undefined;
+    if (typeof v === "number") n = v;
+    else if (typeof v === "string" && /^[0-9]+$/.test(v)) n = Number(v);
+    else if (typeof v === "bigint") n = Number(v);
+    else if (typeof v === "object" && v !== null && "low" in v && "high" in v) {
+      const { low, high } = v as { low: number; high: number };
+      n = (high >>> 0) * 4294967296 + (low >>> 0);
+    }
+    if (n === undefined || !Number.isSafeInteger(n) || n < 0) {
+      errs.push({ field, message: `must be an unsigned integer below 2^53, got ${String(v)}` });
+      return undefined;
+    }
+    return n;
+  }, () => ({ type: "integer", format: "int64" })).default(0);
 const B = () => bool().default(false);
 const list = <T>(s: Schema<T>) => arr(s).default([]);
 const strs = () => list(str());
@@ -277,15 +296,71 @@ function uniqueNames(
 }
 
 /**
+ * protobufjs / @grpc/proto-loader camel-case `consecutive_5xx` as
+ * "consecutive_5xx" (no letter after the underscore); accept that spelling.
+ */
+function normalizeAliases(s: unknown): unknown {
+  if (typeof s !== "object" || s === null) return s;
+  let out = s as Record<string, unknown>;
+  const clusters = out.clusters;
+  if (Array.isArray(clusters)) {
+    out = {
+      ...out,
+      clusters: clusters.map((c) => {
+        const od = (c as { outlierDetection?: Record<string, unknown> } | null)?.outlierDetection;
+        if (!od || typeof od !== "object" || !("consecutive_5xx" in od)) return c;
+        const { consecutive_5xx, ...rest } = od;
+        return { ...c, outlierDetection: { consecutive5xx: consecutive_5xx, ...rest } };
+      }),
+    };
+  }
+  // Proto3 cannot tell an empty string from unset: extensionRef "" means none.
+  const fixFilters = (fs: unknown) =>
+    Array.isArray(fs)
+      ? fs.map((f) => {
+        if (
+          typeof f !== "object" || f === null || (f as Record<string, unknown>).extensionRef !== ""
+        ) {
+          return f;
+        }
+        const { extensionRef: _e, ...rest } = f as Record<string, unknown>;
+        return rest;
+      })
+      : fs;
+  const routes = out.routes;
+  if (Array.isArray(routes)) {
+    out = {
+      ...out,
+      routes: routes.map((r) => {
+        if (typeof r !== "object" || r === null) return r;
+        const rr = r as Record<string, unknown>;
+        return {
+          ...rr,
+          filters: fixFilters(rr.filters),
+          backends: Array.isArray(rr.backends)
+            ? rr.backends.map((b) =>
+              typeof b === "object" && b !== null
+                ? { ...b, filters: fixFilters((b as Record<string, unknown>).filters) }
+                : b
+            )
+            : rr.backends,
+        };
+      }),
+    };
+  }
+  return out;
+}
+
+/**
  * Validates untrusted data into a Snapshot (proto3 defaults filled, nulls read
  * as unset). Checks names are unique, every reference (listener, cluster,
  * secret, policy) resolves, and — when `opts.checkVersion` — that the version
  * is the content hash. Throws SnapshotValidationError.
  */
 export function validateSnapshot(s: unknown, opts: { checkVersion?: boolean } = {}): Snapshot {
-  const r = parseWith(snapshotSchema, s);
+  const r = parseWith(snapshotSchema, normalizeAliases(s));
   if (!r.ok) throw new SnapshotValidationError(r.errors);
-  const snap = r.value as Snapshot;
+  const snap: Snapshot = r.value;
   const errs: { field: string; message: string }[] = [];
   const listeners = uniqueNames(snap.listeners, "listeners", errs);
   const clusters = uniqueNames(snap.clusters, "clusters", errs);
