@@ -125,6 +125,17 @@ function isGrpc(h: Hdrs): boolean {
   return ct !== null && ct.startsWith("application/grpc");
 }
 
+/** grpc-message encoding: percent-encode "%" and bytes outside printable ASCII. */
+export function grpcPercentEncode(s: string): string {
+  let out = "";
+  for (const b of encoder.encode(s)) {
+    out += b >= 0x20 && b <= 0x7e && b !== 0x25
+      ? String.fromCharCode(b)
+      : `%${b.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return out;
+}
+
 /** Parses a grpc-timeout value ("100m", "5S") into milliseconds. */
 export function parseGrpcTimeout(v: string | null): number {
   if (!v) return 0;
@@ -176,7 +187,7 @@ export function generated(
     // gRPC clients read errors from grpc-status: answer trailers-only.
     h.set("content-type", "application/grpc");
     h.set("grpc-status", String(grpcStatusFor(status)));
-    h.set("grpc-message", encodeURIComponent(reason));
+    h.set("grpc-message", grpcPercentEncode(reason));
     return respond(cfg, req, 200, h, null, log, null);
   }
   h.set("content-type", "text/plain; charset=utf-8");

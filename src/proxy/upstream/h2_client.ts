@@ -171,7 +171,9 @@ export class H2Client {
           off();
           if (s.listenerCount("stream") === 0) s.unref();
         });
-        resolve({ status, headers: out, body: endStream ? nb : nb });
+        // Trailers-only (gRPC errors): no body, so the client side answers
+        // with one HEADERS frame carrying END_STREAM as well.
+        resolve({ status, headers: out, body: endStream ? null : nb });
       });
       const fail = (why: string, code?: number) => {
         if (settled) return;

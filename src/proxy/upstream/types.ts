@@ -57,10 +57,20 @@ export interface UpstreamResponse {
   readonly upgraded?: { transport: Transport; reader: BufReader; release(): void };
 }
 
-/** Key of an endpoint pool: address, port and TLS identity. */
+/** FNV-1a over a string: a short, stable identity for CA bundles in pool keys. */
+function fnv(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16);
+}
+
+/** Key of an endpoint pool: address, port and TLS identity (SNI, CA, verification). */
 export function endpointKey(e: EndpointConfig, proto: string): string {
   const tls = e.tls
-    ? `|tls:${e.tls.sni}:${e.tls.insecure ? 1 : 0}:${e.tls.caCerts.join("").length}`
+    ? `|tls:${e.tls.sni}:${e.tls.insecure ? 1 : 0}:${fnv(e.tls.caCerts.join("\n"))}`
     : "";
   return `${proto}|${e.host}:${e.port}${tls}`;
 }
