@@ -12,7 +12,7 @@ import { SnapshotApplier } from "../agent/applier.ts";
 import { redactSnapshot } from "../agent/redact.ts";
 import { DataPlane } from "../proxy/mod.ts";
 import { watchDirectory } from "../source/dir.ts";
-import { runPipeline } from "../pipeline.ts";
+import { runPipeline } from "../snapshot/mod.ts";
 import type { Diagnostic, ObjectStatus } from "../store/types.ts";
 
 export const spec: RoleSpec = {
