@@ -39,7 +39,12 @@ export class KubeApi {
     this.#client.close();
   }
 
-  async #req(method: string, path: string, body?: unknown, contentType?: string): Promise<Response> {
+  async #req(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType?: string,
+  ): Promise<Response> {
     const headers: Record<string, string> = {
       authorization: `Bearer ${this.cfg.token}`,
       accept: "application/json",

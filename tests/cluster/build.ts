@@ -208,7 +208,12 @@ export async function buildEchoBasic(): Promise<void> {
 
 /** Directory of the Gateway API module (CRDs live in config/crd/{standard,experimental}). */
 export async function gatewayApiDir(): Promise<string> {
-  const r = await run(GO_BIN, ["mod", "download", "-json", `sigs.k8s.io/gateway-api@${GATEWAY_API_VERSION}`], {
+  const r = await run(GO_BIN, [
+    "mod",
+    "download",
+    "-json",
+    `sigs.k8s.io/gateway-api@${GATEWAY_API_VERSION}`,
+  ], {
     env: goEnv(),
     cwd: "/",
   });
@@ -219,7 +224,11 @@ export async function gatewayApiDir(): Promise<string> {
 export async function ensureBuilt(): Promise<void> {
   await withLock("build", async () => {
     await ensureAptPackages();
-    const k8sReady = isBuilt(K8S_BIN_DIR, K8S_VERSION, K8S_BINARIES.map((b) => `${K8S_BIN_DIR}/${b}`));
+    const k8sReady = isBuilt(
+      K8S_BIN_DIR,
+      K8S_VERSION,
+      K8S_BINARIES.map((b) => `${K8S_BIN_DIR}/${b}`),
+    );
     const echoReady = isBuilt(`${ECHO_DIR}/bin`, GATEWAY_API_VERSION, [ECHO_BIN]);
     if (k8sReady && echoReady) return;
     await checkGo();

@@ -18,7 +18,9 @@ async function main(args: string[]): Promise<number> {
     case "build": {
       const t0 = Date.now();
       await ensureBuilt();
-      console.error(`[cluster build] all binaries ready (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
+      console.error(
+        `[cluster build] all binaries ready (${((Date.now() - t0) / 1000).toFixed(1)}s)`,
+      );
       return 0;
     }
     case "up": {

@@ -8,9 +8,9 @@ import {
   DEFAULT_NODES,
   ETCD_BIN,
   GATEWAY_API_VERSION,
-  k8sBin,
   K8S_BIN_DIR,
   K8S_VERSION,
+  k8sBin,
   KUBECONFIG_PATH,
   nodeIP,
   RUN_DIR,
@@ -207,12 +207,17 @@ export async function up(opts: UpOptions = {}): Promise<ClusterState> {
     "--log-level=warn",
     "--quota-backend-bytes=4294967296",
   ]);
-  await waitFor("etcd /health", async () => {
-    const r = await fetch(`http://127.0.0.1:${etcdPort}/health`).catch(() => undefined);
-    if (!r) return false;
-    const j = await r.json().catch(() => ({})) as { health?: string };
-    return j.health === "true";
-  }, 60_000, 200);
+  await waitFor(
+    "etcd /health",
+    async () => {
+      const r = await fetch(`http://127.0.0.1:${etcdPort}/health`).catch(() => undefined);
+      if (!r) return false;
+      const j = await r.json().catch(() => ({})) as { health?: string };
+      return j.health === "true";
+    },
+    60_000,
+    200,
+  );
 
   log(`starting kube-apiserver ${K8S_VERSION} on ${server}`);
   await startDaemon("kube-apiserver", k8sBin("kube-apiserver"), [
@@ -238,12 +243,17 @@ export async function up(opts: UpOptions = {}): Promise<ClusterState> {
     "--enable-priority-and-fairness=false",
     "--v=1",
   ]);
-  await waitFor("kube-apiserver /readyz", () => {
-    if (daemonPid("kube-apiserver") === undefined) {
-      throw new Error(`kube-apiserver exited; see ${LOG_DIR}/kube-apiserver.log`);
-    }
-    return readyz(state);
-  }, 180_000, 500);
+  await waitFor(
+    "kube-apiserver /readyz",
+    () => {
+      if (daemonPid("kube-apiserver") === undefined) {
+        throw new Error(`kube-apiserver exited; see ${LOG_DIR}/kube-apiserver.log`);
+      }
+      return readyz(state);
+    },
+    180_000,
+    500,
+  );
 
   log("starting kube-controller-manager and the node simulator");
   await startDaemon("kube-controller-manager", k8sBin("kube-controller-manager"), [
@@ -271,24 +281,38 @@ export async function up(opts: UpOptions = {}): Promise<ClusterState> {
   await installCrds(state);
   const api = apiFor(state);
   try {
-    await waitFor(`${nodes} Ready node(s)`, async () => {
-      if (daemonPid("nodesim") === undefined) {
-        throw new Error(`node simulator exited; see ${LOG_DIR}/nodesim.log`);
-      }
-      const list = await api.get<{ items: { status?: { conditions?: { type: string; status: string }[] } }[] }>(
-        "/api/v1/nodes",
-      );
-      const ready = list.items.filter((n) =>
-        n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")
-      );
-      return ready.length >= nodes;
-    }, 120_000, 500);
-    await waitFor("default ServiceAccount (controller-manager working)", async () => {
-      if (daemonPid("kube-controller-manager") === undefined) {
-        throw new Error(`kube-controller-manager exited; see ${LOG_DIR}/kube-controller-manager.log`);
-      }
-      return await api.tryGet("/api/v1/namespaces/default/serviceaccounts/default");
-    }, 120_000, 500);
+    await waitFor(
+      `${nodes} Ready node(s)`,
+      async () => {
+        if (daemonPid("nodesim") === undefined) {
+          throw new Error(`node simulator exited; see ${LOG_DIR}/nodesim.log`);
+        }
+        const list = await api.get<
+          { items: { status?: { conditions?: { type: string; status: string }[] } }[] }
+        >(
+          "/api/v1/nodes",
+        );
+        const ready = list.items.filter((n) =>
+          n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")
+        );
+        return ready.length >= nodes;
+      },
+      120_000,
+      500,
+    );
+    await waitFor(
+      "default ServiceAccount (controller-manager working)",
+      async () => {
+        if (daemonPid("kube-controller-manager") === undefined) {
+          throw new Error(
+            `kube-controller-manager exited; see ${LOG_DIR}/kube-controller-manager.log`,
+          );
+        }
+        return await api.tryGet("/api/v1/namespaces/default/serviceaccounts/default");
+      },
+      120_000,
+      500,
+    );
   } finally {
     api.close();
   }
@@ -327,13 +351,24 @@ export async function installCrds(_s: ClusterState): Promise<void> {
   const all = [...gwFiles, ...files];
   const args = ["apply", "--server-side", "--force-conflicts", "--field-manager=novaedge-cluster"];
   for (const f of all) args.push("-f", f);
-  const r = await waitFor("CRD installation", async () => {
-    const res = await kubectlRaw(args);
-    if (res.code !== 0) throw new Error(res.stderr);
-    return res;
-  }, 60_000, 1000);
+  const r = await waitFor(
+    "CRD installation",
+    async () => {
+      const res = await kubectlRaw(args);
+      if (res.code !== 0) throw new Error(res.stderr);
+      return res;
+    },
+    60_000,
+    1000,
+  );
   void r;
-  const w = await kubectlRaw(["wait", "--for=condition=Established", "crd", "--all", "--timeout=120s"]);
+  const w = await kubectlRaw([
+    "wait",
+    "--for=condition=Established",
+    "crd",
+    "--all",
+    "--timeout=120s",
+  ]);
   if (w.code !== 0) throw new Error(`CRDs not established: ${w.stderr}`);
 }
 
@@ -345,7 +380,9 @@ export async function down(): Promise<void> {
   const strays = strayPids();
   if (netns.length || links.length || strays.length) {
     throw new Error(
-      `leftovers after down: netns=${netns.join(",")} links=${links.join(",")} pids=${strays.join(",")}`,
+      `leftovers after down: netns=${netns.join(",")} links=${links.join(",")} pids=${
+        strays.join(",")
+      }`,
     );
   }
   log("down: no process, namespace or link left");

@@ -94,7 +94,9 @@ export function resolveContainer(
     return { error: `command "${first}" does not exist in image "${image}" (${entry.name})` };
   }
   if (!isExecutable(exe)) {
-    return { error: `image "${image}" maps to ${exe}, which is missing: run \`deno task cluster build\`` };
+    return {
+      error: `image "${image}" maps to ${exe}, which is missing: run \`deno task cluster build\``,
+    };
   }
   return { exe, argv: argv.slice(1) };
 }

@@ -126,9 +126,13 @@ export async function ensurePki(dir: string, nodeIPs: string[]): Promise<Pki> {
   if (!exists(p.tokenFile)) {
     const bytes = crypto.getRandomValues(new Uint8Array(24));
     const token = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-    await Deno.writeTextFile(p.tokenFile, `${token},novaedge-admin,novaedge-admin,"system:masters"\n`, {
-      mode: 0o600,
-    });
+    await Deno.writeTextFile(
+      p.tokenFile,
+      `${token},novaedge-admin,novaedge-admin,"system:masters"\n`,
+      {
+        mode: 0o600,
+      },
+    );
   }
   p.adminToken = Deno.readTextFileSync(p.tokenFile).split(",")[0];
   return p;

@@ -27,7 +27,9 @@ export async function readData(
   const obj = await api.tryGet<DataObject>(`/api/v1/namespaces/${ns}/${kind}/${name}`);
   if (!obj) return undefined;
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(obj.data ?? {})) out[k] = kind === "secrets" ? decodeB64(v) : v;
+  for (const [k, v] of Object.entries(obj.data ?? {})) {
+    out[k] = kind === "secrets" ? decodeB64(v) : v;
+  }
   for (const [k, v] of Object.entries(obj.binaryData ?? {})) out[k] = decodeB64(v);
   return out;
 }
@@ -87,12 +89,19 @@ function expand(s: string, env: Record<string, string>): string {
 }
 
 /** Expand `$(VAR)` references in command/args with the container's environment. */
-export function expandAll(list: string[] | undefined, env: Record<string, string>): string[] | undefined {
+export function expandAll(
+  list: string[] | undefined,
+  env: Record<string, string>,
+): string[] | undefined {
   return list?.map((s) => expand(s, env));
 }
 
 /** The full environment for one container. */
-export async function containerEnv(api: KubeApi, pod: Pod, c: Container): Promise<Record<string, string>> {
+export async function containerEnv(
+  api: KubeApi,
+  pod: Pod,
+  c: Container,
+): Promise<Record<string, string>> {
   const ns = pod.metadata.namespace ?? "default";
   const env: Record<string, string> = {
     PATH: DEFAULT_PATH,
@@ -120,7 +129,12 @@ export async function containerEnv(api: KubeApi, pod: Pod, c: Container): Promis
     } else if (vf.fieldRef) {
       env[e.name] = fieldValue(pod, vf.fieldRef.fieldPath);
     } else if (vf.resourceFieldRef) {
-      env[e.name] = resourceValue(pod, c, vf.resourceFieldRef.resource, vf.resourceFieldRef.containerName);
+      env[e.name] = resourceValue(
+        pod,
+        c,
+        vf.resourceFieldRef.resource,
+        vf.resourceFieldRef.containerName,
+      );
     } else if (vf.configMapKeyRef || vf.secretKeyRef) {
       const ref = (vf.configMapKeyRef ?? vf.secretKeyRef)!;
       const kind = vf.configMapKeyRef ? "configmaps" : "secrets";

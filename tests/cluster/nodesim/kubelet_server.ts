@@ -81,7 +81,9 @@ export function kubeletHandler(lookup: ContainerLookup): (req: Request) => Respo
     let lines = text.split("\n").filter(Boolean).map(parseLine).filter((l): l is LogLine =>
       !!l && keep(l, q)
     );
-    if (q.tailLines !== undefined && q.tailLines >= 0) lines = lines.slice(Math.max(0, lines.length - q.tailLines));
+    if (q.tailLines !== undefined && q.tailLines >= 0) {
+      lines = lines.slice(Math.max(0, lines.length - q.tailLines));
+    }
     const enc = new TextEncoder();
     let budget = q.limitBytes ?? Infinity;
     const live = () => c.restartCount === instance && !!c.state.running;
@@ -125,7 +127,9 @@ export function kubeletHandler(lookup: ContainerLookup): (req: Request) => Respo
               if (l && keep(l, q) && !emit(render(l, q))) return ctrl.close();
             }
           }
-        } catch { /* client went away */ } finally {
+        } catch {
+          /* client went away */
+        } finally {
           file.close();
         }
         try {

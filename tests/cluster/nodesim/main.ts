@@ -7,14 +7,7 @@
  * Usage: deno run -A --unstable-net tests/cluster/nodesim/main.ts --state=<cluster.json>
  */
 import { ApiError, KubeApi } from "../api.ts";
-import {
-  K8S_VERSION,
-  KUBELET_PORT,
-  nodeIP,
-  nodeName,
-  nodePodCIDR,
-  RUN_DIR,
-} from "../config.ts";
+import { K8S_VERSION, KUBELET_PORT, nodeIP, nodeName, nodePodCIDR, RUN_DIR } from "../config.ts";
 import type { ClusterState } from "../control_plane.ts";
 import { kubeletHandler } from "./kubelet_server.ts";
 import { PodRunner } from "./pod_runner.ts";
@@ -40,7 +33,11 @@ if (!statePath) {
   Deno.exit(2);
 }
 const state = JSON.parse(Deno.readTextFileSync(statePath)) as ClusterState;
-const api = new KubeApi({ server: state.server, token: state.token, caPem: Deno.readTextFileSync(state.caFile) });
+const api = new KubeApi({
+  server: state.server,
+  token: state.token,
+  caPem: Deno.readTextFileSync(state.caFile),
+});
 
 const nodes: SimNode[] = Array.from({ length: state.nodes }, (_, i) => ({
   index: i,
@@ -156,7 +153,9 @@ function fits(pod: Pod, n: SimNode): boolean {
     const fieldsOk = (t.matchFields ?? []).every((f) =>
       f.key !== "metadata.name" || matchOp(f.operator, n.name, f.values)
     );
-    const exprOk = (t.matchExpressions ?? []).every((e) => matchOp(e.operator, n.labels[e.key], e.values));
+    const exprOk = (t.matchExpressions ?? []).every((e) =>
+      matchOp(e.operator, n.labels[e.key], e.values)
+    );
     return fieldsOk && exprOk;
   });
 }
@@ -188,14 +187,16 @@ async function schedule(pod: Pod): Promise<void> {
           type: "PodScheduled",
           status: "False",
           reason: "Unschedulable",
-          message: `0/${nodes.length} nodes are available: no node matches the pod's node selector/affinity`,
+          message:
+            `0/${nodes.length} nodes are available: no node matches the pod's node selector/affinity`,
           lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
         }],
       },
     }).catch(() => undefined);
     return;
   }
-  const load = (n: SimNode) => [...podsByUid.values()].filter((p) => p.spec.nodeName === n.name).length;
+  const load = (n: SimNode) =>
+    [...podsByUid.values()].filter((p) => p.spec.nodeName === n.name).length;
   candidates.sort((a, b) => load(a) - load(b) || a.index - b.index);
   const target = candidates[0];
   binding.add(m.uid);
@@ -209,7 +210,9 @@ async function schedule(pod: Pod): Promise<void> {
     // Count it at once so the next pod of a burst goes to another node.
     podsByUid.set(m.uid, { ...pod, spec: { ...pod.spec, nodeName: target.name } });
   } catch (e) {
-    if (!(e instanceof ApiError && (e.status === 404 || e.status === 409))) log(`bind ${m.name}: ${e}`);
+    if (!(e instanceof ApiError && (e.status === 404 || e.status === 409))) {
+      log(`bind ${m.name}: ${e}`);
+    }
   } finally {
     binding.delete(m.uid);
   }
@@ -229,7 +232,10 @@ function handlePod(type: string, pod: Pod): void {
   podsByUid.set(uid, pod);
   if (shuttingDown) return;
   if (!pod.spec.nodeName) {
-    if (!pod.metadata.deletionTimestamp && (pod.spec.schedulerName ?? "default-scheduler") === "default-scheduler") {
+    if (
+      !pod.metadata.deletionTimestamp &&
+      (pod.spec.schedulerName ?? "default-scheduler") === "default-scheduler"
+    ) {
       void schedule(pod);
     }
     return;
@@ -309,9 +315,16 @@ function serveKubelets(): Deno.HttpServer[] {
     const r = [...runners.values()].find((x) =>
       x.pod.metadata.namespace === ns && x.pod.metadata.name === podName
     );
-    if (!r) return { error: `pod "${podName}" in namespace "${ns}" is not running on this node`, status: 404 };
+    if (!r) {
+      return {
+        error: `pod "${podName}" in namespace "${ns}" is not running on this node`,
+        status: 404,
+      };
+    }
     const c = r.find(container);
-    if (!c) return { error: `container "${container}" is not valid for pod "${podName}"`, status: 400 };
+    if (!c) {
+      return { error: `container "${container}" is not valid for pod "${podName}"`, status: 400 };
+    }
     return { run: c };
   });
   return nodes.map((n) =>

@@ -14,7 +14,15 @@ import { containerEnv, expandAll } from "./env.ts";
 import { LogSink } from "./logs.ts";
 import { runProbe } from "./probes.ts";
 import { prepareVolumes, type VolumePlan, wrapWithMounts } from "./volumes.ts";
-import type { Container, ContainerState, ContainerStatus, Pod, PodCondition, PodStatus, Probe } from "./types.ts";
+import type {
+  Container,
+  ContainerState,
+  ContainerStatus,
+  Pod,
+  PodCondition,
+  PodStatus,
+  Probe,
+} from "./types.ts";
 
 /** What a pod runner needs from the simulator. */
 export interface RunnerContext {
@@ -153,7 +161,9 @@ export class PodRunner {
       this.schedulePatch();
       return;
     }
-    this.ctx.log(`${this.key}: started sandbox, IP ${this.ip}${this.netns ? ` (netns ${this.netns})` : ""}`);
+    this.ctx.log(
+      `${this.key}: started sandbox, IP ${this.ip}${this.netns ? ` (netns ${this.netns})` : ""}`,
+    );
     this.schedulePatch();
     void this.#runAll();
   }
@@ -162,7 +172,11 @@ export class PodRunner {
     try {
       this.#volumes = await prepareVolumes(this.ctx.api, this.pod, `${this.dir}/volumes`);
     } catch (e) {
-      this.#podError = { reason: "FailedMount", message: String(e instanceof Error ? e.message : e), fatal: false };
+      this.#podError = {
+        reason: "FailedMount",
+        message: String(e instanceof Error ? e.message : e),
+        fatal: false,
+      };
       this.schedulePatch();
       // Retry later, like a kubelet waiting for a Secret to appear.
       await this.#sleep(5_000);
@@ -243,7 +257,9 @@ export class PodRunner {
       c.state = {
         waiting: {
           reason: "CrashLoopBackOff",
-          message: `back-off ${Math.round(backoff / 1000)}s restarting failed container=${c.spec.name} pod=${this.pod.metadata.name}`,
+          message: `back-off ${
+            Math.round(backoff / 1000)
+          }s restarting failed container=${c.spec.name} pod=${this.pod.metadata.name}`,
         },
       };
       c.restartCount++;
@@ -256,14 +272,31 @@ export class PodRunner {
     this.schedulePatch();
   }
 
+  /** The pod as the downward API sees it: with the IPs we assigned, even before the watch echoes them. */
+  #podView(): Pod {
+    const ipStatus = this.ip ? { podIP: this.ip, podIPs: [{ ip: this.ip }] } : {};
+    return {
+      ...this.pod,
+      status: {
+        ...this.pod.status,
+        ...ipStatus,
+        hostIP: this.ctx.nodeIP,
+        hostIPs: [{ ip: this.ctx.nodeIP }],
+      },
+    };
+  }
+
   /** Start one instance of a container; false when it could not be started. */
   async #startInstance(c: ContainerRun): Promise<boolean> {
     let env: Record<string, string>;
     try {
-      env = await containerEnv(this.ctx.api, this.pod, c.spec);
+      env = await containerEnv(this.ctx.api, this.#podView(), c.spec);
     } catch (e) {
       c.state = {
-        waiting: { reason: "CreateContainerConfigError", message: e instanceof Error ? e.message : String(e) },
+        waiting: {
+          reason: "CreateContainerConfigError",
+          message: e instanceof Error ? e.message : String(e),
+        },
       };
       this.schedulePatch();
       return false;
@@ -291,7 +324,13 @@ export class PodRunner {
     let args = resolved.argv;
     const mounts = this.#volumes?.mountsFor(c.spec) ?? [];
     if (mounts.length > 0 || this.netns) {
-      [cmd, args] = wrapWithMounts(this.netns, mounts, `${this.dir}/overlay/${c.spec.name}`, cmd, args);
+      [cmd, args] = wrapWithMounts(
+        this.netns,
+        mounts,
+        `${this.dir}/overlay/${c.spec.name}`,
+        cmd,
+        args,
+      );
     }
     let child: Deno.ChildProcess;
     try {
@@ -310,7 +349,10 @@ export class PodRunner {
       return false;
     }
     const sink = new LogSink(c.logPath(c.restartCount));
-    const pumps = Promise.all([sink.pump(child.stdout, "stdout"), sink.pump(child.stderr, "stderr")]);
+    const pumps = Promise.all([
+      sink.pump(child.stdout, "stdout"),
+      sink.pump(child.stderr, "stderr"),
+    ]);
     c.child = child;
     c.pid = child.pid;
     c.exited = child.status.then(async (st) => {
@@ -374,7 +416,10 @@ export class PodRunner {
           return;
         }
         // Probe quickly until first success so tests do not wait a whole period.
-        await this.#sleepSig(okRun === 0 && kind === "readiness" && !c.ready ? Math.min(period, 1000) : period, sig);
+        await this.#sleepSig(
+          okRun === 0 && kind === "readiness" && !c.ready ? Math.min(period, 1000) : period,
+          sig,
+        );
       }
     };
     if (c.spec.startupProbe) void loop(c.spec.startupProbe, "startup");
@@ -417,7 +462,7 @@ export class PodRunner {
         all.then(() => false),
         new Promise<boolean>((r) => setTimeout(() => r(true), grace)),
       ]);
-      if (timedOut) for (const c of running) this.#kill(c, "SIGKILL");
+      if (timedOut) { for (const c of running) this.#kill(c, "SIGKILL"); }
       await Promise.race([all, new Promise((r) => setTimeout(r, 5_000))]);
       await this.#teardownNetwork();
       clearTimeout(this.#patchTimer);
@@ -486,12 +531,18 @@ export class PodRunner {
     }
     const notReady = cs.filter((c) => !c.ready).map((c) => c.spec.name);
     const nrMsg = `containers with unready status: [${notReady.join(" ")}]`;
-    const sandbox = !!this.ip && (this.netns !== undefined || !!this.pod.spec.hostNetwork || phase !== "Pending");
+    const sandbox = !!this.ip &&
+      (this.netns !== undefined || !!this.pod.spec.hostNetwork || phase !== "Pending");
     const status: PodStatus = {
       phase,
       conditions: [
         this.#cond("PodReadyToStartContainers", sandbox),
-        this.#cond("Initialized", initsDone, "ContainersNotInitialized", "containers with incomplete status"),
+        this.#cond(
+          "Initialized",
+          initsDone,
+          "ContainersNotInitialized",
+          "containers with incomplete status",
+        ),
         this.#cond("Ready", allReady && phase === "Running", "ContainersNotReady", nrMsg),
         this.#cond("ContainersReady", allReady && phase === "Running", "ContainersNotReady", nrMsg),
         this.#cond("PodScheduled", true),
@@ -522,10 +573,15 @@ export class PodRunner {
     if (body === this.#lastSent) return;
     const m = this.pod.metadata;
     // JSON merge patch: null removes reason/message once the problem is gone.
-    const patch = { status: { ...status, reason: status.reason ?? null, message: status.message ?? null } };
+    const patch = {
+      status: { ...status, reason: status.reason ?? null, message: status.message ?? null },
+    };
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
-        await this.ctx.api.mergePatch(`/api/v1/namespaces/${m.namespace}/pods/${m.name}/status`, patch);
+        await this.ctx.api.mergePatch(
+          `/api/v1/namespaces/${m.namespace}/pods/${m.name}/status`,
+          patch,
+        );
         this.#lastSent = body;
         return;
       } catch (e) {

@@ -55,7 +55,11 @@ export async function runProbe(
     }
   }
   if (probe.tcpSocket) {
-    return await tcpCheck(probe.tcpSocket.host ?? podIP, resolvePort(probe.tcpSocket.port, c), timeoutMs);
+    return await tcpCheck(
+      probe.tcpSocket.host ?? podIP,
+      resolvePort(probe.tcpSocket.port, c),
+      timeoutMs,
+    );
   }
   if (probe.grpc) return await tcpCheck(podIP, probe.grpc.port, timeoutMs);
   if (probe.exec) {

@@ -40,7 +40,9 @@ export async function prepareVolumes(api: KubeApi, pod: Pod, dir: string): Promi
       const data = await readData(api, ns, kind, name);
       if (!data && !optional) {
         throw new Error(
-          `MountVolume.SetUp failed for volume "${v.name}": ${kind.slice(0, -1)} "${name}" not found`,
+          `MountVolume.SetUp failed for volume "${v.name}": ${
+            kind.slice(0, -1)
+          } "${name}" not found`,
         );
       }
       await Deno.mkdir(path, { recursive: true });
@@ -66,7 +68,11 @@ export async function prepareVolumes(api: KubeApi, pod: Pod, dir: string): Promi
       return (c.volumeMounts ?? []).flatMap((m) => {
         const base = sources.get(m.name);
         if (!base) return [];
-        return [{ src: m.subPath ? `${base}/${m.subPath}` : base, dst: m.mountPath, readOnly: !!m.readOnly }];
+        return [{
+          src: m.subPath ? `${base}/${m.subPath}` : base,
+          dst: m.mountPath,
+          readOnly: !!m.readOnly,
+        }];
       });
     },
   };
