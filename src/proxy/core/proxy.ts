@@ -21,6 +21,7 @@ import {
 } from "./local_filters.ts";
 import { type OutboundRequest, UpstreamError, type UpstreamResponse } from "../upstream/types.ts";
 import { type Deadline, unwatch, watch } from "../io/ticker.ts";
+import { HttpError } from "../http1/parser.ts";
 
 const access = logger("access");
 const encoder = new TextEncoder();
@@ -266,14 +267,24 @@ function chooseBackend(backends: readonly WeightedCluster[]): WeightedCluster | 
 /** Wraps a request body: enforces the size limit and records whether reading started. */
 class GuardedBody implements BodyReader {
   started = false;
+  tooLarge = false;
+  /** A framing error in the client's body (its fault: 400, not 502). */
+  clientError: HttpError | null = null;
   total = 0;
   constructor(private inner: BodyReader, private limit: number, readonly length: number) {}
   async read(): Promise<Uint8Array | null> {
     this.started = true;
-    const c = await this.inner.read();
+    let c: Uint8Array | null;
+    try {
+      c = await this.inner.read();
+    } catch (e) {
+      if (e instanceof HttpError) this.clientError = e;
+      throw e;
+    }
     if (c !== null) {
       this.total += c.length;
       if (this.limit > 0 && this.total > this.limit) {
+        this.tooLarge = true;
         this.inner.cancel("body too large");
         throw new UpstreamError("protocol", "request body too large", true);
       }
@@ -545,7 +556,10 @@ export async function handleRequest(cfg: SocketConfig, req: ProxyRequest): Promi
   const err = lastErr!;
   body?.cancel("upstream failed");
   if (err.kind === "timeout") return generated(cfg, req, 504, err.message, log);
-  if (err.message === "request body too large") {
+  if (body?.clientError) {
+    return generated(cfg, req, body.clientError.status, body.clientError.reason, log);
+  }
+  if (body?.tooLarge) {
     return generated(cfg, req, 413, `request body exceeds the limit of ${bodyLimit} bytes`, log);
   }
   if (log.reason === "retry budget exhausted") {

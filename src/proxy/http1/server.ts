@@ -51,6 +51,7 @@ export async function serveH1(t: Transport, ctx: H1Context): Promise<void> {
   ctx.conns.add(handle);
   watch(dl);
   let handedOff = false;
+  const st = { linger: false };
   try {
     let first = true;
     for (;;) {
@@ -68,6 +69,7 @@ export async function serveH1(t: Transport, ctx: H1Context): Promise<void> {
       while (end < 0) {
         if (r.available > limits.maxHeaderBytes) {
           dl.deadline = 0;
+          st.linger = true;
           await refuse(t, cfg, ctx, new HttpError(431, "request header section too large"), r);
           return;
         }
@@ -107,6 +109,7 @@ export async function serveH1(t: Transport, ctx: H1Context): Promise<void> {
       handle.busy = true;
       dl.deadline = 0;
       if (end - r.start > limits.maxHeaderBytes) {
+        st.linger = true;
         await refuse(t, cfg, ctx, new HttpError(431, "request header section too large"), r);
         return;
       }
@@ -115,6 +118,7 @@ export async function serveH1(t: Transport, ctx: H1Context): Promise<void> {
         head = parseRequestHead(r.buf.subarray(r.start, end), limits.maxHeaders);
       } catch (e) {
         if (e instanceof HttpError) {
+          st.linger = true;
           await refuse(t, cfg, ctx, e, r);
           return;
         }
@@ -122,7 +126,7 @@ export async function serveH1(t: Transport, ctx: H1Context): Promise<void> {
       }
       r.start = end;
       cfg = ctx.config();
-      const keepGoing = await exchange(t, r, cfg, ctx, head);
+      const keepGoing = await exchange(t, r, cfg, ctx, head, st);
       if (!keepGoing) return;
       if (ctx.conns.draining) return;
     }
@@ -131,7 +135,35 @@ export async function serveH1(t: Transport, ctx: H1Context): Promise<void> {
   } finally {
     unwatch(dl);
     ctx.conns.delete(handle);
-    if (!handedOff) safeClose(t);
+    if (!handedOff) {
+      if (st.linger) await linger(t, r);
+      safeClose(t);
+    }
+  }
+}
+
+/**
+ * Lingering close: after a response that left request bytes unread, half-close
+ * and discard what the client still sends (bounded), so the kernel does not
+ * answer those bytes with a RST that destroys our response in flight.
+ */
+async function linger(t: Transport, r: BufReader): Promise<void> {
+  try {
+    await t.closeWrite();
+  } catch {
+    return;
+  }
+  const timer = setTimeout(() => safeClose(t), 2000);
+  try {
+    let total = 0;
+    while (total < 4 << 20) {
+      r.start = r.end;
+      const n = await r.fill(65536, false);
+      if (n === null) break;
+      total += n;
+    }
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -142,13 +174,16 @@ async function exchange(
   cfg: SocketConfig,
   ctx: H1Context,
   head: RequestHead,
+  st: { linger: boolean },
 ): Promise<boolean> {
   const start = performance.now();
   const cancel = new Cancel();
   let keepAlive = head.keepAlive;
   let fixed: FixedBody | null = null;
   let chunked: ChunkedBody | null = null;
-  const closeConn = () => safeClose(t);
+  // Abandoning a request body must not cut the connection before our answer
+  // is written: the engine closes (with a lingering close) once it is.
+  const closeConn = () => {};
   if (head.chunked) {
     chunked = new ChunkedBody(r, closeConn, Infinity, 100);
   } else if (head.contentLength > 0) {
@@ -197,6 +232,7 @@ async function exchange(
       ? e
       : new HttpError(500, `internal error: ${(e as Error).message}`);
     await refuse(t, cfg, ctx, err, r, req);
+    st.linger = true;
     return false;
   }
   let bytes = 0;
@@ -214,6 +250,7 @@ async function exchange(
     bytes = await writeResponse(t, res, head, keepAlive);
     if (body && !bodyDone(body)) {
       keepAlive = false;
+      st.linger = true;
     }
   } catch (e) {
     error = e instanceof Error ? e.message : String(e);
@@ -409,7 +446,6 @@ async function refuse(
   out.set(body, hb.length);
   try {
     await writeAll(t, out);
-    await t.closeWrite();
   } catch {
     // client already gone
   }

@@ -103,9 +103,12 @@ export class H2Engine {
     stream.on("error", () => {});
     const cl = h["content-length"] !== undefined ? Number(h["content-length"]) : -1;
     const hasBody = !stream.endAfterHeaders;
+    // Abandoning the request body must not reset the stream before the
+    // answer is out; the stream is closed (NO_ERROR) after the response.
+    let bodyAbandoned = false;
     const body = hasBody
       ? new NodeBody(stream, Number.isFinite(cl) ? cl : -1, () => {
-        if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+        bodyAbandoned = true;
       })
       : null;
     const session = stream.session as unknown as { neClientIp?: string } | undefined;
@@ -139,6 +142,7 @@ export class H2Engine {
     p.then((res) => writeH2(stream, req, res))
       .then(() => {
         done = true;
+        if (bodyAbandoned && !stream.closed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
       }, () => {
         done = true;
       });
