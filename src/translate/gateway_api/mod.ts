@@ -1,0 +1,226 @@
+/**
+ * Gateway API → NovaEdge CRDs, as a pure function.
+ *
+ * `translateGatewayApi(objects)` reads GatewayClasses, Gateways, routes
+ * (HTTPRoute, GRPCRoute, TLSRoute, TCPRoute, UDPRoute), ReferenceGrants,
+ * BackendTLSPolicies, Services, Secrets and Namespaces, and returns the
+ * generated ProxyGateways / ProxyRoutes / ProxyBackends plus the Gateway API
+ * statuses of every object it owns. The builder decides later whether what was
+ * generated really got programmed; `finalizeGatewayStatuses` folds that back
+ * into the statuses (a second pure step, so the translator never needs the
+ * builder).
+ */
+import type { Condition, Diagnostic, KubeObject, ObjectStatus } from "../../store/types.ts";
+import { GATEWAY_GROUP, isRouteKind } from "./api_types.ts";
+import {
+  collectGateways,
+  DEFAULT_SUPPORTED_FEATURES,
+  GATEWAY_CONTROLLER_NAME,
+  gatewayStatus,
+  proxyGatewayOf,
+  translateGatewayClasses,
+} from "./gateway.ts";
+import type { GatewayState } from "./gateway.ts";
+import { compareObjects, NameRegistry, SOURCE_ANNOTATION } from "./generated.ts";
+import { translateRoute } from "./routes.ts";
+import { buildWorld } from "./world.ts";
+
+export {
+  DEFAULT_SUPPORTED_FEATURES,
+  GATEWAY_CONTROLLER_NAME,
+  SUPPORTED_BUNDLE_VERSIONS,
+} from "./gateway.ts";
+export {
+  GATEWAY_API_OWNER_LABEL,
+  INGRESS_OWNER_LABEL,
+  L4_PROTOCOL_ANNOTATION,
+  PRECEDENCE_NAME_ANNOTATION,
+  PRECEDENCE_TIMESTAMP_ANNOTATION,
+  SOURCE_ANNOTATION,
+} from "./generated.ts";
+
+export interface GatewayApiOptions {
+  /** The GatewayClass controllerName to serve (default "novaedge.io/gateway-controller"). */
+  readonly controllerName?: string;
+  /** GatewayClass `status.supportedFeatures` (default: the GATEWAY-HTTP core features). */
+  readonly supportedFeatures?: readonly string[];
+  /** Bundle version of the installed Gateway API CRDs ("v1.6.1"); unknown = assumed supported. */
+  readonly bundleVersion?: string;
+  /**
+   * Where clients really reach Gateways (IPs or hostnames), by "<namespace>/<name>",
+   * or "*" for every Gateway. Used for `status.addresses` when the Gateway has no
+   * `spec.addresses`; ProxyVIPs whose gatewayRefs name the Gateway (or its
+   * ProxyGateway) are used when neither gives one.
+   */
+  readonly gatewayAddresses?: Readonly<Record<string, readonly string[]>>;
+}
+
+/** What a translator returns: generated objects, statuses of source objects, diagnostics. */
+export interface Translation {
+  readonly objects: readonly KubeObject[];
+  readonly statuses: readonly ObjectStatus[];
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+/** Addresses of ProxyVIPs, by the "<namespace>/<name>" of the gateways they front. */
+function vipAddresses(objects: readonly KubeObject[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const o of objects) {
+    if (o.kind !== "ProxyVIP") continue;
+    const spec = o.spec as { address?: unknown; gatewayRefs?: unknown } | undefined;
+    if (typeof spec?.address !== "string" || !Array.isArray(spec.gatewayRefs)) continue;
+    const addr = spec.address.replace(/\/(32|128)$/, "");
+    for (const r of spec.gatewayRefs as { name?: unknown; namespace?: unknown }[]) {
+      if (typeof r?.name !== "string") continue;
+      const ns = typeof r.namespace === "string" ? r.namespace : o.metadata.namespace ?? "default";
+      const names = r.name.startsWith("gw-") ? [r.name, r.name.slice(3)] : [r.name];
+      for (const n of names) {
+        const list = out[`${ns}/${n}`] ?? [];
+        if (!list.includes(addr)) list.push(addr);
+        out[`${ns}/${n}`] = list.sort();
+      }
+    }
+  }
+  return out;
+}
+
+const byKey = (o: KubeObject) => `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`;
+
+function compareStatus(a: ObjectStatus, b: ObjectStatus): number {
+  const ka = `${a.ref.kind}/${a.ref.namespace ?? ""}/${a.ref.name}`;
+  const kb = `${b.ref.kind}/${b.ref.namespace ?? ""}/${b.ref.name}`;
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+/** Translates Gateway API objects into NovaEdge objects and Gateway API statuses. */
+export function translateGatewayApi(
+  objects: readonly KubeObject[],
+  options: GatewayApiOptions = {},
+): Translation {
+  const diagnostics: Diagnostic[] = [];
+  const sorted = [...objects].sort((
+    a,
+    b,
+  ) => (byKey(a) < byKey(b) ? -1 : byKey(a) > byKey(b) ? 1 : 0));
+  const w = buildWorld(sorted);
+  const opts = {
+    controllerName: options.controllerName ?? GATEWAY_CONTROLLER_NAME,
+    supportedFeatures: options.supportedFeatures ?? DEFAULT_SUPPORTED_FEATURES,
+    bundleVersion: options.bundleVersion,
+    gatewayAddresses: { ...vipAddresses(sorted), ...(options.gatewayAddresses ?? {}) },
+  };
+  const registry = new NameRegistry();
+  const classes = translateGatewayClasses(sorted, opts, diagnostics);
+  const gateways = collectGateways(sorted, classes.accepted, w, opts, registry, diagnostics);
+  const gwMap = new Map<string, GatewayState>(gateways.map((g) => [`${g.namespace}/${g.name}`, g]));
+
+  const generated: KubeObject[] = [];
+  const statuses: ObjectStatus[] = [...classes.statuses];
+  for (const o of sorted) {
+    if (!isRouteKind(o.kind) || !o.apiVersion.startsWith(`${GATEWAY_GROUP}/`)) continue;
+    const r = translateRoute(o.kind, o, gwMap, w, opts.controllerName, registry, diagnostics);
+    generated.push(...r.objects);
+    if (r.status) statuses.push(r.status);
+  }
+  for (const g of gateways) {
+    const pg = proxyGatewayOf(g);
+    if (pg) generated.push(pg);
+    statuses.push(gatewayStatus(g));
+  }
+  generated.sort(compareObjects);
+  statuses.sort(compareStatus);
+  return { objects: generated, statuses, diagnostics };
+}
+
+/** What the snapshot builder decided about generated objects. */
+export interface BuildFacts {
+  /** Generated objects the builder rejected, by "<Kind>/<namespace>/<name>", with the reason. */
+  readonly rejected?: ReadonlyMap<string, string>;
+  /** Listeners not programmed, by "<namespace>/<ProxyGateway name>/<listener name>", with the reason. */
+  readonly unprogrammedListeners?: ReadonlyMap<string, string>;
+}
+
+type MutableStatus = { -readonly [K in keyof ObjectStatus["status"]]: ObjectStatus["status"][K] };
+
+/**
+ * Folds the builder's decisions into the translator's statuses: a listener the
+ * builder did not program gets `Programmed: False`, a Gateway with no programmed
+ * listener too, and a route whose ProxyRoute was rejected loses `Accepted`.
+ * Pure; returns a new Translation.
+ */
+export function finalizeGatewayStatuses(t: Translation, facts: BuildFacts): Translation {
+  const rejected = facts.rejected ?? new Map<string, string>();
+  const unprog = facts.unprogrammedListeners ?? new Map<string, string>();
+  // Source key → problems with what it generated.
+  const listenerProblems = new Map<string, Map<string, string>>(); // "Gateway/ns/name" → listener → why
+  const routeProblems = new Map<string, string>(); // "<Kind>/ns/name" → why
+  for (const o of t.objects) {
+    const src = o.metadata.annotations?.[SOURCE_ANNOTATION];
+    if (src === undefined) continue;
+    const key = byKey(o);
+    const why = rejected.get(key);
+    if (o.kind === "ProxyGateway") {
+      const listeners = (o.spec as { listeners?: { name: string }[] }).listeners ?? [];
+      for (const l of listeners) {
+        const reason = why ??
+          unprog.get(`${o.metadata.namespace ?? ""}/${o.metadata.name}/${l.name}`);
+        if (reason === undefined) continue;
+        const m = listenerProblems.get(src) ?? new Map<string, string>();
+        m.set(l.name, reason);
+        listenerProblems.set(src, m);
+      }
+    } else if (why !== undefined && !routeProblems.has(src)) {
+      routeProblems.set(src, `${key}: ${why}`);
+    }
+  }
+  const statuses = t.statuses.map((s) => {
+    const key = `${s.ref.kind}/${s.ref.namespace ?? ""}/${s.ref.name}`;
+    const lp = listenerProblems.get(key);
+    if (s.ref.kind === "Gateway" && lp) {
+      const st: MutableStatus = { ...s.status };
+      const listeners = (st.listeners as { name: string; conditions: Condition[] }[]).map((l) => {
+        const why = lp.get(l.name);
+        if (why === undefined) return l;
+        return {
+          ...l,
+          conditions: l.conditions.map((c) =>
+            c.type === "Programmed"
+              ? { ...c, status: "False" as const, reason: "Invalid", message: why }
+              : c
+          ),
+        };
+      });
+      st.listeners = listeners;
+      const anyProgrammed = listeners.some((l) =>
+        l.conditions.some((c) => c.type === "Programmed" && c.status === "True")
+      );
+      if (!anyProgrammed) {
+        st.conditions = s.status.conditions.map((c) =>
+          c.type === "Programmed"
+            ? {
+              ...c,
+              status: "False" as const,
+              reason: "Invalid",
+              message: "No listener could be programmed",
+            }
+            : c
+        );
+      }
+      return { ...s, status: st as ObjectStatus["status"] };
+    }
+    const rp = routeProblems.get(key);
+    if (rp !== undefined && Array.isArray(s.status.parents)) {
+      const parents = (s.status.parents as { conditions: Condition[] }[]).map((p) => ({
+        ...p,
+        conditions: p.conditions.map((c) =>
+          c.type === "Accepted" && c.status === "True"
+            ? { ...c, status: "False" as const, reason: "UnsupportedValue", message: rp }
+            : c
+        ),
+      }));
+      return { ...s, status: { ...s.status, parents } };
+    }
+    return s;
+  });
+  return { ...t, statuses };
+}

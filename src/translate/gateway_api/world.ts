@@ -1,0 +1,165 @@
+/**
+ * An index over the input objects the translators look things up in
+ * (Services, Secrets, Namespaces, ReferenceGrants, ProxyPolicies, ProxyVIPs),
+ * plus the ReferenceGrant check and the TLS Secret check. Pure: built once per
+ * translation from the objects handed in.
+ */
+import type { KubeObject } from "../../store/types.ts";
+import { referenceGrantSpec, serviceSpec } from "../../crds/core.ts";
+import type { ReferenceGrantSpec, ServiceSpec } from "../../crds/core.ts";
+import { parseWith } from "../../crds/schema.ts";
+import { GATEWAY_GROUP } from "./api_types.ts";
+
+export interface ServiceView {
+  readonly namespace: string;
+  readonly name: string;
+  readonly spec: ServiceSpec;
+}
+
+export interface World {
+  readonly services: ReadonlyMap<string, ServiceView>;
+  readonly secrets: ReadonlyMap<string, KubeObject>;
+  readonly namespaceLabels: ReadonlyMap<string, Readonly<Record<string, string>>>;
+  readonly grants: readonly { namespace: string; spec: ReferenceGrantSpec }[];
+  /** Any object by `<Kind>/<namespace>/<name>` (for ExtensionRefs, VIPs, ...). */
+  readonly byKey: ReadonlyMap<string, KubeObject>;
+  readonly all: readonly KubeObject[];
+}
+
+const nsOf = (o: KubeObject) => o.metadata.namespace ?? "default";
+
+/** Indexes the input objects. */
+export function buildWorld(objects: readonly KubeObject[]): World {
+  const services = new Map<string, ServiceView>();
+  const secrets = new Map<string, KubeObject>();
+  const namespaceLabels = new Map<string, Readonly<Record<string, string>>>();
+  const grants: { namespace: string; spec: ReferenceGrantSpec }[] = [];
+  const byKey = new Map<string, KubeObject>();
+  for (const o of objects) {
+    const ns = nsOf(o);
+    byKey.set(`${o.kind}/${o.kind === "Namespace" ? "" : ns}/${o.metadata.name}`, o);
+    switch (o.kind) {
+      case "Service": {
+        const p = parseWith(serviceSpec, o.spec ?? {});
+        if (p.ok) {
+          services.set(`${ns}/${o.metadata.name}`, {
+            namespace: ns,
+            name: o.metadata.name,
+            spec: p.value,
+          });
+        }
+        break;
+      }
+      case "Secret":
+        secrets.set(`${ns}/${o.metadata.name}`, o);
+        break;
+      case "Namespace":
+        namespaceLabels.set(o.metadata.name, {
+          "kubernetes.io/metadata.name": o.metadata.name,
+          ...(o.metadata.labels ?? {}),
+        });
+        break;
+      case "ReferenceGrant": {
+        if (!o.apiVersion.startsWith(`${GATEWAY_GROUP}/`)) break;
+        const p = parseWith(referenceGrantSpec, o.spec);
+        if (p.ok) grants.push({ namespace: ns, spec: p.value });
+        break;
+      }
+    }
+  }
+  return { services, secrets, namespaceLabels, grants, byKey, all: objects };
+}
+
+/** Labels of a namespace; a namespace without an object still has its name label. */
+export function labelsOfNamespace(w: World, ns: string): Readonly<Record<string, string>> {
+  return w.namespaceLabels.get(ns) ?? { "kubernetes.io/metadata.name": ns };
+}
+
+/**
+ * Is a reference from (fromGroup, fromKind) in `fromNs` to (toGroup, toKind,
+ * toName) in `toNs` allowed? Same-namespace references always are; others
+ * need a ReferenceGrant in the target namespace.
+ */
+export function referenceAllowed(
+  w: World,
+  from: { group: string; kind: string; namespace: string },
+  to: { group: string; kind: string; namespace: string; name: string },
+): boolean {
+  if (from.namespace === to.namespace) return true;
+  for (const g of w.grants) {
+    if (g.namespace !== to.namespace) continue;
+    const fromOk = g.spec.from.some((f) =>
+      f.group === from.group && f.kind === from.kind && f.namespace === from.namespace
+    );
+    if (!fromOk) continue;
+    const toOk = g.spec.to.some((t) =>
+      t.group === to.group && t.kind === to.kind &&
+      (t.name === undefined || t.name === "" || t.name === to.name)
+    );
+    if (toOk) return true;
+  }
+  return false;
+}
+
+function decodeField(o: KubeObject, key: string): string | undefined {
+  const sd = o.stringData as Record<string, unknown> | undefined;
+  if (sd && typeof sd[key] === "string") return sd[key] as string;
+  const d = o.data as Record<string, unknown> | undefined;
+  if (!d || typeof d[key] !== "string") return undefined;
+  try {
+    return atob((d[key] as string).replace(/\s+/g, ""));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Why a Secret cannot serve as a TLS certificate, or undefined when it can:
+ * it needs `tls.crt` with a PEM certificate and `tls.key` with a PEM key.
+ */
+export function tlsSecretProblem(secret: KubeObject): string | undefined {
+  const crt = decodeField(secret, "tls.crt");
+  const key = decodeField(secret, "tls.key");
+  if (crt === undefined || key === undefined) return "does not have both tls.crt and tls.key";
+  if (!/-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/.test(crt)) {
+    return "tls.crt is not a PEM certificate";
+  }
+  if (
+    !/-----BEGIN ([A-Z]+ )?PRIVATE KEY-----[\s\S]+-----END ([A-Z]+ )?PRIVATE KEY-----/.test(key)
+  ) {
+    return "tls.key is not a PEM private key";
+  }
+  return undefined;
+}
+
+/** Label-selector evaluation over plain strings (operators In, NotIn, Exists, DoesNotExist). */
+export function matchesSelector(
+  sel: {
+    matchLabels?: Readonly<Record<string, string>>;
+    matchExpressions?: readonly { key: string; operator: string; values?: readonly string[] }[];
+  },
+  labels: Readonly<Record<string, string>>,
+): boolean {
+  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (labels[k] !== v) return false;
+  for (const e of sel.matchExpressions ?? []) {
+    const has = Object.hasOwn(labels, e.key);
+    const vals = e.values ?? [];
+    switch (e.operator) {
+      case "In":
+        if (!has || !vals.includes(labels[e.key])) return false;
+        break;
+      case "NotIn":
+        if (has && vals.includes(labels[e.key])) return false;
+        break;
+      case "Exists":
+        if (!has) return false;
+        break;
+      case "DoesNotExist":
+        if (has) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}

@@ -1,0 +1,824 @@
+/**
+ * Ingress (networking.k8s.io/v1) → NovaEdge CRDs, as a pure function.
+ *
+ * Each Ingress of a NovaEdge IngressClass becomes, in its own namespace:
+ * - ProxyGateway `ingress-<name>`: an HTTP listener and one HTTPS listener per
+ *   TLS host (certificate from the TLS entry's Secret);
+ * - ProxyRoutes `ingress-<name>-<host>`: one per host (plus `-redirect` routes
+ *   sending HTTP to HTTPS, and `ingress-<name>-default` for defaultBackend);
+ * - ProxyBackends `ingress-<name>-<service>-<port>`;
+ * - ProxyPolicy `ingress-<name>` when rate limits, IP allow lists or basic auth
+ *   are asked for.
+ * ingress-nginx annotations are mapped (see annotations.ts); unsupported ones
+ * are reported in diagnostics, on the Ingress's status conditions and as an
+ * annotation on the generated ProxyRoutes.
+ */
+import type { Condition, Diagnostic, KubeObject, ObjectStatus } from "../../store/types.ts";
+import { parseNovaEdgeObject } from "../../crds/mod.ts";
+import { arr, int, obj, str } from "../../crds/schema.ts";
+import { parseWith } from "../../crds/schema.ts";
+import type { Infer } from "../../crds/schema.ts";
+import {
+  compact,
+  compareObjects,
+  cond,
+  generatedObject,
+  INGRESS_OWNER_LABEL,
+  NameRegistry,
+  objectNameOf,
+  sourceOf,
+} from "../gateway_api/generated.ts";
+import type { SourceRef } from "../gateway_api/generated.ts";
+import { protocolForAppProtocol } from "../gateway_api/backends.ts";
+import { buildWorld, tlsSecretProblem } from "../gateway_api/world.ts";
+import type { World } from "../gateway_api/world.ts";
+import { intersectHostname } from "../gateway_api/hostnames.ts";
+import { parseAnnotations } from "./annotations.ts";
+import type { AnnotationProblem, IngressConfig } from "./annotations.ts";
+import type { Translation } from "../gateway_api/mod.ts";
+
+export { NGINX_PREFIX, SUPPORTED_ANNOTATIONS } from "./annotations.ts";
+
+/** The IngressClass `spec.controller` NovaEdge answers to. */
+export const INGRESS_CONTROLLER_NAME = "novaedge.io/ingress-controller";
+/** Annotation on generated ProxyRoutes listing the Ingress annotations NovaEdge ignored. */
+export const UNSUPPORTED_ANNOTATIONS_ANNOTATION = "novaedge.io/unsupported-annotations";
+/** Connection limit asked by `limit-connections` (ProxyPolicy has no field for it yet). */
+export const LIMIT_CONNECTIONS_ANNOTATION = "novaedge.io/limit-connections";
+
+export interface IngressOptions {
+  /** IngressClass controller to serve (default "novaedge.io/ingress-controller"). */
+  readonly controllerName?: string;
+  /** Where clients reach the Ingress controller (IPs or hostnames) for `status.loadBalancer`. */
+  readonly ingressAddresses?: readonly string[];
+  /** Ports of the generated listeners (defaults 80 and 443). */
+  readonly httpPort?: number;
+  readonly httpsPort?: number;
+}
+
+const lenient = { strict: false } as const;
+const backendSchema = obj({
+  service: obj({
+    name: str({ minLength: 1 }),
+    port: obj({ number: int().opt(), name: str().opt() }, lenient).opt(),
+  }, lenient).opt(),
+  resource: obj({ apiGroup: str().opt(), kind: str(), name: str() }, lenient).opt(),
+}, lenient);
+type BackendIn = Infer<typeof backendSchema>;
+const ingressSpec = obj({
+  ingressClassName: str().opt(),
+  defaultBackend: backendSchema.opt(),
+  tls: arr(obj({ hosts: arr(str()).opt(), secretName: str().opt() }, lenient)).opt(),
+  rules: arr(obj({
+    host: str().opt(),
+    http: obj({
+      paths: arr(
+        obj({ path: str().opt(), pathType: str().opt(), backend: backendSchema }, lenient),
+      ),
+    }, lenient).opt(),
+  }, lenient)).opt(),
+}, lenient);
+type IngressSpecIn = Infer<typeof ingressSpec>;
+
+const INGRESS_GROUP_PREFIX = "networking.k8s.io/";
+
+/** Our IngressClass names, and the default one (if any). */
+function ourClasses(
+  objects: readonly KubeObject[],
+  controller: string,
+): { names: Set<string>; defaultClass?: string } {
+  const names = new Set<string>();
+  let defaultClass: string | undefined;
+  for (const o of objects) {
+    if (o.kind !== "IngressClass" || !o.apiVersion.startsWith(INGRESS_GROUP_PREFIX)) continue;
+    const spec = o.spec as { controller?: unknown } | undefined;
+    if (spec?.controller !== controller) continue;
+    names.add(o.metadata.name);
+    if (o.metadata.annotations?.["ingressclass.kubernetes.io/is-default-class"] === "true") {
+      defaultClass ??= o.metadata.name;
+    }
+  }
+  return { names, defaultClass };
+}
+
+function isOurs(
+  o: KubeObject,
+  spec: IngressSpecIn,
+  classes: { names: Set<string>; defaultClass?: string },
+): boolean {
+  const cls = spec.ingressClassName ?? o.metadata.annotations?.["kubernetes.io/ingress.class"];
+  if (cls !== undefined) return classes.names.has(cls);
+  return classes.defaultClass !== undefined;
+}
+
+interface PathIn {
+  readonly host: string; // "" = any
+  readonly path: string;
+  readonly pathType: string;
+  readonly backend: BackendIn;
+}
+
+/** One Ingress being translated. */
+interface Ctx {
+  readonly o: KubeObject;
+  readonly ns: string;
+  readonly name: string;
+  readonly src: SourceRef;
+  readonly cfg: IngressConfig;
+  readonly w: World;
+  readonly registry: NameRegistry;
+  readonly problems: AnnotationProblem[];
+  readonly warnings: string[];
+  readonly objects: KubeObject[];
+  readonly backendNames: Map<string, string>;
+}
+
+function gen(
+  ctx: Ctx,
+  kind: string,
+  name: string,
+  spec: unknown,
+  annotations?: Record<string, string>,
+): KubeObject {
+  return generatedObject(kind, ctx.ns, name, ctx.src, spec, {
+    ownerLabel: INGRESS_OWNER_LABEL,
+    annotations,
+  });
+}
+
+/**
+ * The ProxyBackend for an Ingress backend, generated once per (service, port)
+ * per Ingress (`owner` = the Ingress whose annotations configure it).
+ */
+function backendRef(
+  ctx: Ctx,
+  b: BackendIn,
+  where: string,
+): { kind: string; name: string } | undefined {
+  if (b.resource !== undefined) {
+    if (b.resource.apiGroup === "novaedge.io" && b.resource.kind === "ProxyBackend") {
+      return { kind: "ProxyBackend", name: b.resource.name };
+    }
+    ctx.warnings.push(
+      `${where}: resource backend ${
+        b.resource.apiGroup ?? ""
+      }/${b.resource.kind} is not supported (novaedge.io/ProxyBackend is)`,
+    );
+    return undefined;
+  }
+  if (b.service === undefined) {
+    ctx.warnings.push(`${where}: backend has neither service nor resource`);
+    return undefined;
+  }
+  const port = b.service.port?.number ?? b.service.port?.name;
+  if (port === undefined) {
+    ctx.warnings.push(`${where}: backend service ${b.service.name} has no port`);
+    return undefined;
+  }
+  const key = `${b.service.name}/${port}`;
+  const have = ctx.backendNames.get(key);
+  if (have) return { kind: "ProxyBackend", name: have };
+  const svc = ctx.w.services.get(`${ctx.ns}/${b.service.name}`);
+  if (svc === undefined) {
+    ctx.warnings.push(
+      `${where}: Service ${ctx.ns}/${b.service.name} does not exist (requests get an error)`,
+    );
+  }
+  const sp = svc?.spec.ports.find((
+    p,
+  ) => (typeof port === "number" ? p.port === port : p.name === port));
+  if (svc !== undefined && sp === undefined && svc.spec.type !== "ExternalName") {
+    ctx.warnings.push(
+      `${where}: Service ${ctx.ns}/${b.service.name} has no port ${port} (requests get an error)`,
+    );
+  }
+  const cfg = ctx.cfg;
+  let protocol = cfg.backendProtocol ?? protocolForAppProtocol(sp?.appProtocol, "http") ?? "HTTP";
+  const tls = cfg.backendTls || protocol === "HTTPS"
+    ? { insecureSkipVerify: !cfg.backendTlsVerify }
+    : undefined;
+  if (protocol === "H2C" && tls) protocol = "HTTPS";
+  const timeouts = compact({ connect: cfg.connectTimeout, idle: cfg.idleTimeout });
+  const spec = compact({
+    service: { name: b.service.name, port },
+    protocol,
+    tls,
+    loadBalancing: cfg.affinityCookie
+      ? {
+        policy: "RoundRobin",
+        sessionAffinity: compact({
+          cookie: cfg.affinityCookie.cookie,
+          ttl: cfg.affinityCookie.ttl,
+        }),
+      }
+      : undefined,
+    timeouts: Object.keys(timeouts).length ? timeouts : undefined,
+    hostRewrite: cfg.upstreamVhost,
+  });
+  const name = ctx.registry.claim(
+    "ProxyBackend",
+    ctx.ns,
+    objectNameOf(["ingress", ctx.name, b.service.name, port]),
+    `Ingress/${ctx.ns}/${ctx.name}`,
+  );
+  ctx.backendNames.set(key, name);
+  ctx.objects.push(gen(ctx, "ProxyBackend", name, spec));
+  return { kind: "ProxyBackend", name };
+}
+
+const REGEX_META = /[()*+?[\]{}|\\^$]/;
+
+/** Path match and rewrite for one Ingress path (ingress-nginx semantics). */
+function pathMatch(
+  ctx: Ctx,
+  p: PathIn,
+): { match: Record<string, unknown>; rewrite?: Record<string, unknown> } | undefined {
+  const cfg = ctx.cfg;
+  const path = p.path === "" ? "/" : p.path;
+  if (p.pathType === "Exact") {
+    return {
+      match: { path: { type: "Exact", value: path } },
+      rewrite: rewriteFor(ctx, path, false),
+    };
+  }
+  const regexMode = p.pathType === "ImplementationSpecific" &&
+    (cfg.useRegex || cfg.rewriteTarget !== undefined);
+  if (p.pathType !== "Prefix" && p.pathType !== "ImplementationSpecific") {
+    ctx.warnings.push(`path ${path}: pathType ${p.pathType} is not supported`);
+    return undefined;
+  }
+  if (!regexMode || !REGEX_META.test(path)) {
+    if (!path.startsWith("/")) {
+      ctx.warnings.push(`path ${JSON.stringify(path)} must start with "/"`);
+      return undefined;
+    }
+    return {
+      match: { path: { type: "PathPrefix", value: path } },
+      rewrite: rewriteFor(ctx, path, true),
+    };
+  }
+  // The canonical ingress-nginx rewrite: `<prefix>(/|$)(.*)` with target `<new>/$2`
+  // is exactly a prefix replacement.
+  const canon = /^(\/[^()*+?[\]{}|\\^$]*?)\(\/\|\$\)\(\.\*\)$/.exec(path);
+  const target = cfg.rewriteTarget;
+  if (canon && target !== undefined) {
+    const t = /^(\/?[^$]*?)\/?\$2$/.exec(target);
+    if (t) {
+      return {
+        match: { path: { type: "PathPrefix", value: canon[1] || "/" } },
+        rewrite: {
+          type: "ReplacePrefixMatch",
+          replacePrefixMatch: t[1] === "" ? "/" : t[1].startsWith("/") ? t[1] : `/${t[1]}`,
+        },
+      };
+    }
+  }
+  try {
+    new RegExp(path);
+  } catch (e) {
+    ctx.warnings.push(
+      `path ${JSON.stringify(path)} is not a valid regular expression: ${(e as Error).message}`,
+    );
+    return undefined;
+  }
+  // ingress-nginx regex locations match from the start of the path.
+  const match = { path: { type: "RegularExpression", value: `${path}.*` } };
+  if (target !== undefined && /\$[0-9]/.test(target)) {
+    ctx.problems.push({
+      annotation: "nginx.ingress.kubernetes.io/rewrite-target",
+      message: `rewrite-target ${
+        JSON.stringify(target)
+      } with capture groups is only supported in the form "<prefix>(/|$)(.*)" → "<new>/$2" (path ${
+        JSON.stringify(path)
+      })`,
+    });
+    return { match };
+  }
+  return {
+    match,
+    rewrite: target !== undefined
+      ? { type: "ReplaceFullPath", replaceFullPath: target }
+      : undefined,
+  };
+}
+
+/** rewrite-target on a non-regex path: ingress-nginx replaces the whole path. */
+function rewriteFor(ctx: Ctx, path: string, prefix: boolean): Record<string, unknown> | undefined {
+  const t = ctx.cfg.rewriteTarget;
+  if (t === undefined) return undefined;
+  if (/\$[0-9]/.test(t)) {
+    ctx.problems.push({
+      annotation: "nginx.ingress.kubernetes.io/rewrite-target",
+      message: `rewrite-target ${JSON.stringify(t)} uses capture groups but path ${
+        JSON.stringify(path)
+      } has none`,
+    });
+    return undefined;
+  }
+  if (!t.startsWith("/")) {
+    ctx.problems.push({
+      annotation: "nginx.ingress.kubernetes.io/rewrite-target",
+      message: `rewrite-target ${JSON.stringify(t)} must start with "/"`,
+    });
+    return undefined;
+  }
+  void prefix;
+  return { type: "ReplaceFullPath", replaceFullPath: t };
+}
+
+function redirectFilter(ctx: Ctx): Record<string, unknown> | undefined {
+  const r = ctx.cfg.redirect;
+  if (r === undefined) return undefined;
+  let u: URL;
+  try {
+    u = new URL(r.url);
+  } catch {
+    ctx.problems.push({
+      annotation: "nginx.ingress.kubernetes.io/permanent-redirect",
+      message: `redirect target ${JSON.stringify(r.url)} is not an absolute URL`,
+    });
+    return undefined;
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") {
+    ctx.problems.push({
+      annotation: "nginx.ingress.kubernetes.io/permanent-redirect",
+      message: `redirect scheme ${u.protocol} is not supported`,
+    });
+    return undefined;
+  }
+  if (u.search !== "") {
+    ctx.warnings.push(`redirect target ${r.url}: the query string is dropped`);
+  }
+  return {
+    type: "RequestRedirect",
+    requestRedirect: compact({
+      scheme: u.protocol.slice(0, -1),
+      hostname: u.hostname,
+      port: u.port ? Number(u.port) : undefined,
+      path: { type: "ReplaceFullPath", replaceFullPath: u.pathname || "/" },
+      statusCode: r.code,
+    }),
+  };
+}
+
+function corsFilter(cfg: IngressConfig): Record<string, unknown> | undefined {
+  if (!cfg.cors) return undefined;
+  const c = cfg.cors;
+  return {
+    type: "CORS",
+    cors: compact({
+      allowOrigins: c.allowOrigins,
+      allowMethods: c.allowMethods,
+      allowHeaders: c.allowHeaders,
+      exposeHeaders: c.exposeHeaders.length ? c.exposeHeaders : undefined,
+      allowCredentials: c.allowCredentials,
+      maxAge: c.maxAge,
+    }),
+  };
+}
+
+/** Canary contributions, keyed by `<host>|<pathType>|<path>`. */
+interface Canary {
+  readonly backend: { kind: string; name: string };
+  readonly weight?: number;
+  readonly total: number;
+  readonly header?: { name: string; value: string; regex: boolean };
+  readonly source: string;
+}
+
+function pathsOf(spec: IngressSpecIn): PathIn[] {
+  const out: PathIn[] = [];
+  for (const r of spec.rules ?? []) {
+    for (const p of r.http?.paths ?? []) {
+      out.push({
+        host: r.host ?? "",
+        path: p.path ?? "/",
+        pathType: p.pathType ?? "ImplementationSpecific",
+        backend: p.backend,
+      });
+    }
+  }
+  return out;
+}
+
+function ruleKey(p: { host: string; pathType: string; path: string }): string {
+  return `${p.host}|${p.pathType}|${p.path === "" ? "/" : p.path}`;
+}
+
+/** Translates Ingress objects into NovaEdge objects, Ingress statuses and diagnostics. */
+export function translateIngress(
+  objects: readonly KubeObject[],
+  options: IngressOptions = {},
+): Translation {
+  const controller = options.controllerName ?? INGRESS_CONTROLLER_NAME;
+  const httpPort = options.httpPort ?? 80;
+  const httpsPort = options.httpsPort ?? 443;
+  const key = (o: KubeObject) => `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`;
+  const sorted = [...objects].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  const w = buildWorld(sorted);
+  const classes = ourClasses(sorted, controller);
+  const registry = new NameRegistry();
+  const diagnostics: Diagnostic[] = [];
+  const generated: KubeObject[] = [];
+  const statuses: ObjectStatus[] = [];
+
+  const ingresses: { o: KubeObject; spec: IngressSpecIn; ctx: Ctx }[] = [];
+  for (const o of sorted) {
+    if (o.kind !== "Ingress" || !o.apiVersion.startsWith(INGRESS_GROUP_PREFIX)) continue;
+    const ns = o.metadata.namespace ?? "default";
+    const p = parseWith(ingressSpec, o.spec ?? {});
+    if (!p.ok) {
+      diagnostics.push({
+        severity: "error",
+        source: `Ingress/${ns}/${o.metadata.name}`,
+        field: `spec.${p.errors[0].field}`,
+        message: p.errors[0].message,
+      });
+      continue;
+    }
+    if (!isOurs(o, p.value, classes)) continue;
+    const { config, problems } = parseAnnotations(o.metadata.annotations ?? {}, ns);
+    ingresses.push({
+      o,
+      spec: p.value,
+      ctx: {
+        o,
+        ns,
+        name: o.metadata.name,
+        src: sourceOf(o),
+        cfg: config,
+        w,
+        registry,
+        problems,
+        warnings: [],
+        objects: [],
+        backendNames: new Map(),
+      },
+    });
+  }
+
+  // Canary Ingresses first: they only contribute to their primary's rules.
+  const canaries = new Map<string, Canary[]>();
+  for (const { spec, ctx } of ingresses) {
+    if (!ctx.cfg.canary) continue;
+    for (const p of pathsOf(spec)) {
+      const b = backendRef(ctx, p.backend, `host ${p.host || "*"} path ${p.path}`);
+      if (b === undefined) continue;
+      const k = `${ctx.ns}/${ruleKey(p)}`;
+      const list = canaries.get(k) ?? [];
+      list.push({
+        backend: b,
+        weight: ctx.cfg.canaryWeight,
+        total: ctx.cfg.canaryWeightTotal,
+        header: ctx.cfg.canaryHeader,
+        source: `Ingress/${ctx.ns}/${ctx.name}`,
+      });
+      canaries.set(k, list);
+    }
+  }
+  const usedCanaries = new Set<string>();
+
+  for (const { o, spec, ctx } of ingresses) {
+    if (!ctx.cfg.canary) translateOne(ctx, spec, httpPort, httpsPort, canaries, usedCanaries);
+    finish(ctx, o, options, diagnostics, generated, statuses);
+  }
+  for (const [k, list] of canaries) {
+    if (usedCanaries.has(k)) continue;
+    for (const c of list) {
+      diagnostics.push({
+        severity: "warning",
+        source: c.source,
+        message: `canary path ${
+          k.split("/").slice(1).join("/")
+        } has no primary Ingress with the same host and path; it is not served`,
+      });
+    }
+  }
+  generated.sort(compareObjects);
+  statuses.sort((
+    a,
+    b,
+  ) => (`${a.ref.namespace}/${a.ref.name}` < `${b.ref.namespace}/${b.ref.name}` ? -1 : 1));
+  return { objects: generated, statuses, diagnostics };
+}
+
+function translateOne(
+  ctx: Ctx,
+  spec: IngressSpecIn,
+  httpPort: number,
+  httpsPort: number,
+  canaries: ReadonlyMap<string, Canary[]>,
+  usedCanaries: Set<string>,
+): void {
+  const cfg = ctx.cfg;
+  const owner = `Ingress/${ctx.ns}/${ctx.name}`;
+  const gwName = ctx.registry.claim(
+    "ProxyGateway",
+    ctx.ns,
+    objectNameOf(["ingress", ctx.name]),
+    owner,
+  );
+
+  // Listeners: HTTP, then one HTTPS listener per TLS host with a usable Secret.
+  const listeners: Record<string, unknown>[] = [{
+    name: "http",
+    port: httpPort,
+    protocol: "HTTP",
+    allowedRoutes: { namespaces: { from: "Same" } },
+  }];
+  const tlsHosts: { listener: string; hostname?: string }[] = [];
+  (spec.tls ?? []).forEach((t, k) => {
+    if (t.secretName === undefined) {
+      ctx.warnings.push(
+        `tls[${k}] has no secretName; NovaEdge has no default certificate, so these hosts are not served over HTTPS`,
+      );
+      return;
+    }
+    const secret = ctx.w.secrets.get(`${ctx.ns}/${t.secretName}`);
+    const why = secret === undefined ? "does not exist" : tlsSecretProblem(secret);
+    if (why !== undefined) {
+      ctx.warnings.push(
+        `tls[${k}]: Secret ${ctx.ns}/${t.secretName} ${why}; these hosts are not served over HTTPS`,
+      );
+      return;
+    }
+    const hosts = t.hosts?.length ? t.hosts : [undefined];
+    hosts.forEach((h, j) => {
+      if (tlsHosts.some((x) => x.hostname === h)) {
+        ctx.warnings.push(
+          `tls[${k}].hosts[${j}] ${h ?? "(any)"} is already covered by an earlier TLS entry`,
+        );
+        return;
+      }
+      const name = hosts.length === 1 && t.hosts === undefined ? `https-${k}` : `https-${k}-${j}`;
+      listeners.push(compact({
+        name,
+        port: httpsPort,
+        protocol: "HTTPS",
+        hostname: h,
+        tls: { mode: "Terminate", certificateRefs: [{ kind: "Secret", name: t.secretName }] },
+        allowedRoutes: { namespaces: { from: "Same" } },
+      }));
+      tlsHosts.push({ listener: name, hostname: h });
+    });
+  });
+  const httpsListenersFor = (host: string): string[] =>
+    tlsHosts.filter((t) =>
+      t.hostname === undefined || (host !== "" && intersectHostname(t.hostname, host) === host)
+    ).map((t) => t.listener);
+
+  // Rules per host, in order of first appearance.
+  const byHost = new Map<string, Record<string, unknown>[]>();
+  const hostOrder: string[] = [];
+  for (const p of pathsOf(spec)) {
+    if (!byHost.has(p.host)) (byHost.set(p.host, []), hostOrder.push(p.host));
+    const where = `host ${p.host || "*"} path ${p.path}`;
+    const pm = pathMatch(ctx, p);
+    if (pm === undefined) continue;
+    const b = backendRef(ctx, p.backend, where);
+    const filters: Record<string, unknown>[] = [];
+    const redirect = redirectFilter(ctx);
+    if (redirect) filters.push(redirect);
+    else if (pm.rewrite) filters.push({ type: "URLRewrite", urlRewrite: { path: pm.rewrite } });
+    const cors = corsFilter(cfg);
+    if (cors) filters.push(cors);
+    const base = compact({
+      matches: [pm.match],
+      filters: filters.length ? filters : undefined,
+      maxBodyBytes: cfg.maxBodyBytes,
+    });
+    const rules = byHost.get(p.host)!;
+    const primary = b ??
+      { kind: "ProxyBackend", name: objectNameOf(["ingress", ctx.name, "unresolved"]) };
+    const cks = `${ctx.ns}/${ruleKey(p)}`;
+    const cs = canaries.get(cks) ?? [];
+    if (cs.length) usedCanaries.add(cks);
+    // Header canaries: a more specific rule (header match) wins over the plain path rule.
+    for (const c of cs) {
+      if (!c.header) continue;
+      rules.push({
+        ...base,
+        matches: [{
+          ...pm.match,
+          headers: [{
+            type: c.header.regex ? "RegularExpression" : "Exact",
+            name: c.header.name,
+            value: c.header.value,
+          }],
+        }],
+        backendRefs: [{ ...c.backend, weight: 1 }],
+      });
+    }
+    const weighted = cs.find((c) => c.weight !== undefined);
+    const backendRefs = weighted
+      ? [{ ...primary, weight: weighted.total - weighted.weight! }, {
+        ...weighted.backend,
+        weight: weighted.weight!,
+      }]
+      : [{ ...primary, weight: 1 }];
+    rules.push({ ...base, backendRefs });
+  }
+  if (cfg.appRoot !== undefined) {
+    for (const h of hostOrder.length ? hostOrder : [""]) {
+      if (!byHost.has(h)) (byHost.set(h, []), hostOrder.push(h));
+      byHost.get(h)!.unshift({
+        matches: [{ path: { type: "Exact", value: "/" } }],
+        filters: [{
+          type: "RequestRedirect",
+          requestRedirect: {
+            path: { type: "ReplaceFullPath", replaceFullPath: cfg.appRoot },
+            statusCode: 302,
+          },
+        }],
+      });
+    }
+  }
+
+  const unsupported = ctx.problems.map((p) => p.annotation).filter((a, i, xs) =>
+    xs.indexOf(a) === i
+  ).sort();
+  const routeAnnotations: Record<string, string> = unsupported.length
+    ? { "novaedge.io/unsupported-annotations": unsupported.join(",") }
+    : {};
+  const routeNames: string[] = [];
+  const addRoute = (
+    suffix: (string | number)[],
+    hostnames: string[] | undefined,
+    sections: string[],
+    rules: Record<string, unknown>[],
+  ) => {
+    if (!rules.length || !sections.length) return;
+    const name = ctx.registry.claim(
+      "ProxyRoute",
+      ctx.ns,
+      objectNameOf(["ingress", ctx.name, ...suffix]),
+      owner,
+    );
+    const routeSpec = compact({
+      parentRefs: sections.map((s) => ({ name: gwName, sectionName: s })),
+      hostnames,
+      rules,
+    });
+    const obj = gen(ctx, "ProxyRoute", name, routeSpec, routeAnnotations);
+    const check = parseNovaEdgeObject("ProxyRoute", obj);
+    if (!check.ok) {
+      ctx.warnings.push(
+        `route for ${hostnames?.join(",") ?? "any host"} cannot be expressed: ${
+          check.errors.map((e) => `${e.field}: ${e.message}`).join("; ")
+        }`,
+      );
+      return;
+    }
+    ctx.objects.push(obj);
+    routeNames.push(name);
+  };
+  for (const h of hostOrder) {
+    const rules = byHost.get(h)!;
+    const https = httpsListenersFor(h);
+    const redirect = cfg.forceSslRedirect || (cfg.sslRedirect && https.length > 0);
+    const hostnames = h === "" ? undefined : [h];
+    const hostPart = h === "" ? "any" : h;
+    addRoute([hostPart], hostnames, redirect ? https : ["http", ...https], rules);
+    if (redirect) {
+      addRoute([hostPart, "redirect"], hostnames, ["http"], [{
+        matches: [{ path: { type: "PathPrefix", value: "/" } }],
+        filters: [{
+          type: "RequestRedirect",
+          requestRedirect: compact({
+            scheme: "https",
+            port: httpsPort === 443 ? undefined : httpsPort,
+            statusCode: 308,
+          }),
+        }],
+      }]);
+    }
+  }
+  if (spec.defaultBackend !== undefined) {
+    const b = backendRef(ctx, spec.defaultBackend, "defaultBackend");
+    if (b !== undefined) {
+      const https = tlsHosts.map((t) => t.listener);
+      addRoute(["default"], undefined, ["http", ...https], [{
+        matches: [{ path: { type: "PathPrefix", value: "/" } }],
+        backendRefs: [{ ...b, weight: 1 }],
+      }]);
+    }
+  }
+
+  // Policy: rate limit, allow list, basic auth (targets every generated route).
+  if (
+    routeNames.length &&
+    (cfg.rateLimit || cfg.ipAllow || cfg.basicAuth || cfg.limitConnections !== undefined)
+  ) {
+    const policyAnnotations: Record<string, string> = {};
+    if (cfg.limitConnections !== undefined) {
+      policyAnnotations[LIMIT_CONNECTIONS_ANNOTATION] = String(cfg.limitConnections);
+    }
+    const pspec = compact({
+      targetRefs: routeNames.slice(0, 16).map((n) => ({
+        group: "novaedge.io",
+        kind: "ProxyRoute",
+        name: n,
+      })),
+      rateLimit: cfg.rateLimit ? { ...cfg.rateLimit, key: "source-ip" } : undefined,
+      ipAllow: cfg.ipAllow,
+      basicAuth: cfg.basicAuth
+        ? { realm: cfg.basicAuth.realm, secretRef: { name: cfg.basicAuth.secretName, key: "auth" } }
+        : undefined,
+    });
+    if (routeNames.length > 16) {
+      ctx.warnings.push(`more than 16 routes: the policy only targets the first 16`);
+    }
+    if (cfg.basicAuth && !ctx.w.secrets.has(`${ctx.ns}/${cfg.basicAuth.secretName}`)) {
+      ctx.warnings.push(
+        `auth-secret ${ctx.ns}/${cfg.basicAuth.secretName} does not exist (every request is refused)`,
+      );
+    }
+    const pname = ctx.registry.claim(
+      "ProxyPolicy",
+      ctx.ns,
+      objectNameOf(["ingress", ctx.name]),
+      owner,
+    );
+    ctx.objects.push(gen(ctx, "ProxyPolicy", pname, pspec, policyAnnotations));
+  }
+  if (routeNames.length) {
+    ctx.objects.push(gen(ctx, "ProxyGateway", gwName, { listeners }));
+  }
+}
+
+function finish(
+  ctx: Ctx,
+  o: KubeObject,
+  options: IngressOptions,
+  diagnostics: Diagnostic[],
+  generated: KubeObject[],
+  statuses: ObjectStatus[],
+): void {
+  const source = `Ingress/${ctx.ns}/${ctx.name}`;
+  const g = o.metadata.generation ?? 0;
+  for (const p of ctx.problems) {
+    diagnostics.push({
+      severity: "warning",
+      source,
+      field: `metadata.annotations[${JSON.stringify(p.annotation)}]`,
+      message: p.message,
+    });
+  }
+  for (const wmsg of ctx.warnings) diagnostics.push({ severity: "warning", source, message: wmsg });
+  // Keep only what validates (a generated object that fails is a translator bug: report it).
+  for (const obj of ctx.objects) {
+    const kind = obj.kind as "ProxyGateway" | "ProxyRoute" | "ProxyBackend" | "ProxyPolicy";
+    const p = parseNovaEdgeObject(kind, obj);
+    if (p.ok) generated.push(obj);
+    else {diagnostics.push({
+        severity: "error",
+        source,
+        message: `generated ${obj.kind}/${obj.metadata.name} is invalid: ${
+          p.errors.map((e) => `${e.field}: ${e.message}`).join("; ")
+        }`,
+      });}
+  }
+  const served = ctx.objects.some((x) => x.kind === "ProxyRoute");
+  const conditions: Condition[] = [];
+  if (ctx.cfg.canary) {
+    conditions.push(
+      cond(
+        "Accepted",
+        true,
+        "Canary",
+        "canary Ingress: merged into its primary Ingress's routes",
+        g,
+      ),
+    );
+  } else {
+    conditions.push(
+      served ? cond("Accepted", true, "Accepted", "Ingress is translated", g) : cond(
+        "Accepted",
+        false,
+        "NothingToServe",
+        ctx.warnings[0] ?? "Ingress has no usable rule or default backend",
+        g,
+      ),
+    );
+  }
+  const unsupported = [...new Set(ctx.problems.map((p) => p.annotation))].sort();
+  conditions.push(
+    unsupported.length
+      ? cond(
+        "AnnotationsSupported",
+        false,
+        "UnsupportedAnnotations",
+        ctx.problems.map((p) => p.message).join("; "),
+        g,
+      )
+      : cond("AnnotationsSupported", true, "AllSupported", "All annotations are supported", g),
+  );
+  const ingress = (options.ingressAddresses ?? []).map((
+    a,
+  ) => (/^[0-9.]+$/.test(a) || a.includes(":") ? { ip: a } : { hostname: a }));
+  statuses.push({
+    ref: { apiVersion: o.apiVersion, kind: "Ingress", namespace: ctx.ns, name: ctx.name },
+    generation: g,
+    status: { observedGeneration: g, conditions, loadBalancer: { ingress: served ? ingress : [] } },
+  });
+}
