@@ -25,9 +25,11 @@ export interface Logger {
 }
 
 /** Where log lines go; tests swap it to capture output. */
-export let logSink: (line: string) => void = (line) => {
+function stderrSink(line: string): void {
   Deno.stderr.writeSync(encoder.encode(line + "\n"));
-};
+}
+
+export let logSink: (line: string) => void = stderrSink;
 
 export function setLogSink(sink: (line: string) => void): void {
   logSink = sink;

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 
 const main = new URL("../../src/main.ts", import.meta.url).pathname;
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
@@ -78,8 +78,8 @@ Deno.test("agent --config-dir serves, reloads on change, keeps the last good con
   const dir = await Deno.makeTempDir({ prefix: "novaedge-agent-test-" });
   const a = backend("a");
   const b = backend("b");
-  const listen = await freePort();
-  const adminPort = await freePort();
+  const listen = freePort();
+  const adminPort = freePort();
   const admin = `http://127.0.0.1:${adminPort}`;
   const proxy = `http://127.0.0.1:${listen}`;
   await Deno.writeTextFile(`${dir}/config.yaml`, config(listen, a.port, b.port));
