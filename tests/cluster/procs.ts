@@ -95,13 +95,19 @@ export async function stopPid(pid: number, graceMs = 10_000): Promise<void> {
   }
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
-    if (!alive(pid)) return;
+    if (!alive(pid)) return await waitReaped(pid);
     await sleep(100);
   }
   try {
     Deno.kill(pid, "SIGKILL");
   } catch { /* gone */ }
   for (let i = 0; i < 50 && alive(pid); i++) await sleep(100);
+  await waitReaped(pid);
+}
+
+/** Give init a moment to reap an exited daemon, so no <defunct> entry outlives `down`. */
+async function waitReaped(pid: number): Promise<void> {
+  for (let i = 0; i < 50 && exists(`/proc/${pid}`); i++) await sleep(100);
 }
 
 /** Stop a named daemon (if running) and forget its pid file. */
