@@ -1,0 +1,98 @@
+/**
+ * Maglev consistent hashing (Eisenbud et al., NSDI 2016): each ready endpoint
+ * walks its own permutation of a prime-sized table, claiming empty slots in
+ * turn (more turns for heavier endpoints), until the table is full. Lookup is
+ * one modulo and one array read. Unhealthy or excluded owners are skipped by
+ * probing the following slots, so other keys keep their endpoint.
+ */
+import type { HashOn } from "../../snapshot/types.ts";
+import { type EndpointSet, type EndpointState, isExcluded } from "./endpoints.ts";
+import { hash32 } from "./hash.ts";
+import { hashKeyOf } from "./hash_key.ts";
+import type { Picker, RandomSource } from "./picker.ts";
+import { weightedRandom } from "./random.ts";
+import type { PickContext } from "./types.ts";
+
+/** Default table size: prime, ≥ 100 × endpoints for clusters up to ~650 endpoints. */
+export const MAGLEV_TABLE_SIZE = 65537;
+
+/** Fills a Maglev lookup table with indexes into `endpoints` (weights honored). */
+export function buildMaglevTable(
+  endpoints: readonly EndpointState[],
+  size: number,
+): Int32Array {
+  const table = new Int32Array(size).fill(-1);
+  const n = endpoints.length;
+  if (n === 0) return table;
+  const offset = new Float64Array(n);
+  const skip = new Float64Array(n);
+  const next = new Float64Array(n);
+  const claimed = new Float64Array(n);
+  let maxW = 0;
+  for (let i = 0; i < n; i++) {
+    const k = endpoints[i].key;
+    offset[i] = hash32(k, 0xdeadbeef) % size;
+    skip[i] = (hash32(k, 0x5bd1e995) % (size - 1)) + 1;
+    maxW = Math.max(maxW, endpoints[i].weight);
+  }
+  let filled = 0;
+  for (let round = 1; filled < size; round++) {
+    for (let i = 0; i < n && filled < size; i++) {
+      // Endpoint i may hold round × weight/maxW slots after this round.
+      if (claimed[i] >= (round * endpoints[i].weight) / maxW) continue;
+      let c = (offset[i] + next[i] * skip[i]) % size;
+      while (table[c] !== -1) {
+        next[i]++;
+        c = (offset[i] + next[i] * skip[i]) % size;
+      }
+      table[c] = endpoints[i].index;
+      next[i]++;
+      claimed[i]++;
+      filled++;
+    }
+  }
+  return table;
+}
+
+export class MaglevPicker implements Picker {
+  readonly #table: Int32Array;
+
+  constructor(
+    private readonly set: EndpointSet,
+    private readonly hashOn: HashOn | undefined,
+    private readonly random: RandomSource,
+    tableSize = MAGLEV_TABLE_SIZE,
+  ) {
+    this.#table = buildMaglevTable(set.all.filter((s) => s.endpoint.ready), tableSize);
+  }
+
+  pick(ctx: PickContext, exclude: ReadonlySet<string> | undefined): EndpointState | null {
+    if (this.set.available.length === 0) return null;
+    const key = hashKeyOf(ctx, this.hashOn);
+    if (key === null) {
+      return weightedRandom(
+        exclude && exclude.size
+          ? this.set.available.filter((s) => !exclude.has(s.key))
+          : this.set.available,
+        this.set.uniformWeights,
+        this.random,
+      );
+    }
+    return this.lookup(hash32(key), exclude);
+  }
+
+  /** Owner of slot `h mod size`, probing forward past unusable or excluded owners. */
+  lookup(h: number, exclude: ReadonlySet<string> | undefined): EndpointState | null {
+    const t = this.#table;
+    const size = t.length;
+    const all = this.set.all;
+    const start = h % size;
+    for (let step = 0; step < size; step++) {
+      const idx = t[(start + step) % size];
+      if (idx < 0) return null;
+      const s = all[idx];
+      if (s.healthy && !isExcluded(s, exclude)) return s;
+    }
+    return null;
+  }
+}
