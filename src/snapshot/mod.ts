@@ -38,16 +38,49 @@ export function sortDiagnostics(d: Diagnostic[]): Diagnostic[] {
   });
 }
 
+/**
+ * Drops objects whose envelope is unusable (kind, apiVersion, metadata.name,
+ * metadata.namespace must be strings), reporting each one.
+ */
+export function wellFormed(
+  objects: readonly KubeObject[],
+): { ok: KubeObject[]; diagnostics: Diagnostic[] } {
+  const ok: KubeObject[] = [];
+  const diagnostics: Diagnostic[] = [];
+  objects.forEach((o, i) => {
+    const md = (o as { metadata?: unknown })?.metadata as Record<string, unknown> | undefined;
+    const problem = typeof o !== "object" || o === null
+      ? "object is not a mapping"
+      : typeof o.kind !== "string" || !o.kind
+      ? "kind: must be a non-empty string"
+      : typeof o.apiVersion !== "string" || !o.apiVersion
+      ? "apiVersion: must be a non-empty string"
+      : typeof md !== "object" || md === null
+      ? "metadata: is required"
+      : typeof md.name !== "string" || !md.name
+      ? "metadata.name: must be a non-empty string"
+      : md.namespace !== undefined && typeof md.namespace !== "string"
+      ? "metadata.namespace: must be a string"
+      : md.labels !== undefined && (typeof md.labels !== "object" || md.labels === null)
+      ? "metadata.labels: must be a map"
+      : undefined;
+    if (problem === undefined) ok.push(o);
+    else diagnostics.push({ severity: "error", source: `object #${i}`, message: problem });
+  });
+  return { ok, diagnostics };
+}
+
 /** translate + build: the whole pure control-plane pipeline. */
 export function runPipeline(
   objects: readonly KubeObject[],
   opts: PipelineOptions = {},
 ): PipelineResult {
-  const t = translate(objects);
+  const { ok, diagnostics: envelope } = wellFormed(objects);
+  const t = translate(ok);
   const b = buildSnapshot(t.objects, { node: opts.node });
   return {
     snapshot: b.snapshot,
     statuses: [...t.statuses, ...b.statuses],
-    diagnostics: sortDiagnostics([...t.diagnostics, ...b.diagnostics]),
+    diagnostics: sortDiagnostics([...envelope, ...t.diagnostics, ...b.diagnostics]),
   };
 }
