@@ -124,7 +124,15 @@ export function str(opts: StringOpts = {}): Schema<string> {
   const re = opts.pattern !== undefined ? new RegExp(opts.pattern) : undefined;
   return node<string>((v, field, errs) => {
     if (typeof v !== "string") {
-      errs.push({ field, message: `must be a string, got ${typeName(v)}` });
+      const hint = typeof v === "boolean"
+        ? " (YAML reads unquoted yes/no/on/off/y/n/true/false as booleans: quote the value)"
+        : typeof v === "number"
+        ? " (quote the value)"
+        : "";
+      errs.push({
+        field,
+        message: `must be a string, got ${typeName(v)} ${JSON.stringify(v)}${hint}`,
+      });
       return undefined;
     }
     if (opts.minLength !== undefined && v.length < opts.minLength) {

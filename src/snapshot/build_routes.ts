@@ -384,7 +384,8 @@ export function buildRoutes(
               backoffMs: durationMs(rr.backoff),
               retryNonIdempotent: rr.retryNonIdempotent,
               on: [
-                ...(rr.on ?? (rr.codes?.length ? ["connect-failure", "5xx"] : ["connect-failure"])),
+                ...(rr.retryOn ??
+                  (rr.codes?.length ? ["connect-failure", "5xx"] : ["connect-failure"])),
               ],
             },
           }

@@ -66,7 +66,8 @@ export function parseManifests(text: string, file: string): ParseResult {
   const diagnostics: Diagnostic[] = [];
   let docs;
   try {
-    docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true });
+    // YAML 1.1, as kubectl (go-yaml) reads it: `on`, `yes`, `y` are booleans there too.
+    docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true, version: "1.1" });
   } catch (e) {
     diagnostics.push({
       severity: "error",

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parse } from "yaml";
+import { parse, parseAllDocuments } from "yaml";
 import { generateManifests } from "../../src/crds/gen_manifests.ts";
 
 const dir = new URL("../../manifests/crds/", import.meta.url);
@@ -82,4 +82,22 @@ Deno.test("generateManifests: every CRD is apiextensions/v1 with a structural sc
     "ProxyRoute",
     "ProxyVIP",
   ]);
+});
+
+Deno.test("generateManifests: YAML 1.1 readers (kubectl, Go) see the same document (no bare on/yes/y keys)", () => {
+  for (const [name, text] of generateManifests()) {
+    assert.deepEqual(parse(text, { version: "1.1" }), parse(text), name);
+  }
+});
+
+Deno.test("manifests/samples: YAML 1.1 readers (kubectl) see the same documents", async () => {
+  const dir = new URL("../../manifests/samples/", import.meta.url);
+  for await (const e of Deno.readDir(dir)) {
+    const text = await Deno.readTextFile(new URL(e.name, dir));
+    assert.deepEqual(
+      parseAllDocuments(text, { version: "1.1" }).map((d) => d.toJS()),
+      parseAllDocuments(text).map((d) => d.toJS()),
+      e.name,
+    );
+  }
 });
