@@ -19,7 +19,7 @@ Deno.test("snapshotVersion: same inputs (in any order, with unrelated metadata) 
   assert.equal(build(reordered).version, a.version);
   const relabelled = base.replace(
     "metadata: {name: app, namespace: demo}",
-    "metadata: {name: app, namespace: demo, labels: {x: y}}",
+    "metadata: {name: app, namespace: demo, labels: {team: blue}}",
   );
   assert.equal(build(relabelled).version, a.version);
   assert.equal(snapshotVersion(a), a.version);
