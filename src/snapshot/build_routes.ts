@@ -417,6 +417,12 @@ export function buildRoutes(
     });
     st.set("Accepted", true, "Accepted", `attached to ${listenerNames.length} listener(s)`);
     if (!refFail) st.set("ResolvedRefs", true, "ResolvedRefs", "all references resolved");
+    // Gateway API reports ResolvedRefs per accepted parent too.
+    const resolved = st.conditions.get("ResolvedRefs")!;
+    for (const p of parents) {
+      const conds = p.conditions as Condition[];
+      if (conds[0]?.status === "True") conds.push(resolved);
+    }
   }
   return out;
 }
