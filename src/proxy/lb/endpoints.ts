@@ -68,6 +68,12 @@ export class EndpointSet {
       byKey.set(key, s);
       all.push(s);
     }
+    // Also accept the unbracketed "fd00::1:8080" form for IPv6 endpoints, so
+    // callers that build keys as `${address}:${port}` still reach them.
+    for (const s of all) {
+      const plain = `${s.endpoint.address}:${s.endpoint.port}`;
+      if (!byKey.has(plain)) byKey.set(plain, s);
+    }
     this.all = all;
     this.byKey = byKey;
     this.refresh();

@@ -16,12 +16,17 @@ import type { PickContext } from "./types.ts";
 /** Default table size: prime, ≥ 100 × endpoints for clusters up to ~650 endpoints. */
 export const MAGLEV_TABLE_SIZE = 65537;
 
-/** Fills a Maglev lookup table with indexes into `endpoints` (weights honored). */
+/**
+ * Fills a Maglev lookup table (weights honored). Each slot holds the owner's
+ * `EndpointState.index + 1` (0 only while building): 16-bit slots for clusters
+ * under 65,535 endpoints keep a 65537-slot table at 128 KiB.
+ */
 export function buildMaglevTable(
   endpoints: readonly EndpointState[],
   size: number,
-): Int32Array {
-  const table = new Int32Array(size).fill(-1);
+): Uint16Array | Uint32Array {
+  const maxIndex = endpoints.reduce((m, e) => Math.max(m, e.index), 0);
+  const table = maxIndex + 1 < 0xffff ? new Uint16Array(size) : new Uint32Array(size);
   const n = endpoints.length;
   if (n === 0) return table;
   const offset = new Float64Array(n);
@@ -41,11 +46,11 @@ export function buildMaglevTable(
       // Endpoint i may hold round × weight/maxW slots after this round.
       if (claimed[i] >= (round * endpoints[i].weight) / maxW) continue;
       let c = (offset[i] + next[i] * skip[i]) % size;
-      while (table[c] !== -1) {
+      while (table[c] !== 0) {
         next[i]++;
         c = (offset[i] + next[i] * skip[i]) % size;
       }
-      table[c] = endpoints[i].index;
+      table[c] = endpoints[i].index + 1;
       next[i]++;
       claimed[i]++;
       filled++;
@@ -55,7 +60,7 @@ export function buildMaglevTable(
 }
 
 export class MaglevPicker implements Picker {
-  readonly #table: Int32Array;
+  readonly #table: Uint16Array | Uint32Array;
 
   constructor(
     private readonly set: EndpointSet,
@@ -63,7 +68,12 @@ export class MaglevPicker implements Picker {
     private readonly random: RandomSource,
     tableSize = MAGLEV_TABLE_SIZE,
   ) {
-    this.#table = buildMaglevTable(set.all.filter((s) => s.endpoint.ready), tableSize);
+    const ready = set.all.filter((s) => s.endpoint.ready);
+    // Every endpoint needs at least one slot; a table smaller than that is a config error.
+    if (ready.length >= tableSize) {
+      throw new RangeError(`maglev table ${tableSize} too small for ${ready.length} endpoints`);
+    }
+    this.#table = buildMaglevTable(ready, tableSize);
   }
 
   pick(ctx: PickContext, exclude: ReadonlySet<string> | undefined): EndpointState | null {
@@ -88,9 +98,9 @@ export class MaglevPicker implements Picker {
     const all = this.set.all;
     const start = h % size;
     for (let step = 0; step < size; step++) {
-      const idx = t[(start + step) % size];
-      if (idx < 0) return null;
-      const s = all[idx];
+      const owner = t[(start + step) % size];
+      if (owner === 0) return null;
+      const s = all[owner - 1];
       if (s.healthy && !isExcluded(s, exclude)) return s;
     }
     return null;

@@ -36,12 +36,23 @@ export function queryParam(query: string, name: string): string | null {
     if (end > start) {
       const eq = query.indexOf("=", start);
       const keyEnd = eq !== -1 && eq < end ? eq : end;
-      const rawKey = query.slice(start, keyEnd);
-      if (decodeQueryComponent(rawKey) === name) {
+      // Compare in place without slicing; decode only keys that carry escapes.
+      const hit = hasEscapes(query, start, keyEnd)
+        ? decodeQueryComponent(query.slice(start, keyEnd)) === name
+        : keyEnd - start === name.length && query.startsWith(name, start);
+      if (hit) {
         return keyEnd === end ? "" : decodeQueryComponent(query.slice(keyEnd + 1, end));
       }
     }
     start = end + 1;
   }
   return null;
+}
+
+function hasEscapes(s: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 37 || c === 43) return true; // "%" or "+"
+  }
+  return false;
 }

@@ -105,3 +105,14 @@ Deno.test("createBalancer: onStart/onEnd track in-flight requests and ignore unk
   assert.equal(b.active("10.0.0.1:8080"), 0);
   b.setHealthy("nope:1", false);
 });
+
+Deno.test("createBalancer: IPv6 endpoints accept bracketed and plain keys for health and counts", () => {
+  const b = createBalancer(cluster("RoundRobin", [ep("fd00::1"), ep("fd00::2")]), opts(10));
+  b.setHealthy("fd00::1:8080", false);
+  for (let i = 0; i < 10; i++) assert.equal(b.pick(ctx())?.key, "[fd00::2]:8080");
+  b.setHealthy("fd00::1:8080", true);
+  b.setHealthy("[fd00::2]:8080", false);
+  for (let i = 0; i < 10; i++) assert.equal(b.pick(ctx())?.key, "[fd00::1]:8080");
+  b.onStart("fd00::1:8080");
+  assert.equal(b.active("[fd00::1]:8080"), 1);
+});
