@@ -90,7 +90,13 @@ export function buildSnapshot(
   const gw = buildGateways(ctx, gateways);
   buildBackends(ctx, backends);
   const pol = buildPolicies(ctx, policiesIn);
-  const routes = buildRoutes(ctx, routesIn, gw.byGateway, pol.byTarget);
+  const routes = buildRoutes(
+    ctx,
+    routesIn,
+    gw.byGateway,
+    pol.byTarget,
+    new Set(pol.policies.map((p) => p.name)),
+  );
   gw.finish();
   const vips = buildVips(ctx, vipsIn, opts.node);
 

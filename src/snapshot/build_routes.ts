@@ -115,6 +115,7 @@ export function buildRoutes(
   routes: readonly Typed<"ProxyRoute">[],
   byGateway: GatewayListeners,
   policyTargets: PolicyTargets,
+  builtPolicies: ReadonlySet<string>,
 ): Route[] {
   const out: Route[] = [];
   // Shadowed-match detection: "<listener>|<host>|<match>" → first route rule.
@@ -280,8 +281,14 @@ export function buildRoutes(
             break;
           case "ExtensionRef": {
             const pk = `${r.namespace}/${f.extensionRef!.name}`;
-            if (!ctx.index.get("ProxyPolicy", pk)) {
-              refError(`${field}.extensionRef`, "InvalidKind", `ProxyPolicy ${pk} not found`);
+            if (!builtPolicies.has(pk)) {
+              refError(
+                `${field}.extensionRef`,
+                "InvalidKind",
+                ctx.index.get("ProxyPolicy", pk)
+                  ? `ProxyPolicy ${pk} is not accepted`
+                  : `ProxyPolicy ${pk} not found`,
+              );
             } else outF.push({ type: f.type, extensionRef: pk });
             break;
           }

@@ -380,6 +380,12 @@ export function validateSnapshot(s: unknown, opts: { checkVersion?: boolean } = 
   });
   const checkFilters = (fs: Snapshot["routes"][number]["filters"], field: string) =>
     fs.forEach((f, k) => {
+      if (f.extensionRef && !policies.has(f.extensionRef)) {
+        errs.push({
+          field: `${field}[${k}].extensionRef`,
+          message: `unknown policy ${f.extensionRef}`,
+        });
+      }
       if (f.requestMirror && !clusters.has(f.requestMirror.cluster)) {
         errs.push({
           field: `${field}[${k}].requestMirror.cluster`,
