@@ -31,6 +31,9 @@ function join(dir: string, name: string): string {
 /** Manifest files under `dir`, sorted; follows symlinks (ConfigMap volumes use them). */
 async function listFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
+  // A single manifest file is accepted in place of a directory.
+  const top = await Deno.stat(dir);
+  if (top.isFile) return [dir];
   const walk = async (d: string, depth: number) => {
     if (depth > 32) return;
     const entries: Deno.DirEntry[] = [];

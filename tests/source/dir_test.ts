@@ -168,3 +168,13 @@ Deno.test("watchDirectory: the poll picks up changes when events are missed", as
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("loadDirectory: a single file works in place of a directory", async () => {
+  const dir = await tmpTree({ "one.yaml": BACKEND("solo", 1) });
+  try {
+    const r = await loadDirectory(`${dir}/one.yaml`);
+    assert.deepEqual(names(r), ["ProxyBackend/default/solo"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
