@@ -11,6 +11,9 @@
 import {
   APT_PACKAGES,
   CACHE_ROOT,
+  COREDNS_BIN,
+  COREDNS_DIR,
+  COREDNS_VERSION,
   ECHO_BIN,
   ECHO_DIR,
   GATEWAY_API_VERSION,
@@ -206,6 +209,32 @@ export async function buildEchoBasic(): Promise<void> {
   log(`echo-basic built in ${Math.round((Date.now() - started) / 1000)}s`);
 }
 
+/** Build CoreDNS (the conformance suite's UDP backend image) into COREDNS_BIN. */
+export async function buildCoreDNS(): Promise<void> {
+  const bindir = `${COREDNS_DIR}/bin`;
+  if (isBuilt(bindir, COREDNS_VERSION, [COREDNS_BIN])) return;
+  const started = Date.now();
+  log(`building CoreDNS ${COREDNS_VERSION}`);
+  const src = `${COREDNS_DIR}/src`;
+  await Deno.mkdir(src, { recursive: true });
+  await Deno.mkdir(bindir, { recursive: true });
+  await Deno.writeTextFile(
+    `${src}/go.mod`,
+    `module novaedge.local/corednsbuild\n\ngo 1.24.0\n\nrequire github.com/coredns/coredns ${COREDNS_VERSION}\n`,
+  );
+  await run(GO_BIN, [
+    "build",
+    "-trimpath",
+    "-ldflags",
+    "-s -w",
+    "-o",
+    COREDNS_BIN,
+    "github.com/coredns/coredns",
+  ], { env: goEnv(), cwd: src, inherit: true });
+  await Deno.writeTextFile(`${bindir}/${STAMP}`, COREDNS_VERSION);
+  log(`CoreDNS built in ${Math.round((Date.now() - started) / 1000)}s`);
+}
+
 /** Directory of the Gateway API module (CRDs live in config/crd/{standard,experimental}). */
 export async function gatewayApiDir(): Promise<string> {
   const r = await run(GO_BIN, [
@@ -230,9 +259,11 @@ export async function ensureBuilt(): Promise<void> {
       K8S_BINARIES.map((b) => `${K8S_BIN_DIR}/${b}`),
     );
     const echoReady = isBuilt(`${ECHO_DIR}/bin`, GATEWAY_API_VERSION, [ECHO_BIN]);
-    if (k8sReady && echoReady) return;
+    const dnsReady = isBuilt(`${COREDNS_DIR}/bin`, COREDNS_VERSION, [COREDNS_BIN]);
+    if (k8sReady && echoReady && dnsReady) return;
     await checkGo();
     await buildEchoBasic();
     await buildKubernetes();
+    await buildCoreDNS();
   });
 }

@@ -382,3 +382,79 @@ spec:
     assert.match(bad.stderr, /tls must not be specified/);
   },
 );
+
+clusterTest("DaemonSet: one pod per simulated node, each bound by node affinity", async (c) => {
+  await c.apply(`
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: per-node}
+spec:
+  selector:
+    matchLabels: {app: per-node}
+  template:
+    metadata:
+      labels: {app: per-node}
+    spec:
+      containers:
+      - name: main
+        image: busybox:1.36
+        args: ["sh", "-c", "echo on $NODE; exec sleep 3600"]
+        env:
+        - {name: NODE, valueFrom: {fieldRef: {fieldPath: spec.nodeName}}}
+`);
+  const pods = await c.waitForReadyPods("app=per-node", c.nodes.length) as unknown as PodLike[];
+  const nodes = pods.map((p) => p.spec.nodeName).sort();
+  assert.deepEqual(nodes, c.nodes.map((n) => n.name).sort());
+  for (const p of pods) {
+    const out = await waitFor("greeting in logs", async () => {
+      const r = await c.kubectl(["logs", p.metadata.name]);
+      return r.stdout.trim() ? r.stdout.trim() : undefined;
+    }, 30_000);
+    assert.equal(out, `on ${p.spec.nodeName}`);
+  }
+});
+
+clusterTest(
+  "probes: exec readiness runs in the container's cwd; failed liveness restarts",
+  async (c) => {
+    await c.apply(`
+apiVersion: v1
+kind: Pod
+metadata: {name: gated, labels: {app: gated}}
+spec:
+  containers:
+  - name: main
+    image: busybox:1.36
+    command: ["sh", "-c", "sleep 2; touch ready-$MARK; exec sleep 3600"]
+    env: [{name: MARK, value: x1}]
+    readinessProbe:
+      exec: {command: ["sh", "-c", "test -f ready-$MARK"]}
+      periodSeconds: 1
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: unhealthy}
+spec:
+  containers:
+  - name: main
+    image: busybox:1.36
+    command: ["sh", "-c", "exec sleep 3600"]
+    livenessProbe:
+      tcpSocket: {port: 9}
+      periodSeconds: 1
+      failureThreshold: 2
+`);
+    const early = await c.api.get<
+      PodLike & { status: { conditions?: { type: string; status: string }[] } }
+    >(
+      `/api/v1/namespaces/${c.namespace}/pods/gated`,
+    );
+    assert.notEqual(early.status.conditions?.find((x) => x.type === "Ready")?.status, "True");
+    await c.waitForReadyPods("app=gated", 1, 60_000);
+    const p = await waitFor("liveness restart", async () => {
+      const p = await c.api.get<PodLike>(`/api/v1/namespaces/${c.namespace}/pods/unhealthy`);
+      return (p.status.containerStatuses?.[0]?.restartCount ?? 0) >= 1 ? p : undefined;
+    }, 60_000);
+    assert.equal(p.status.phase, "Running");
+  },
+);

@@ -30,6 +30,11 @@ export const K8S_BIN_DIR = `${K8S_DIR}/bin`;
 export const ECHO_DIR = `${CACHE_ROOT}/echo-basic/${GATEWAY_API_VERSION}`;
 export const ECHO_BIN = `${ECHO_DIR}/bin/echo-basic`;
 
+/** CoreDNS: the Gateway API conformance base manifests run it (UDPRoute tests). */
+export const COREDNS_VERSION = "v1.12.2";
+export const COREDNS_DIR = `${CACHE_ROOT}/coredns/${COREDNS_VERSION}`;
+export const COREDNS_BIN = `${COREDNS_DIR}/bin/coredns`;
+
 /** The Kubernetes binaries we build, by name. */
 export const K8S_BINARIES = ["kube-apiserver", "kube-controller-manager", "kubectl"] as const;
 

@@ -8,7 +8,7 @@
  * replace its default arguments. A `command` path is looked up in the image's
  * file table; "host" images resolve commands on the host's PATH instead.
  */
-import { ECHO_BIN } from "./config.ts";
+import { COREDNS_BIN, ECHO_BIN } from "./config.ts";
 
 /** One image family. */
 export interface ImageEntry {
@@ -36,10 +36,19 @@ export const IMAGES: ImageEntry[] = [
     hostCommands: false,
   },
   {
+    name: "CoreDNS (used by the Gateway API conformance UDP tests)",
+    match: /(^|\/)coredns\/coredns(:|@|$)|(^|\/)coredns(:|@|$)/,
+    entrypoint: ["/coredns"],
+    defaultArgs: [],
+    files: { "/coredns": COREDNS_BIN, "coredns": COREDNS_BIN },
+    hostCommands: false,
+  },
+  {
     name: "shell image (busybox/alpine/debian/ubuntu: commands run from the host)",
     match: /(^|\/)(busybox|alpine|debian|ubuntu|bash)(:|@|$)/,
-    entrypoint: ["sh"],
-    defaultArgs: [],
+    // Like the real images: no entrypoint, default command `sh`.
+    entrypoint: [],
+    defaultArgs: ["sh"],
     files: {},
     hostCommands: true,
   },

@@ -126,7 +126,23 @@ async function registerNodes(): Promise<void> {
       await api.mergePatch(`/api/v1/nodes/${n.name}`, { metadata: { labels: n.labels } });
     }
     await api.mergePatch(`/api/v1/nodes/${n.name}/status`, { status: nodeStatus(n) });
+    await removeNotReadyTaints(n.name);
     log(`registered node ${n.name} (${n.ip}, pods ${cidr})`);
+  }
+}
+
+/**
+ * The API server taints new Nodes `node.kubernetes.io/not-ready:NoSchedule`; the node
+ * lifecycle controller (not run here) would lift it once the node reports Ready. We do.
+ */
+async function removeNotReadyTaints(name: string): Promise<void> {
+  const node = await api.get<{ spec?: { taints?: { key: string }[] } }>(`/api/v1/nodes/${name}`);
+  const taints = node.spec?.taints ?? [];
+  const keep = taints.filter((t) =>
+    t.key !== "node.kubernetes.io/not-ready" && t.key !== "node.kubernetes.io/unreachable"
+  );
+  if (keep.length !== taints.length) {
+    await api.mergePatch(`/api/v1/nodes/${name}`, { spec: { taints: keep.length ? keep : null } });
   }
 }
 

@@ -60,6 +60,9 @@ export class ContainerRun {
   done: Promise<void>;
   markDone!: () => void;
   pid = 0;
+  /** Environment and working directory of the current instance (exec probes reuse them). */
+  env?: Record<string, string>;
+  cwd?: string;
 
   constructor(readonly spec: Container, readonly dir: string, readonly init: boolean) {
     this.done = new Promise((r) => this.markDone = r);
@@ -355,6 +358,8 @@ export class PodRunner {
     ]);
     c.child = child;
     c.pid = child.pid;
+    c.env = env;
+    c.cwd = cwd;
     c.exited = child.status.then(async (st) => {
       await pumps;
       await sink.close();
@@ -383,7 +388,8 @@ export class PodRunner {
           await this.#sleepSig(200, sig);
           continue;
         }
-        const ok = await runProbe(probe, this.ip, c.spec, this.netns).catch(() => false);
+        const ok = await runProbe(probe, this.ip, c.spec, this.netns, { cwd: c.cwd, env: c.env })
+          .catch(() => false);
         if (sig.aborted) return;
         if (ok) {
           okRun++;

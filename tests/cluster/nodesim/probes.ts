@@ -1,7 +1,8 @@
 /**
  * Container probes, run from the host against the pod IP (the host reaches every
  * pod over the bridge), like a kubelet: httpGet (2xx/3xx passes), tcpSocket
- * (connect passes), exec (exit 0 passes, run inside the pod's network namespace).
+ * (connect passes), exec (exit 0 passes; run inside the pod's network namespace
+ * with the container's environment and working directory).
  * HTTPS and gRPC probes are checked as TCP connects.
  */
 import type { Container, Probe } from "./types.ts";
@@ -31,6 +32,7 @@ export async function runProbe(
   podIP: string,
   c: Container,
   netns: string | undefined,
+  exec: { cwd?: string; env?: Record<string, string> } = {},
 ): Promise<boolean> {
   const timeoutMs = (probe.timeoutSeconds ?? 1) * 1000;
   if (probe.httpGet) {
@@ -68,6 +70,9 @@ export async function runProbe(
     try {
       const out = await new Deno.Command(full[0], {
         args: full.slice(1),
+        cwd: exec.cwd,
+        env: exec.env,
+        clearEnv: exec.env !== undefined,
         stdout: "null",
         stderr: "null",
         signal: AbortSignal.timeout(Math.max(timeoutMs, 1000)),
