@@ -7,8 +7,8 @@
 import type { Cors } from "../../snapshot/types.ts";
 import type { HeaderList } from "./types.ts";
 
-/** Status the engine should answer a handled preflight with. */
-export const CORS_PREFLIGHT_STATUS = 204;
+/** Status the engine should answer a handled preflight with (conformance expects 200). */
+export const CORS_PREFLIGHT_STATUS = 200;
 
 /** A read-only view of request headers (HeaderList and web Headers both fit). */
 export interface HeaderReader {
@@ -21,8 +21,6 @@ export interface CompiledCors {
   readonly exact: ReadonlySet<string>;
   readonly patterns: readonly RegExp[];
   readonly credentials: boolean;
-  /** "*" allowed as a literal response value (only without credentials). */
-  readonly wildcardOrigin: boolean;
   readonly anyMethod: boolean;
   readonly methods: string;
   readonly anyHeader: boolean;
@@ -77,7 +75,6 @@ export function compileCors(c: Cors): CompiledCors {
     exact,
     patterns,
     credentials: c.allowCredentials,
-    wildcardOrigin: anyOrigin && !c.allowCredentials,
     anyMethod,
     methods: c.allowMethods.join(", "),
     anyHeader,
@@ -111,14 +108,6 @@ function addVaryOrigin(out: HeaderList): void {
   else if (v.trim() !== "*" && !/(^|,)\s*origin\s*(,|$)/i.test(v)) out.append("vary", "Origin");
 }
 
-function setAllowOrigin(cc: CompiledCors, origin: string, out: HeaderList): void {
-  if (cc.wildcardOrigin) out.set("access-control-allow-origin", "*");
-  else {
-    // With credentials (or a specific list) the origin is echoed, never "*".
-    out.set("access-control-allow-origin", origin);
-  }
-}
-
 /**
  * Answers a CORS preflight. Returns false (and writes nothing) when the request
  * is not a preflight; the caller then routes it normally. Returns true when it
@@ -126,46 +115,46 @@ function setAllowOrigin(cc: CompiledCors, origin: string, out: HeaderList): void
  * CORS_PREFLIGHT_STATUS without contacting the upstream. A disallowed origin
  * gets no Access-Control-Allow-* headers, so the browser blocks the request.
  *
- * "*" in allowMethods / allowHeaders answers "*" without credentials and
- * echoes the requested method / headers with credentials (the Fetch standard
- * treats "*" literally when credentials are included).
+ * Wildcards are answered by echoing, never with a literal "*": the allowed
+ * Origin is echoed (with `Vary: Origin`), and "*" in allowMethods /
+ * allowHeaders echoes the requested method / headers. That is valid with and
+ * without credentials (the Fetch standard ignores a literal "*" when
+ * credentials are included) and is what Envoy does.
  */
 export function corsPreflight(c: Cors, method: string, h: HeaderReader, out: HeaderList): boolean {
   if (!isCorsPreflight(method, h)) return false;
   const origin = h.get("origin")!;
   const cc = compileCors(c);
-  if (!cc.wildcardOrigin) addVaryOrigin(out);
+  addVaryOrigin(out);
   if (!corsOriginAllowed(c, origin)) return true;
-  setAllowOrigin(cc, origin, out);
+  out.set("access-control-allow-origin", origin);
   if (cc.credentials) out.set("access-control-allow-credentials", "true");
   if (cc.anyMethod) {
-    out.set(
-      "access-control-allow-methods",
-      cc.credentials ? h.get("access-control-request-method")! : "*",
-    );
+    out.set("access-control-allow-methods", h.get("access-control-request-method")!);
   } else if (cc.methods !== "") out.set("access-control-allow-methods", cc.methods);
   if (cc.anyHeader) {
     const requested = h.get("access-control-request-headers");
-    if (!cc.credentials) out.set("access-control-allow-headers", "*");
-    else if (requested !== null && requested !== "") {
+    if (requested !== null && requested !== "") {
       out.set("access-control-allow-headers", requested);
     }
   } else if (cc.headers !== "") out.set("access-control-allow-headers", cc.headers);
+  if (cc.expose !== "") out.set("access-control-expose-headers", cc.expose);
   if (cc.maxAge !== "") out.set("access-control-max-age", cc.maxAge);
   return true;
 }
 
 /**
  * Adds CORS headers to the response of an actual (non-preflight) request whose
- * Origin is `origin` (null: not a CORS request, nothing is added). Upstream
- * Access-Control-* values are replaced, so the gateway's policy wins.
+ * Origin is `origin` (null: not a CORS request, nothing is added). The allowed
+ * origin is echoed (never "*"). Upstream Access-Control-* values are replaced,
+ * so the gateway's policy wins.
  */
 export function corsResponseHeaders(c: Cors, origin: string | null, out: HeaderList): void {
   if (origin === null) return;
   const cc = compileCors(c);
-  if (!cc.wildcardOrigin) addVaryOrigin(out);
+  addVaryOrigin(out);
   if (!corsOriginAllowed(c, origin)) return;
-  setAllowOrigin(cc, origin, out);
+  out.set("access-control-allow-origin", origin);
   if (cc.credentials) out.set("access-control-allow-credentials", "true");
   if (cc.expose !== "") out.set("access-control-expose-headers", cc.expose);
 }

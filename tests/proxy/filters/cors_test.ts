@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { Cors } from "../../../src/snapshot/types.ts";
 import {
+  CORS_PREFLIGHT_STATUS,
   corsOriginAllowed,
   corsPreflight,
   corsResponseHeaders,
@@ -67,44 +68,71 @@ Deno.test("corsPreflight: not a preflight writes nothing and returns false", () 
   assert.equal([...out].length, 0);
 });
 
-Deno.test("corsPreflight: allowed origin gets the full answer (Gateway API example)", () => {
-  const c = cors({
-    allowOrigins: ["https://www.foo.com", "https://*.bar.com"],
-    allowMethods: ["GET", "OPTIONS"],
-    allowHeaders: ["x-header-1", "x-header-2"],
-    exposeHeaders: ["x-header-3"],
-    allowCredentials: true,
-    maxAgeSeconds: 3600,
-  });
-  const out = new Headers();
-  assert.equal(corsPreflight(c, "OPTIONS", preflightReq("https://api.bar.com", "GET"), out), true);
-  assert.equal(out.get("access-control-allow-origin"), "https://api.bar.com");
-  assert.equal(out.get("access-control-allow-methods"), "GET, OPTIONS");
-  assert.equal(out.get("access-control-allow-headers"), "x-header-1, x-header-2");
-  assert.equal(out.get("access-control-allow-credentials"), "true");
-  assert.equal(out.get("access-control-max-age"), "3600");
-  assert.equal(out.get("vary"), "Origin");
-  assert.equal(out.get("access-control-expose-headers"), null, "expose is for actual responses");
+// The Gateway API conformance suite's HTTPRouteCORS configuration ("cors-1").
+const CONFORMANCE = cors({
+  allowOrigins: ["https://www.foo.com", "https://*.bar.com"],
+  allowMethods: ["GET", "OPTIONS"],
+  allowHeaders: ["x-header-1", "x-header-2"],
+  exposeHeaders: ["x-header-3", "x-header-4"],
+  allowCredentials: true,
+  maxAgeSeconds: 3600,
 });
 
-Deno.test("corsPreflight: disallowed origin is answered without Allow headers", () => {
+for (const origin of ["https://www.foo.com", "https://www.bar.com", "https://xpto.www.bar.com"]) {
+  Deno.test(`corsPreflight: conformance cors-1 preflight from ${origin} is allowed`, () => {
+    const out = new Headers();
+    const h = preflightReq(origin, "GET", "x-header-1, x-header-2");
+    assert.equal(corsPreflight(CONFORMANCE, "OPTIONS", h, out), true);
+    assert.equal(out.get("access-control-allow-origin"), origin);
+    assert.equal(out.get("access-control-allow-methods"), "GET, OPTIONS");
+    assert.equal(out.get("access-control-allow-headers"), "x-header-1, x-header-2");
+    assert.equal(out.get("access-control-expose-headers"), "x-header-3, x-header-4");
+    assert.equal(out.get("access-control-allow-credentials"), "true");
+    assert.equal(out.get("access-control-max-age"), "3600");
+    assert.equal(out.get("vary"), "Origin");
+  });
+}
+
+Deno.test("corsPreflight / corsResponseHeaders: conformance cors-1 non-matching origin", () => {
   const out = new Headers();
-  const c = cors({ allowOrigins: ["https://www.foo.com"], allowMethods: ["GET"] });
-  assert.equal(corsPreflight(c, "OPTIONS", preflightReq("https://evil.com"), out), true);
+  assert.equal(
+    corsPreflight(CONFORMANCE, "OPTIONS", preflightReq("https://foobar.com", "GET"), out),
+    true,
+  );
   assert.equal(out.get("access-control-allow-origin"), null);
   assert.equal(out.get("access-control-allow-methods"), null);
   assert.equal(out.get("vary"), "Origin");
+  const resp = new Headers();
+  corsResponseHeaders(CONFORMANCE, "https://foobar.com", resp);
+  assert.equal(resp.get("access-control-allow-origin"), null);
 });
 
-Deno.test("corsPreflight: '*' origin without credentials answers '*'", () => {
+Deno.test("corsResponseHeaders: conformance cors-1 simple requests echo the origin", () => {
+  for (const origin of ["https://www.foo.com", "https://www.bar.com"]) {
+    const out = new Headers();
+    corsResponseHeaders(CONFORMANCE, origin, out);
+    assert.equal(out.get("access-control-allow-origin"), origin);
+  }
+});
+
+Deno.test("corsPreflight: conformance cors-2 wildcard methods without credentials", () => {
+  const c = cors({ allowOrigins: ["https://www.foo.com"], allowMethods: ["*"] });
+  const out = new Headers();
+  corsPreflight(c, "OPTIONS", preflightReq("https://www.foo.com", "POST"), out);
+  assert.equal(out.get("access-control-allow-origin"), "https://www.foo.com");
+  assert.equal(out.get("access-control-allow-methods"), "POST");
+  assert.equal(out.get("access-control-allow-credentials"), null);
+});
+
+Deno.test("corsPreflight: '*' origin without credentials echoes origin, method and headers", () => {
   const out = new Headers();
   const c = cors({ allowOrigins: ["*"], allowMethods: ["*"], allowHeaders: ["*"] });
-  corsPreflight(c, "OPTIONS", preflightReq("https://a.com", "DELETE", "x-a, x-b"), out);
-  assert.equal(out.get("access-control-allow-origin"), "*");
-  assert.equal(out.get("access-control-allow-methods"), "*");
-  assert.equal(out.get("access-control-allow-headers"), "*");
+  corsPreflight(c, "OPTIONS", preflightReq("https://foobar.com:12345", "PUT", "x-a, x-b"), out);
+  assert.equal(out.get("access-control-allow-origin"), "https://foobar.com:12345");
+  assert.equal(out.get("access-control-allow-methods"), "PUT");
+  assert.equal(out.get("access-control-allow-headers"), "x-a, x-b");
   assert.equal(out.get("access-control-allow-credentials"), null);
-  assert.equal(out.get("vary"), null);
+  assert.equal(out.get("vary"), "Origin");
 });
 
 Deno.test("corsPreflight: '*' with credentials echoes origin, method and headers", () => {
@@ -115,12 +143,27 @@ Deno.test("corsPreflight: '*' with credentials echoes origin, method and headers
     allowHeaders: ["*"],
     allowCredentials: true,
   });
-  corsPreflight(c, "OPTIONS", preflightReq("https://a.com", "DELETE", "x-a, x-b"), out);
-  assert.equal(out.get("access-control-allow-origin"), "https://a.com");
-  assert.equal(out.get("access-control-allow-methods"), "DELETE");
-  assert.equal(out.get("access-control-allow-headers"), "x-a, x-b");
+  corsPreflight(
+    c,
+    "OPTIONS",
+    preflightReq("https://other.foo.com", "PUT", "x-header-1, x-header-2"),
+    out,
+  );
+  assert.equal(out.get("access-control-allow-origin"), "https://other.foo.com");
+  assert.equal(out.get("access-control-allow-methods"), "PUT");
+  assert.equal(out.get("access-control-allow-headers"), "x-header-1, x-header-2");
   assert.equal(out.get("access-control-allow-credentials"), "true");
-  assert.equal(out.get("vary"), "Origin");
+});
+
+Deno.test("corsPreflight: '*' headers with nothing requested sets no Allow-Headers", () => {
+  const out = new Headers();
+  corsPreflight(
+    cors({ allowOrigins: ["*"], allowHeaders: ["*"] }),
+    "OPTIONS",
+    preflightReq("https://a.com"),
+    out,
+  );
+  assert.equal(out.get("access-control-allow-headers"), null);
 });
 
 Deno.test("corsResponseHeaders: actual request from an allowed origin", () => {
@@ -155,14 +198,19 @@ Deno.test("corsResponseHeaders: '*' expose header is dropped when credentials ar
   const c = cors({ allowOrigins: ["*"], exposeHeaders: ["*", "x-a"], allowCredentials: true });
   corsResponseHeaders(c, "https://a.com", out);
   assert.equal(out.get("access-control-expose-headers"), "x-a");
+  assert.equal(out.get("access-control-allow-origin"), "https://a.com");
   const out2 = new Headers();
   corsResponseHeaders(cors({ allowOrigins: ["*"], exposeHeaders: ["*"] }), "https://a.com", out2);
   assert.equal(out2.get("access-control-expose-headers"), "*");
-  assert.equal(out2.get("access-control-allow-origin"), "*");
+  assert.equal(out2.get("access-control-allow-credentials"), null);
 });
 
 Deno.test("corsResponseHeaders: Vary: Origin is not duplicated", () => {
   const out = new Headers({ vary: "origin" });
   corsResponseHeaders(cors({ allowOrigins: ["https://a.com"] }), "https://a.com", out);
   assert.equal(out.get("vary"), "origin");
+});
+
+Deno.test("CORS_PREFLIGHT_STATUS is 200", () => {
+  assert.equal(CORS_PREFLIGHT_STATUS, 200);
 });

@@ -146,3 +146,33 @@ for (const [name, rd, input, status, location] of CASES) {
     assert.deepEqual(redirectLocation(rd, input), { status, location });
   });
 }
+
+// Gateway API conformance HTTPRouteRedirectPortAndScheme: [listener scheme, listener port,
+// filter scheme, filter port, expected Location].
+const PORT_AND_SCHEME: [string, number, string, number, string][] = [
+  ["http", 80, "", 0, "http://example.org/"],
+  ["http", 80, "", 80, "http://example.org/"],
+  ["http", 80, "", 8080, "http://example.org:8080/"],
+  ["http", 80, "https", 0, "https://example.org/"],
+  ["http", 80, "https", 443, "https://example.org/"],
+  ["http", 80, "https", 8443, "https://example.org:8443/"],
+  ["http", 8080, "", 0, "http://example.org:8080/"],
+  ["http", 8080, "", 80, "http://example.org/"],
+  ["http", 8080, "https", 0, "https://example.org/"],
+  ["https", 443, "", 0, "https://example.org/"],
+  ["https", 443, "", 443, "https://example.org/"],
+  ["https", 443, "", 8443, "https://example.org:8443/"],
+  ["https", 443, "http", 0, "http://example.org/"],
+  ["https", 443, "http", 80, "http://example.org/"],
+  ["https", 443, "http", 8080, "http://example.org:8080/"],
+];
+
+for (const [ls, lp, scheme, port, want] of PORT_AND_SCHEME) {
+  Deno.test(`redirectLocation: conformance port/scheme ${ls}:${lp} scheme=${scheme || "nil"} port=${port || "nil"}`, () => {
+    const out = redirectLocation(
+      r({ scheme, port, hostname: "example.org" }),
+      req({ scheme: ls, port: lp, host: "gw.local" }),
+    );
+    assert.deepEqual(out, { status: 302, location: want });
+  });
+}
