@@ -67,6 +67,9 @@ export const proxyBackendSpec = obj({
     lb.hashOn !== undefined && lb.policy !== "RingHash" && lb.policy !== "Maglev"
       ? `hashOn needs policy RingHash or Maglev, not ${lb.policy}`
       : undefined
+  ).cel(
+    "!has(self.hashOn) || (has(self.policy) && self.policy in ['RingHash', 'Maglev'])",
+    "hashOn needs policy RingHash or Maglev",
   ).opt(),
   timeouts: obj({
     connect: duration().opt(),
@@ -97,7 +100,11 @@ export const proxyBackendSpec = obj({
     maxRetries: int({ min: 0, max: 1000000 }).opt(),
   }).opt(),
   maxConnectionsPerEndpoint: int({ min: 0, max: 100000 }).opt(),
-}, { oneOf: ["service", "endpoints"], oneRequired: true });
+}, { oneOf: ["service", "endpoints"], oneRequired: true })
+  .cel(
+    "has(self.service) != has(self.endpoints)",
+    "exactly one of service or endpoints must be set",
+  );
 
 export type ProxyBackendSpec = Infer<typeof proxyBackendSpec>;
 

@@ -41,7 +41,11 @@ const listener = obj({
       n.from === "Selector" && n.selector === undefined
         ? 'from "Selector" needs a selector'
         : undefined
-    ).opt(),
+    ).cel(
+      "!has(self.from) || self.from != 'Selector' || has(self.selector)",
+      'from "Selector" needs a selector',
+    )
+      .opt(),
   }).opt(),
   limits: obj({
     maxHeaderBytes: int({ min: 1024, max: 1048576 }).opt(),
@@ -65,10 +69,32 @@ const listener = obj({
     return `protocol ${l.protocol} does not take a hostname`;
   }
   return undefined;
-});
+})
+  .cel(
+    "self.protocol in ['HTTPS', 'TLS'] == has(self.tls)",
+    "protocols HTTPS and TLS need tls; others take none",
+  )
+  .cel(
+    "!(self.protocol == 'HTTPS' && has(self.tls) && self.tls.mode == 'Passthrough')",
+    "protocol HTTPS cannot use tls.mode Passthrough (use protocol TLS)",
+  )
+  .cel(
+    "!has(self.tls) || self.tls.mode != 'Terminate' || (has(self.tls.certificateRefs) && size(self.tls.certificateRefs) > 0)",
+    "tls.mode Terminate needs at least one certificateRef",
+  )
+  .cel(
+    "!(self.protocol in ['TCP', 'UDP'] && has(self.hostname))",
+    "TCP and UDP listeners take no hostname",
+  );
 
 export const proxyGatewaySpec = obj({
-  listeners: arr(listener, { minItems: 1, maxItems: 64, uniqueBy: "name" }),
+  listeners: arr(listener, {
+    minItems: 1,
+    maxItems: 64,
+    uniqueBy: "name",
+    listType: "map",
+    listMapKeys: ["name"],
+  }),
 });
 
 export type ProxyGatewaySpec = Infer<typeof proxyGatewaySpec>;

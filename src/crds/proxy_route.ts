@@ -45,7 +45,11 @@ const backendObjectRefSchema = obj({
     : (r.kind ?? "ProxyBackend") === "ProxyBackend" && r.port !== undefined
     ? "port is not allowed for kind ProxyBackend (the backend defines it)"
     : undefined
-);
+)
+  .cel(
+    "has(self.kind) && self.kind == 'Service' ? has(self.port) : !has(self.port)",
+    "port is required for kind Service and not allowed for kind ProxyBackend",
+  );
 /** Schema factory (nodes are immutable, so one instance is shared). */
 export const backendObjectRef = (): typeof backendObjectRefSchema => backendObjectRefSchema;
 export type BackendObjectRefSpec = Infer<ReturnType<typeof backendObjectRef>>;
@@ -171,7 +175,11 @@ const routeBackendRef = obj({
     : (r.kind ?? "ProxyBackend") === "ProxyBackend" && r.port !== undefined
     ? "port is not allowed for kind ProxyBackend (the backend defines it)"
     : undefined
-);
+)
+  .cel(
+    "has(self.kind) && self.kind == 'Service' ? has(self.port) : !has(self.port)",
+    "port is required for kind Service and not allowed for kind ProxyBackend",
+  );
 export type RouteBackendRefSpec = Infer<typeof routeBackendRef>;
 
 const routeRule = obj({

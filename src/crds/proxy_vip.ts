@@ -61,7 +61,9 @@ export const proxyVipSpec = obj({
     : v.mode !== "OSPF" && v.ospf !== undefined
     ? `mode ${v.mode} does not take ospf`
     : undefined
-);
+)
+  .cel("(self.mode == 'BGP') == has(self.bgp)", "mode BGP needs bgp; other modes take none")
+  .cel("(self.mode == 'OSPF') == has(self.ospf)", "mode OSPF needs ospf; other modes take none");
 
 export type ProxyVipSpec = Infer<typeof proxyVipSpec>;
 

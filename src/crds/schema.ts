@@ -30,6 +30,11 @@ export interface Schema<T> {
   openapi(): OpenApi;
   /** Adds a semantic check run after the structural parse succeeded. */
   check(fn: (v: T) => string | undefined): Schema<T>;
+  /**
+   * Adds a CEL rule (x-kubernetes-validations) so the API server enforces what a
+   * `check` enforces here. Parsing is unchanged: pair it with a `check`.
+   */
+  cel(rule: string, message: string): Schema<T>;
   /** Marks the field optional inside an object. */
   opt(): Optional<T>;
   /** Replaces a missing value by `d` (and records it as the OpenAPI default). */
@@ -93,6 +98,12 @@ function node<T>(
     },
     openapi,
     check: (fn) => node(parseBase, openapi, [...checks, fn]),
+    cel: (rule, message) =>
+      node(parseBase, () => {
+        const base = openapi();
+        const prev = (base["x-kubernetes-validations"] ?? []) as unknown[];
+        return { ...base, "x-kubernetes-validations": [...prev, { rule, message }] };
+      }, checks),
     opt: () => ({ optional: true, inner: s }),
     default: (d) => ({ optional: "default", inner: s, value: d }),
   };
