@@ -12,6 +12,11 @@ export function setLogLevel(level: LogLevel): void {
   threshold = ORDER[level];
 }
 
+/** The level in force (workers copy it from the main thread). */
+export function getLogLevel(): LogLevel {
+  return (Object.keys(ORDER) as LogLevel[]).find((l) => ORDER[l] === threshold) ?? "info";
+}
+
 export function isLogLevel(s: string): s is LogLevel {
   return s in ORDER;
 }

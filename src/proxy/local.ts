@@ -1,17 +1,10 @@
 /**
- * The agent's L7 data plane: listeners, routing, filters, load balancing and
- * upstream pools, fed by snapshots. See DESIGN.md for the engine choices.
- *
- * ```ts
- * const dp = new DataPlane({ log: logger("dataplane") });
- * await dp.apply(snapshot);      // throws (old config keeps serving) when it cannot apply
- * await dp.drain(30_000);        // SIGTERM: stop accepting, finish in-flight work
- * await dp.close();
- * ```
+ * The data plane of one thread: its listeners, routers, balancers and
+ * upstream pools. `DataPlane` (mod.ts) runs one of these in-process or one
+ * per worker thread.
  */
 import type { Cluster, Listener, Route, SecretEntry, Snapshot } from "../snapshot/types.ts";
 import { type Logger, logger } from "../observe/log.ts";
-import { setSnapshotVersion, snapshotApplies } from "../observe/metrics.ts";
 import { compileRouter } from "./router/mod.ts";
 import type { Balancer } from "./lb/types.ts";
 import { createLocalBalancer } from "./core/local_lb.ts";
@@ -21,15 +14,8 @@ import { PoolRegistry } from "./upstream/registry.ts";
 import { ListenerSocket } from "./listen/socket.ts";
 import { CertStore } from "./listen/tls_store.ts";
 
-export type { SocketConfig } from "./core/proxy.ts";
-
-export interface DataPlaneOptions {
+export interface LocalOptions {
   readonly log?: Logger;
-  /**
-   * Worker count requested by the caller. This build serves from one process
-   * (one core); values other than 1 are accepted and logged. See DESIGN.md.
-   */
-  readonly workers?: number;
   /** One access-log line per request (default true). */
   readonly accessLog?: boolean;
   /** Bind listeners with SO_REUSEPORT (needs --unstable-net); default false. */
@@ -78,23 +64,19 @@ function routesFor(routes: readonly Route[], names: ReadonlySet<string>): Route[
   );
 }
 
-export class DataPlane {
+/** Single-threaded data plane. */
+export class LocalDataPlane {
   private log: Logger;
   private sockets = new Map<string, ListenerSocket>();
   private registry = new PoolRegistry();
   private version: string | null = null;
   private chain: Promise<unknown> = Promise.resolve();
   private closed = false;
-  private opts: DataPlaneOptions;
+  private opts: LocalOptions;
 
-  constructor(opts: DataPlaneOptions = {}) {
+  constructor(opts: LocalOptions = {}) {
     this.opts = opts;
     this.log = opts.log ?? logger("dataplane");
-    if (opts.workers !== undefined && opts.workers !== 1) {
-      this.log.info("serving from one process; multi-worker mode is not in this build", {
-        requestedWorkers: opts.workers,
-      });
-    }
   }
 
   /** Version of the snapshot in force, or null before the first apply. */
@@ -189,8 +171,6 @@ export class DataPlane {
       }
       this.registry.retain(keep);
       this.version = snap.version;
-      setSnapshotVersion(snap.version);
-      snapshotApplies.inc({ result: "applied" });
       this.log.info("snapshot applied", {
         version: snap.version,
         listeners: [...this.sockets.keys()],
@@ -198,7 +178,6 @@ export class DataPlane {
         clusters: snap.clusters.length,
       });
     } catch (e) {
-      snapshotApplies.inc({ result: "rejected" });
       throw e;
     }
   }

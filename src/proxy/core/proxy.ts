@@ -429,8 +429,9 @@ export async function handleRequest(cfg: SocketConfig, req: ProxyRequest): Promi
   // Retry policy.
   const retry = route.retry;
   const maxRetries = retry ? Math.max(0, retry.attempts) : 0;
-  const retryOn = new Set(retry?.on ?? []);
-  const retryCodes = new Set(retry?.codes ?? []);
+  const plan = retryPlan(route);
+  const retryOn = plan.on;
+  const retryCodes = plan.codes;
   const idempotent = IDEMPOTENT.has(req.method) || (retry?.retryNonIdempotent ?? false);
   const perTry = (retry?.perTryTimeoutMs ?? 0) || (route.timeouts?.backendRequestMs ?? 0) ||
     cr.cluster.requestTimeoutMs || DEFAULT_HEAD_TIMEOUT_MS;
@@ -445,7 +446,8 @@ export async function handleRequest(cfg: SocketConfig, req: ProxyRequest): Promi
     header: (n: string) => req.headers.get(n),
     cookie: (n: string) => cookieValue(req.headers.get("cookie"), n),
   };
-  const tried = new Set<string>();
+  // Allocated only when a retry happens.
+  let tried: Set<string> | null = null;
   let lastErr: UpstreamError | null = null;
   let connectRetries = 0;
   for (let attempt = 0;; attempt++) {
@@ -458,14 +460,14 @@ export async function handleRequest(cfg: SocketConfig, req: ProxyRequest): Promi
         await new Promise((r) => setTimeout(r, retry.backoffMs * attempt));
       }
     }
-    const pick = cr.balancer.pick(pickCtx, tried.size ? tried : undefined) ??
-      (tried.size ? cr.balancer.pick(pickCtx) : null);
+    const pick = cr.balancer.pick(pickCtx, tried ?? undefined) ??
+      (tried ? cr.balancer.pick(pickCtx) : null);
     if (pick === null) {
       if (lastErr) break;
       body?.cancel("no endpoint");
       return generated(cfg, req, 503, `no healthy endpoint in cluster "${cr.cluster.name}"`, log);
     }
-    tried.add(pick.key);
+    (tried ??= new Set()).add(pick.key);
     log.upstream = pick.key;
     log.tries = attempt + 1;
     const attemptCancel = new Cancel();
@@ -569,6 +571,24 @@ export async function handleRequest(cfg: SocketConfig, req: ProxyRequest): Promi
     return generated(cfg, req, 502, `upstream connect error: ${err.message}`, log);
   }
   return generated(cfg, req, 502, `upstream error: ${err.message}`, log);
+}
+
+interface RetryPlan {
+  readonly on: ReadonlySet<string>;
+  readonly codes: ReadonlySet<number>;
+}
+const NO_RETRY: RetryPlan = { on: new Set(), codes: new Set() };
+const retryPlans = new WeakMap<Route, RetryPlan>();
+
+/** Per-route retry sets, built once per snapshot route (routes are frozen). */
+function retryPlan(route: Route): RetryPlan {
+  if (!route.retry) return NO_RETRY;
+  let p = retryPlans.get(route);
+  if (!p) {
+    p = { on: new Set(route.retry.on), codes: new Set(route.retry.codes) };
+    retryPlans.set(route, p);
+  }
+  return p;
 }
 
 function cookieValue(cookie: string | null, name: string): string | null {

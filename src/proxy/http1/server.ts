@@ -10,7 +10,7 @@ import { Hdrs } from "../core/headers.ts";
 import { Cancel, type ProxyRequest, type ProxyResponse } from "../core/types.ts";
 import { finishRequest, handleRequest, type SocketConfig, splitTarget } from "../core/proxy.ts";
 import { BufReader } from "../io/reader.ts";
-import { safeClose, type Transport, writeAll } from "../io/transport.ts";
+import { encodeHead, safeClose, type Transport, writeAll } from "../io/transport.ts";
 import { type Deadline, unwatch, watch } from "../io/ticker.ts";
 import { ChunkedBody, encodeChunk, encodeLastChunk, FixedBody } from "./body.ts";
 import { HttpError, parseRequestHead, type RequestHead } from "./parser.ts";
@@ -21,6 +21,12 @@ const encoder = new TextEncoder();
 const CONTINUE = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n");
 const PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 const COALESCE_MAX = 16 * 1024;
+/**
+ * How long a bodiless request may wait for its response before the engine
+ * starts watching the client socket for a hang-up. Watching costs a pending
+ * read that measurably slows every fast exchange, so only slow ones pay it.
+ */
+const HANGUP_WATCH_AFTER_MS = 250;
 
 export interface H1Context {
   /** The config in force now (read at each request start). */
@@ -214,20 +220,29 @@ async function exchange(
     upgrade: head.upgrade,
     start,
   };
-  // With no body to read, keep one read outstanding: it notices a client
-  // hang-up (and cancels the upstream exchange) and doubles as the first read
-  // of the next pipelined request.
+  // With no body to read, a request that is still waiting after a moment
+  // gets one read outstanding: it notices a client hang-up (and cancels the
+  // upstream exchange) and doubles as the first read of the next request.
   let inFlight = true;
+  let hup: Deadline | null = null;
   if (body === null && !head.upgrade) {
-    r.fill(cfg.limits.maxHeaderBytes + 4096, false).then((n) => {
-      if (n === null && inFlight) cancel.cancel("client closed the connection");
-    });
+    hup = {
+      deadline: Date.now() + HANGUP_WATCH_AFTER_MS,
+      fire: () => {
+        if (!inFlight) return;
+        r.fill(cfg.limits.maxHeaderBytes + 4096, false).then((n) => {
+          if (n === null && inFlight) cancel.cancel("client closed the connection");
+        });
+      },
+    };
+    watch(hup);
   }
   let res: ProxyResponse;
   try {
     res = await handleRequest(cfg, req);
   } catch (e) {
     inFlight = false;
+    if (hup) unwatch(hup);
     const err = e instanceof HttpError
       ? e
       : new HttpError(500, `internal error: ${(e as Error).message}`);
@@ -258,6 +273,7 @@ async function exchange(
     if (res.body && !(res.body instanceof Uint8Array)) res.body.cancel("client write failed");
   } finally {
     inFlight = false;
+    if (hup) unwatch(hup);
   }
   res.finish(bytes, error);
   return keepAlive;
@@ -305,43 +321,39 @@ async function writeResponse(
     s += serializeHeaders(res.headers, !isHead);
     if (!noBody && !isHead) s += "content-length: 0\r\n";
     s += conn + "\r\n";
-    await writeAll(t, encoder.encode(s));
+    await writeAll(t, encodeHead(s));
     if (body && !(body instanceof Uint8Array)) body.cancel("no body allowed");
     return 0;
   }
   if (body instanceof Uint8Array) {
     s += serializeHeaders(res.headers, true) + `content-length: ${body.length}\r\n` + conn + "\r\n";
     if (isHead) {
-      await writeAll(t, encoder.encode(s));
+      await writeAll(t, encodeHead(s));
       return 0;
     }
-    const hb = encoder.encode(s);
-    const out = new Uint8Array(hb.length + body.length);
-    out.set(hb);
-    out.set(body, hb.length);
+    const out = encodeHead(s, body.length);
+    out.set(body, out.length - body.length);
     await writeAll(t, out);
     return body.length;
   }
   if (isHead) {
     s += serializeHeaders(res.headers, false) + conn + "\r\n";
-    await writeAll(t, encoder.encode(s));
+    await writeAll(t, encodeHead(s));
     body.cancel("HEAD");
     return 0;
   }
   let bytes = 0;
   if (body.length >= 0) {
     s += serializeHeaders(res.headers, true) + `content-length: ${body.length}\r\n` + conn + "\r\n";
-    const hb = encoder.encode(s);
     let chunk = body.length > 0 ? await body.read() : null;
     if (chunk !== null && chunk.length <= COALESCE_MAX) {
-      const out = new Uint8Array(hb.length + chunk.length);
-      out.set(hb);
-      out.set(chunk, hb.length);
+      const out = encodeHead(s, chunk.length);
+      out.set(chunk, out.length - chunk.length);
       await writeAll(t, out);
       bytes += chunk.length;
       chunk = await readNext(body, bytes);
     } else {
-      await writeAll(t, hb);
+      await writeAll(t, encodeHead(s));
     }
     while (chunk !== null) {
       await writeAll(t, chunk);
@@ -356,7 +368,7 @@ async function writeResponse(
   if (head.version === 10) {
     // HTTP/1.0 has no chunked coding: de-chunk and delimit by close.
     s += serializeHeaders(res.headers, true) + "connection: close\r\n\r\n";
-    await writeAll(t, encoder.encode(s));
+    await writeAll(t, encodeHead(s));
     for (;;) {
       const c = await body.read();
       if (c === null) break;
@@ -367,7 +379,7 @@ async function writeResponse(
     return bytes;
   }
   s += serializeHeaders(res.headers, true) + "transfer-encoding: chunked\r\n" + conn + "\r\n";
-  await writeAll(t, encoder.encode(s));
+  await writeAll(t, encodeHead(s));
   for (;;) {
     const c = await body.read();
     if (c === null) break;
@@ -418,7 +430,7 @@ async function pipeUpgrade(t: Transport, r: BufReader, res: ProxyResponse): Prom
     serializeHeaders(res.headers, true).replace(/^upgrade: /m, "upgrade: ") +
     "connection: upgrade\r\n\r\n";
   try {
-    await writeAll(t, encoder.encode(s));
+    await writeAll(t, encodeHead(s));
     r.guard = null;
     await Promise.all([pump(r, up.transport), pump(up.reader, t)]);
   } finally {

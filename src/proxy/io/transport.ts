@@ -38,9 +38,24 @@ export function latin1(b: Uint8Array): string {
   return s;
 }
 
-/** Encodes a Latin-1/ASCII string to bytes (header sections we serialize). */
-export function encodeLatin1(s: string): Uint8Array {
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+const utf8 = new TextEncoder();
+
+/**
+ * Encodes a serialized head. Heads are Latin-1 by construction (we decode
+ * them that way), so a JS loop avoids an encoder op per message; text with
+ * characters above U+00FF (from configuration) falls back to UTF-8.
+ */
+export function encodeHead(s: string, extra = 0): Uint8Array {
+  const out = new Uint8Array(s.length + extra);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 255) {
+      const u = utf8.encode(s);
+      const o2 = new Uint8Array(u.length + extra);
+      o2.set(u);
+      return o2.subarray(0, u.length + extra);
+    }
+    out[i] = c;
+  }
   return out;
 }

@@ -9,7 +9,7 @@
 import { Hdrs } from "../core/headers.ts";
 import type { BodyReader, Cancel } from "../core/types.ts";
 import { BufReader } from "../io/reader.ts";
-import { safeClose, type Transport, writeAll } from "../io/transport.ts";
+import { encodeHead, safeClose, type Transport, writeAll } from "../io/transport.ts";
 import { fromNodeSocket } from "../io/node_transport.ts";
 import {
   ChunkedBody,
@@ -27,7 +27,6 @@ import {
 } from "./types.ts";
 import * as tls from "node:tls";
 
-const encoder = new TextEncoder();
 const MAX_RESPONSE_HEAD = 64 * 1024;
 
 /** One upstream connection. */
@@ -178,7 +177,7 @@ function serializeHead(req: OutboundRequest, framing: string): Uint8Array {
     s += `${n}: ${kv[i + 1]}\r\n`;
   }
   s += framing;
-  return encoder.encode(s);
+  return encodeHead(s);
 }
 
 /** Sends the request body; resolves true when fully sent. */

@@ -1,0 +1,57 @@
+/**
+ * Entry point of a data-plane worker thread: one LocalDataPlane bound with
+ * SO_REUSEPORT, driven by messages from DataPlane (mod.ts) on the main thread.
+ * Metrics live in this thread's registry and are sent on request.
+ */
+/// <reference lib="deno.worker" />
+import { LocalDataPlane } from "./local.ts";
+import { logger, type LogLevel, setLogLevel } from "../observe/log.ts";
+import { registry } from "../observe/metrics.ts";
+import type { Snapshot } from "../snapshot/types.ts";
+
+export type WorkerRequest =
+  | { id: number; type: "init"; logLevel: LogLevel; accessLog: boolean; index: number }
+  | { id: number; type: "apply"; snapshot: Snapshot }
+  | { id: number; type: "drain"; ms: number }
+  | { id: number; type: "close" }
+  | { id: number; type: "metrics" };
+
+export interface WorkerReply {
+  id: number;
+  ok: boolean;
+  error?: string;
+  listeners?: unknown;
+  metrics?: unknown;
+}
+
+let dp: LocalDataPlane | null = null;
+
+self.onmessage = async (e: MessageEvent<WorkerRequest>) => {
+  const m = e.data;
+  const reply = (r: Omit<WorkerReply, "id">) => self.postMessage({ id: m.id, ...r });
+  try {
+    switch (m.type) {
+      case "init":
+        setLogLevel(m.logLevel);
+        dp = new LocalDataPlane({
+          log: logger(`dataplane.w${m.index}`),
+          accessLog: m.accessLog,
+          reusePort: true,
+        });
+        return reply({ ok: true });
+      case "apply":
+        await dp!.apply(m.snapshot);
+        return reply({ ok: true, listeners: dp!.listeners() });
+      case "drain":
+        await dp!.drain(m.ms);
+        return reply({ ok: true });
+      case "close":
+        await dp!.close();
+        return reply({ ok: true });
+      case "metrics":
+        return reply({ ok: true, metrics: await registry.getMetricsAsJSON() });
+    }
+  } catch (err) {
+    reply({ ok: false, error: err instanceof Error ? err.message : String(err) });
+  }
+};

@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+import { DataPlane } from "../../src/proxy/mod.ts";
+import { registry } from "../../src/observe/metrics.ts";
+import { cluster, echoBackend, freePort, listener, route, snapshot } from "./_helpers.ts";
+
+Deno.test("workers: two threads share the port, apply to both, metrics are folded back", async () => {
+  const b = echoBackend("w");
+  const port = freePort();
+  const dp = new DataPlane({ workers: 2, accessLog: false });
+  assert.equal(dp.workerCount, 2);
+  const blocker = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    await dp.apply(snapshot({
+      version: "w1",
+      listeners: [listener("wl", port)],
+      routes: [route("wr", ["c"])],
+      clusters: [cluster("c", [b.port])],
+    }));
+    assert.equal(dp.activeVersion, "w1");
+    assert.deepEqual(dp.listeners().map((l) => l.port), [port]);
+    // Separate connections spread over the threads by the kernel.
+    const results = await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        const c = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
+        const r = await fetch(`http://127.0.0.1:${port}/x`, { client: c });
+        const j = await r.json();
+        c.close();
+        return j.name;
+      }),
+    );
+    assert.ok(results.every((n) => n === "w"));
+    await assert.rejects(
+      dp.apply(snapshot({
+        version: "w2",
+        listeners: [listener("wl", port), listener("taken", (blocker.addr as Deno.NetAddr).port)],
+        routes: [route("wr", ["c"])],
+        clusters: [cluster("c", [b.port])],
+      })),
+      /cannot listen/,
+    );
+    assert.equal(dp.activeVersion, "w1");
+    assert.equal((await fetch(`http://127.0.0.1:${port}/y`)).status, 200);
+    await new Promise((r) => setTimeout(r, 1300));
+    const text = await registry.metrics();
+    const m = /novaedge_http_requests_total\{route="wr",code="200"\} (\d+)/.exec(text);
+    assert.ok(m && Number(m[1]) >= 21, `requests counted from workers: ${m?.[1]}`);
+    await dp.drain(1000);
+  } finally {
+    blocker.close();
+    await dp.close();
+    await b.close();
+  }
+});
