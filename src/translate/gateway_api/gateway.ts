@@ -421,6 +421,12 @@ export function analyzeGateway(
     if (a.value === undefined || a.value === "") continue; // an empty value asks for any address
     addresses.push({ type, value: a.value });
   }
+  if (addressProblem) {
+    for (const l of listeners) {
+      l.programmed = false;
+      l.programmedMessage = `Gateway is not accepted: ${addressProblem.message}`;
+    }
+  }
   const key = `${namespace}/${o.metadata.name}`;
   const given = opts.gatewayAddresses[key] ?? opts.gatewayAddresses["*"] ?? [];
   if (addresses.length === 0) {
@@ -492,6 +498,7 @@ function selectorOut(sel: LabelSelectorIn | undefined) {
 
 /** The ProxyGateway generated from a Gateway (undefined when no listener can be programmed). */
 export function proxyGatewayOf(g: GatewayState): KubeObject | undefined {
+  if (g.addressProblem) return undefined; // a Gateway that is not accepted is not served
   const listeners = g.listeners.filter((l) => l.programmed).map((l) => {
     const s = l.spec;
     const l4 = s.protocol === "TCP" || s.protocol === "UDP";

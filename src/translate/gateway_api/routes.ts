@@ -231,10 +231,13 @@ export function translateRoute(
         gi === 0 ? base : objectNameOf([base, gi]),
         source,
       );
+      // Precedence between routes uses the SOURCE's age and name, not the ProxyRoute's.
       const annotations: Record<string, string> = {
-        [PRECEDENCE_TIMESTAMP_ANNOTATION]: o.metadata.creationTimestamp ?? "",
         [PRECEDENCE_NAME_ANNOTATION]: `${ns}/${o.metadata.name}`,
       };
+      if (o.metadata.creationTimestamp) {
+        annotations[PRECEDENCE_TIMESTAMP_ANNOTATION] = o.metadata.creationTimestamp;
+      }
       if (l4) annotations[L4_PROTOCOL_ANNOTATION] = l4;
       const obj = generatedObject("ProxyRoute", ns, name, src, spec, {
         ownerLabel: GATEWAY_API_OWNER_LABEL,
@@ -256,7 +259,20 @@ export function translateRoute(
       };
       diags.push({ severity: "error", source, message: routeProblem.message });
     } else if (objects.length) {
-      objects.push(...backends.objects());
+      // Only backends the kept rules use (a dropped rule's backends are not generated).
+      const used = new Set<string>();
+      const walk = (v: unknown): void => {
+        if (Array.isArray(v)) v.forEach(walk);
+        else if (v !== null && typeof v === "object") {
+          const r = v as Record<string, unknown>;
+          if (
+            r.kind === "ProxyBackend" && typeof r.name === "string" && r.namespace === undefined
+          ) used.add(r.name);
+          Object.values(r).forEach(walk);
+        }
+      };
+      walk(good);
+      objects.push(...backends.objects().filter((b) => used.has(b.metadata.name)));
     }
   }
 

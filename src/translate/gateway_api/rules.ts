@@ -413,11 +413,11 @@ export function translateHttpRule(rule: HttpRuleIn, index: number, ctx: RuleCont
     const matches = (rule.matches?.length ? rule.matches : [{}]).map(httpMatch);
     const prefixOk = matches.every((m) => (m.path as { type: string }).type === "PathPrefix");
     const f = filters(rule.filters, ctx, prefixOk);
-    let refs = backendRefs(rule.backendRefs, ctx, index, prefixOk);
+    let refs: Record<string, unknown>[] = [];
     if (f.broken) {
+      // No backends: every request of this rule gets a 500.
       ctx.refProblems.push({ reason: f.broken.reason, message: f.broken.message });
-      refs = []; // no backends → every request of this rule gets a 500
-    }
+    } else refs = backendRefs(rule.backendRefs, ctx, index, prefixOk);
     if (rule.sessionPersistence !== undefined) {
       ctx.warnings.push(`rules[${index}].sessionPersistence is not supported and is ignored`);
     }
@@ -437,11 +437,9 @@ export function translateGrpcRule(rule: GrpcRuleIn, index: number, ctx: RuleCont
   return run(() => {
     const matches = (rule.matches?.length ? rule.matches : [{}]).map(grpcMatch);
     const f = filters(rule.filters, ctx, false);
-    let refs = backendRefs(rule.backendRefs, ctx, index, false);
-    if (f.broken) {
-      ctx.refProblems.push({ reason: f.broken.reason, message: f.broken.message });
-      refs = [];
-    }
+    let refs: Record<string, unknown>[] = [];
+    if (f.broken) ctx.refProblems.push({ reason: f.broken.reason, message: f.broken.message });
+    else refs = backendRefs(rule.backendRefs, ctx, index, false);
     return compact({
       name: rule.name,
       matches: matches.map((

@@ -32,6 +32,8 @@ export const SUPPORTED_ANNOTATIONS: Readonly<Record<string, string>> = {
   "cors-max-age": "CORS maxAge",
   "limit-rps": "ProxyPolicy rateLimit (per source IP, burst = rps × limit-burst-multiplier)",
   "limit-burst-multiplier": "ProxyPolicy rateLimit burst",
+  "limit-connections":
+    "NOT enforced yet: recorded as novaedge.io/limit-connections on the ProxyPolicy and reported",
   "whitelist-source-range": "ProxyPolicy ipAllow",
   "allowlist-source-range": "ProxyPolicy ipAllow",
   "auth-type": "ProxyPolicy basicAuth (basic only)",
@@ -91,6 +93,13 @@ export interface IngressConfig {
 export interface AnnotationProblem {
   readonly annotation: string;
   readonly message: string;
+  /** An access-control annotation that could not be applied: the Ingress must not be served. */
+  readonly security?: boolean;
+}
+
+/** Is this ingress-nginx annotation (without prefix) about access control? */
+export function isSecurityAnnotation(name: string): boolean {
+  return name.startsWith("auth-") || name.endsWith("-source-range") || name === "satisfy";
 }
 
 /** Seconds → a Gateway API duration ("90s" → "1m30s"; ≤ 5 digits per unit). */
@@ -146,13 +155,21 @@ export function parseAnnotations(
     if (!k.startsWith(NGINX_PREFIX)) continue;
     const name = k.slice(NGINX_PREFIX.length);
     if (!Object.hasOwn(SUPPORTED_ANNOTATIONS, name)) {
-      problems.push({ annotation: k, message: `annotation ${k} is not supported by NovaEdge` });
+      problems.push({
+        annotation: k,
+        message: `annotation ${k} is not supported by NovaEdge`,
+        security: isSecurityAnnotation(name),
+      });
       continue;
     }
     a[name] = v;
   }
   const bad = (name: string, why: string) =>
-    problems.push({ annotation: NGINX_PREFIX + name, message: `${NGINX_PREFIX}${name}: ${why}` });
+    problems.push({
+      annotation: NGINX_PREFIX + name,
+      message: `${NGINX_PREFIX}${name}: ${why}`,
+      security: isSecurityAnnotation(name),
+    });
   const boolOf = (name: string, def: boolean): boolean => {
     const v = a[name];
     if (v === undefined) return def;

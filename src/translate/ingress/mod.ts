@@ -460,7 +460,7 @@ export function translateIngress(
   // Canary Ingresses first: they only contribute to their primary's rules.
   const canaries = new Map<string, Canary[]>();
   for (const { spec, ctx } of ingresses) {
-    if (!ctx.cfg.canary) continue;
+    if (!ctx.cfg.canary || ctx.problems.some((p) => p.security)) continue;
     for (const p of pathsOf(spec)) {
       const b = backendRef(ctx, p.backend, `host ${p.host || "*"} path ${p.path}`);
       if (b === undefined) continue;
@@ -512,6 +512,9 @@ function translateOne(
 ): void {
   const cfg = ctx.cfg;
   const owner = `Ingress/${ctx.ns}/${ctx.name}`;
+  // Fail closed: an access-control annotation that cannot be applied must not
+  // leave the Ingress served without it.
+  if (ctx.problems.some((p) => p.security)) return;
   const gwName = ctx.registry.claim(
     "ProxyGateway",
     ctx.ns,
@@ -680,17 +683,28 @@ function translateOne(
     const hostPart = h === "" ? "any" : h;
     addRoute([hostPart], hostnames, redirect ? https : ["http", ...https], rules);
     if (redirect) {
-      addRoute([hostPart, "redirect"], hostnames, ["http"], [{
-        matches: [{ path: { type: "PathPrefix", value: "/" } }],
-        filters: [{
-          type: "RequestRedirect",
-          requestRedirect: compact({
-            scheme: "https",
-            port: httpsPort === 443 ? undefined : httpsPort,
-            statusCode: 308,
-          }),
-        }],
-      }]);
+      if (!https.length) {
+        ctx.warnings.push(
+          `host ${
+            h || "*"
+          }: force-ssl-redirect sends HTTP to HTTPS, but this Ingress has no TLS for the host`,
+        );
+      }
+      // Redirect exactly what the host serves (ingress-nginx redirects per location).
+      const toHttps = {
+        type: "RequestRedirect",
+        requestRedirect: compact({
+          scheme: "https",
+          port: httpsPort === 443 ? undefined : httpsPort,
+          statusCode: 308,
+        }),
+      };
+      addRoute(
+        [hostPart, "redirect"],
+        hostnames,
+        ["http"],
+        rules.map((r) => ({ matches: r.matches, filters: [toHttps] })),
+      );
     }
   }
   if (spec.defaultBackend !== undefined) {
@@ -780,7 +794,16 @@ function finish(
   }
   const served = ctx.objects.some((x) => x.kind === "ProxyRoute");
   const conditions: Condition[] = [];
-  if (ctx.cfg.canary) {
+  const security = ctx.problems.filter((p) => p.security);
+  if (security.length) {
+    conditions.push(cond(
+      "Accepted",
+      false,
+      "AccessControlNotApplied",
+      `not served: ${security.map((p) => p.message).join("; ")}`,
+      g,
+    ));
+  } else if (ctx.cfg.canary) {
     conditions.push(
       cond(
         "Accepted",
