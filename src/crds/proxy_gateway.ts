@@ -110,6 +110,14 @@ export const proxyGatewayCrd: CrdDef<ProxyGatewaySpec> = {
   description: "Listeners NovaEdge agents bind (ports, protocols, hostnames, TLS).",
   spec: proxyGatewaySpec,
   statusExtra: {
+    addresses: {
+      type: "array",
+      items: {
+        type: "object",
+        properties: { type: { type: "string" }, value: { type: "string" } },
+        required: ["value"],
+      },
+    },
     listeners: {
       type: "array",
       items: {

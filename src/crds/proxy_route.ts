@@ -8,6 +8,7 @@
 import { arr, bool, enumOf, int, obj, str } from "./schema.ts";
 import type { Infer } from "./schema.ts";
 import {
+  conditionSchema,
   corsSpec,
   duration,
   headerModifier,
@@ -248,7 +249,7 @@ export const proxyRouteCrd: CrdDef<ProxyRouteSpec> = {
           },
           conditions: {
             type: "array",
-            items: { type: "object", "x-kubernetes-preserve-unknown-fields": true },
+            items: conditionSchema().openapi(),
           },
         },
       },

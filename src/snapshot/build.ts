@@ -99,6 +99,22 @@ export function buildSnapshot(
   );
   gw.finish();
   const vips = buildVips(ctx, vipsIn, opts.node);
+  // Gateway API style status.addresses: the VIPs that front each gateway.
+  const addresses = new Map<string, string[]>();
+  for (const v of vips) {
+    for (const g of v.gateways) {
+      addresses.set(g, [...(addresses.get(g) ?? []), v.address.slice(0, v.address.indexOf("/"))]);
+    }
+  }
+  for (const g of gateways) {
+    const list = addresses.get(`${g.namespace}/${g.name}`);
+    if (list) {
+      ctx.status(g.source).extra.addresses = [...new Set(list)].sort().map((value) => ({
+        type: "IPAddress",
+        value,
+      }));
+    }
+  }
 
   const content = {
     listeners: gw.listeners.sort(byName),
