@@ -7,7 +7,7 @@ import type { Cluster, Listener, Route, SecretEntry, Snapshot } from "../snapsho
 import { type Logger, logger } from "../observe/log.ts";
 import { compileRouter } from "./router/mod.ts";
 import type { Balancer } from "./lb/types.ts";
-import { createLocalBalancer } from "./core/local_lb.ts";
+import { createBalancer } from "./lb/mod.ts";
 import { ClusterRuntime } from "./core/cluster.ts";
 import { DEFAULT_LIMITS, type ResolvedLimits, type SocketConfig } from "./core/proxy.ts";
 import { PoolRegistry } from "./upstream/registry.ts";
@@ -184,7 +184,7 @@ export class LocalDataPlane {
 
   /** Pure-ish build step: everything the snapshot needs, nothing bound yet. */
   private plan(snap: Snapshot): Map<string, SocketPlan> {
-    const factory = this.opts.balancerFactory ?? createLocalBalancer;
+    const factory = this.opts.balancerFactory ?? ((c: Cluster) => createBalancer(c));
     const clusters = new Map<string, ClusterRuntime>();
     for (const c of snap.clusters) {
       clusters.set(c.name, new ClusterRuntime(c, factory(c), this.registry));
@@ -247,6 +247,7 @@ export class LocalDataPlane {
         alpn,
         config: {
           label: [...names].join(","),
+          port: ls[0].port,
           router,
           limits: resolveLimits(ls),
           clusters,

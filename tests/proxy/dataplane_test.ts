@@ -382,7 +382,7 @@ Deno.test("filters: header modifiers, redirect, rewrite, CORS preflight, weighte
       method: "OPTIONS",
       headers: { origin: "https://app.example", "access-control-request-method": "PUT" },
     });
-    assert.equal(r.status, 204);
+    assert.equal(r.status, 200); // CORS_PREFLIGHT_STATUS (Gateway API conformance)
     assert.equal(r.headers.get("access-control-allow-origin"), "https://app.example");
     assert.equal(r.headers.get("access-control-max-age"), "60");
     await r.body?.cancel();

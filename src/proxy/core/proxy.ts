@@ -14,11 +14,15 @@ import { type BodyReader, Cancel, type ProxyRequest, type ProxyResponse } from "
 import type { ClusterRuntime } from "./cluster.ts";
 import {
   applyHeaderModifier,
+  CORS_PREFLIGHT_STATUS,
   corsPreflight,
   corsResponseHeaders,
+  normalizeClientIp,
   redirectLocation,
+  rewriteHost,
   rewritePath,
-} from "./local_filters.ts";
+  shouldMirror,
+} from "../filters/mod.ts";
 import { type OutboundRequest, UpstreamError, type UpstreamResponse } from "../upstream/types.ts";
 import { type Deadline, unwatch, watch } from "../io/ticker.ts";
 import { HttpError } from "../http1/parser.ts";
@@ -54,6 +58,8 @@ export interface SocketConfig {
   readonly limits: ResolvedLimits;
   readonly clusters: ReadonlyMap<string, ClusterRuntime>;
   readonly version: string;
+  /** The port clients connected to (redirects keep it). */
+  readonly port: number;
   /** Process-wide switches. */
   readonly accessLog: boolean;
 }
@@ -114,11 +120,6 @@ export function hostOf(authority: string): string {
     if (c >= 0) h = h.slice(0, c);
   }
   return h.toLowerCase();
-}
-
-function portOf(authority: string): number | null {
-  const m = /:(\d+)$/.exec(authority);
-  return m ? Number(m[1]) : null;
 }
 
 function isGrpc(h: Hdrs): boolean {
@@ -354,7 +355,7 @@ export async function handleRequest(cfg: SocketConfig, req: ProxyRequest): Promi
           const r = redirectLocation(f.requestRedirect, {
             scheme: req.scheme,
             host,
-            port: portOf(req.authority),
+            port: cfg.port,
             path,
             query,
             matchedPrefix: m.matchedPrefix,
@@ -368,7 +369,7 @@ export async function handleRequest(cfg: SocketConfig, req: ProxyRequest): Promi
       case "URLRewrite":
         if (f.urlRewrite) {
           outPath = rewritePath(f.urlRewrite, path, m.matchedPrefix);
-          if (f.urlRewrite.hostname) outAuthority = f.urlRewrite.hostname;
+          outAuthority = rewriteHost(f.urlRewrite) ?? outAuthority;
         }
         break;
       case "CORS":
@@ -385,7 +386,7 @@ export async function handleRequest(cfg: SocketConfig, req: ProxyRequest): Promi
     const h = new Hdrs();
     if (corsPreflight(cors, req.method, req.headers, h)) {
       req.body?.cancel("preflight");
-      return respond(cfg, req, 204, h, null, log, null);
+      return respond(cfg, req, CORS_PREFLIGHT_STATUS, h, null, log, null);
     }
   }
   if (wc === null) {
@@ -409,10 +410,13 @@ export async function handleRequest(cfg: SocketConfig, req: ProxyRequest): Promi
   const teTrailers = stripHopByHop(outHeaders);
   if (teTrailers && cr.kind === "h2") outHeaders.set("te", "trailers");
   outHeaders.delete("expect");
+  // X-Forwarded-For is extended (as nginx and HAProxy do); -Proto and -Host
+  // state what this proxy saw, so a client cannot claim https or another host.
   const prior = outHeaders.get("x-forwarded-for");
-  outHeaders.set("x-forwarded-for", prior ? `${prior}, ${req.clientIp}` : req.clientIp);
+  const ip = normalizeClientIp(req.clientIp);
+  outHeaders.set("x-forwarded-for", prior ? `${prior}, ${ip}` : ip);
   outHeaders.set("x-forwarded-proto", req.scheme);
-  if (!outHeaders.has("x-forwarded-host")) outHeaders.set("x-forwarded-host", req.authority);
+  outHeaders.set("x-forwarded-host", req.authority);
   if (!outHeaders.has("x-request-id")) outHeaders.set("x-request-id", crypto.randomUUID());
   const authority = outAuthority ?? (cr.cluster.hostRewrite || req.authority);
   const body = req.body ? new GuardedBody(req.body, bodyLimit, req.body.length) : null;
@@ -655,7 +659,7 @@ function mirror(
   query: string,
 ): void {
   if (req.body !== null || req.upgrade) return;
-  if (percent > 0 && percent < 100 && Math.random() * 100 >= percent) return;
+  if (!shouldMirror(percent, Math.random())) return;
   const cr = cfg.clusters.get(cluster);
   if (!cr) return;
   const pick = cr.balancer.pick({
