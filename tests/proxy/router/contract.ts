@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import type { Route } from "../../../src/snapshot/types.ts";
 import type { RequestView, RouterFactory } from "../../../src/proxy/router/types.ts";
-import { exact, hdr, prefix, regex, req, route } from "./helpers.ts";
+import { exact, hdr, type MatchSpec, prefix, regex, req, route } from "./helpers.ts";
 
 /** Name of the matched route, or null. */
 function hit(factory: RouterFactory, routes: Route[], r: RequestView): string | null {
@@ -316,37 +316,165 @@ export function routerContract(label: string, factory: RouterFactory): void {
     assert.equal(factory(routes).match(req("h", "/"))?.route, routes[0]);
   });
 
-  // The Gateway API spec's own example (HTTPRoute "Matching" and conformance
-  // "HTTPRouteMatchingAcrossRoutes"-style tables).
-  t("Gateway API example: matching across routes", () => {
+  // Gateway API conformance HTTPRouteMatchingAcrossRoutes (current manifest and cases).
+  t("Gateway API conformance: matching across routes", () => {
     const routes = [
-      route("ns/matching-part1/0", {
+      route("gateway-conformance-infra/matching-part1/0", {
         hostnames: ["example.com", "example.net"],
-        matches: [{ path: exact("/") }, { path: prefix("/v1"), headers: [hdr("version", "one")] }],
-        orderKey: "2024-01-01/ns/matching-part1",
+        matches: [{ path: prefix("/") }, { headers: [hdr("version", "one")] }],
+        orderKey: "2024-01-01T00:00:00Z/gateway-conformance-infra/matching-part1",
       }),
-      route("ns/matching-part2/0", {
+      route("gateway-conformance-infra/matching-part2/0", {
         hostnames: ["example.com"],
-        matches: [{ path: prefix("/v2"), headers: [hdr("version", "two")] }, {
-          headers: [hdr("version", "two")],
-        }],
-        orderKey: "2024-01-02/ns/matching-part2",
+        matches: [{ path: prefix("/v2") }, { headers: [hdr("version", "two")] }],
+        orderKey: "2024-01-01T00:00:00Z/gateway-conformance-infra/matching-part2",
       }),
     ];
+    const p1 = "gateway-conformance-infra/matching-part1/0";
+    const p2 = "gateway-conformance-infra/matching-part2/0";
     const cases: [string, string, Record<string, string>, string | null][] = [
-      ["example.com", "/", {}, "ns/matching-part1/0"],
-      ["example.net", "/", {}, "ns/matching-part1/0"],
-      ["example.com", "/v1", { version: "one" }, "ns/matching-part1/0"],
-      ["example.net", "/v1", { version: "one" }, "ns/matching-part1/0"],
-      ["example.com", "/v2", { version: "two" }, "ns/matching-part2/0"],
-      ["example.com", "/", { version: "two" }, "ns/matching-part1/0"],
-      ["example.com", "/anything", { version: "two" }, "ns/matching-part2/0"],
-      ["example.net", "/v2", { version: "two" }, null],
-      ["example.com", "/v1", {}, null],
+      ["example.com", "/", {}, p1],
+      ["example.com", "/example", {}, p1],
+      ["example.net", "/example", {}, p1],
+      ["example.com", "/example", { Version: "one" }, p1],
+      ["example.com", "/v2", {}, p2],
+      ["example.net", "/v2", {}, p1],
+      ["example.com", "/v2/example", {}, p2],
+      ["example.com", "/", { Version: "two" }, p2],
       ["example.org", "/", {}, null],
     ];
     for (const [host, path, headers, want] of cases) {
       assert.equal(hit(factory, routes, req(host, path, { headers })), want, `${host}${path}`);
+    }
+  });
+
+  // Gateway API conformance HTTPRoutePathMatchOrder (one route, six rules).
+  t("Gateway API conformance: path match order", () => {
+    const rules: [string, "Exact" | "PathPrefix", string][] = [
+      ["v1", "Exact", "/match"],
+      ["v2", "Exact", "/match/exact"],
+      ["v3", "Exact", "/match/exact/one"],
+      ["v3", "PathPrefix", "/match/"],
+      ["v1", "PathPrefix", "/match/prefix/"],
+      ["v2", "PathPrefix", "/match/prefix/one"],
+    ];
+    const routes = rules.map(([, type, value], i) =>
+      route(`gateway-conformance-infra/path-matching-order/${i}`, {
+        matches: [{ path: { type, value } }],
+        orderKey: "2024/gateway-conformance-infra/path-matching-order",
+      })
+    );
+    const backend = (path: string) => {
+      const m = factory(routes).match(req("gw", path));
+      return m === null ? null : rules[Number(m.route.name.split("/").pop())][0];
+    };
+    assert.equal(backend("/match/exact/one"), "v3");
+    assert.equal(backend("/match/exact"), "v2");
+    assert.equal(backend("/match"), "v1");
+    assert.equal(backend("/match/prefix/one/any"), "v2");
+    assert.equal(backend("/match/prefix/any"), "v1");
+    assert.equal(backend("/match/any"), "v3");
+  });
+
+  // Gateway API conformance HTTPRouteQueryParamMatching (one route, ten rules).
+  t("Gateway API conformance: query param matching", () => {
+    const q = (name: string, value: string) => hdr(name, value);
+    const rules: [string, MatchSpec[]][] = [
+      ["v1", [{ queryParams: [q("animal", "whale")] }]],
+      ["v2", [{ queryParams: [q("animal", "dolphin")] }]],
+      ["v3", [{ queryParams: [q("animal", "dolphin"), q("color", "blue")] }, {
+        queryParams: [q("ANIMAL", "Whale")],
+      }]],
+      ["v1", [{ path: prefix("/path1"), queryParams: [q("animal", "whale")] }]],
+      ["v2", [{ headers: [hdr("version", "one")], queryParams: [q("animal", "whale")] }]],
+      ["v3", [{
+        path: prefix("/path2"),
+        headers: [hdr("version", "two")],
+        queryParams: [q("animal", "whale")],
+      }]],
+      ["v1", [{ path: prefix("/path3"), queryParams: [q("animal", "shark")] }, {
+        path: prefix("/path4"),
+        headers: [hdr("version", "three")],
+        queryParams: [q("animal", "kraken")],
+      }]],
+      ["v1", [{ path: prefix("/path5") }]],
+      ["v2", [{ queryParams: [q("animal", "hydra")] }]],
+      ["v3", [{ headers: [hdr("version", "four")] }]],
+    ];
+    const routes = rules.map(([, matches], i) =>
+      route(`gw-conf-infra/query-param-matching/${i}`, { matches, orderKey: "k" })
+    );
+    const router = factory(routes);
+    const backend = (target: string, headers: Record<string, string> = {}) => {
+      const m = router.match(req("gw", target, { headers }));
+      return m === null ? 404 : rules[Number(m.route.name.split("/").pop())][0];
+    };
+    const cases: [string, Record<string, string>, string | number][] = [
+      ["/?animal=whale", {}, "v1"],
+      ["/?animal=dolphin", {}, "v2"],
+      ["/?animal=dolphin&color=blue", {}, "v3"],
+      ["/?ANIMAL=Whale", {}, "v3"],
+      ["/?animal=whale&otherparam=irrelevant", {}, "v1"],
+      ["/?animal=dolphin&color=yellow", {}, "v2"],
+      ["/?color=blue", {}, 404],
+      ["/?animal=dog", {}, 404],
+      ["/?animal=whaledolphin", {}, 404],
+      ["/", {}, 404],
+      ["/path1?animal=whale", {}, "v1"],
+      ["/?animal=whale", { version: "one" }, "v2"],
+      ["/path2?animal=whale", { version: "two" }, "v3"],
+      ["/path3?animal=shark", {}, "v1"],
+      ["/path4?animal=kraken", { version: "three" }, "v1"],
+      ["/?animal=shark", {}, 404],
+      ["/path4?animal=kraken", {}, 404],
+      ["/path5?animal=hydra", {}, "v1"],
+      ["/?animal=hydra", { version: "four" }, "v3"],
+    ];
+    for (const [target, headers, want] of cases) {
+      assert.equal(backend(target, headers), want, `${target} ${JSON.stringify(headers)}`);
+    }
+  });
+
+  // Gateway API conformance HTTPRouteMethodMatching (one route, nine rules).
+  t("Gateway API conformance: method matching", () => {
+    const v4 = hdr("version", "four");
+    const rules: [string, MatchSpec[]][] = [
+      ["v1", [{ method: "POST" }]],
+      ["v2", [{ method: "GET" }]],
+      ["v1", [{ path: prefix("/path1"), method: "GET" }]],
+      ["v2", [{ headers: [hdr("version", "one")], method: "PUT" }]],
+      ["v3", [{ path: prefix("/path2"), headers: [hdr("version", "two")], method: "POST" }]],
+      ["v1", [{ path: prefix("/path3"), method: "PATCH" }, {
+        path: prefix("/path4"),
+        headers: [hdr("version", "three")],
+        method: "DELETE",
+      }]],
+      ["v1", [{ path: prefix("/path5") }]],
+      ["v2", [{ method: "PATCH" }]],
+      ["v3", [{ headers: [v4] }]],
+    ];
+    const routes = rules.map(([, matches], i) =>
+      route(`gw-conf-infra/method-matching/${i}`, { matches, orderKey: "k" })
+    );
+    const router = factory(routes);
+    const cases: [string, string, Record<string, string>, string | number][] = [
+      ["POST", "/", {}, "v1"],
+      ["GET", "/", {}, "v2"],
+      ["HEAD", "/", {}, 404],
+      ["GET", "/path1", {}, "v1"],
+      ["PUT", "/", { version: "one" }, "v2"],
+      ["POST", "/path2", { version: "two" }, "v3"],
+      ["PATCH", "/path3", {}, "v1"],
+      ["DELETE", "/path4", { version: "three" }, "v1"],
+      ["PUT", "/", {}, 404],
+      ["DELETE", "/path4", {}, 404],
+      ["PATCH", "/path5", {}, "v1"],
+      ["PATCH", "/", { version: "four" }, "v2"],
+    ];
+    for (const [method, path, headers, want] of cases) {
+      const m = router.match(req("gw", path, { method, headers }));
+      const got = m === null ? 404 : rules[Number(m.route.name.split("/").pop())][0];
+      assert.equal(got, want, `${method} ${path} ${JSON.stringify(headers)}`);
     }
   });
 }
