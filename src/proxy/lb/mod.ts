@@ -8,6 +8,7 @@ export {
   type ClusterBalancerView,
   createBalancer,
 } from "./balancer.ts";
+export { cookieValue } from "./cookie.ts";
 export { endpointKey } from "./endpoints.ts";
 export { fmix32, hash32 } from "./hash.ts";
 export { hashKeyOf } from "./hash_key.ts";
