@@ -9,6 +9,7 @@ import type { Typed } from "../crds/mod.ts";
 import { durationMs } from "../crds/common.ts";
 import type { CorsSpecT, HeaderModifierSpec } from "../crds/common.ts";
 import type { BuildContext } from "./build_context.ts";
+import type { KubeObject } from "../store/types.ts";
 import type { Cors, HeaderModifier, Policy } from "./types.ts";
 import { secretData } from "./tls_secrets.ts";
 
@@ -33,6 +34,20 @@ export function cors(c: CorsSpecT): Cors {
   };
 }
 
+/** Does `o` (a ProxyGateway or ProxyRoute) have a listener / rule named `section`? */
+function sectionExists(o: KubeObject, section: string): boolean {
+  const spec = o.spec as { listeners?: unknown; rules?: unknown } | undefined;
+  const list = o.kind === "ProxyGateway"
+    ? spec?.listeners
+    : o.kind === "ProxyRoute"
+    ? spec?.rules
+    : undefined;
+  return Array.isArray(list) &&
+    list.some((x) =>
+      typeof x === "object" && x !== null && (x as { name?: unknown }).name === section
+    );
+}
+
 /** Policy names by target key ("<Kind>/<ns>/<name>" and ".../<section>"). */
 export type PolicyTargets = Map<string, string[]>;
 
@@ -54,6 +69,22 @@ export function buildPolicies(
         const msg = `${t.kind} ${p.namespace}/${t.name} not found`;
         st.set("ResolvedRefs", false, "TargetNotFound", `spec.targetRefs[${i}]: ${msg}`);
         ctx.error(p.source, `spec.targetRefs[${i}]`, msg);
+        return;
+      }
+      if (
+        t.sectionName &&
+        !sectionExists(ctx.index.get(t.kind, `${p.namespace}/${t.name}`)!, t.sectionName)
+      ) {
+        const msg = `${t.kind} ${p.namespace}/${t.name} has no ${
+          t.kind === "ProxyRoute" ? "rule" : "listener"
+        } named ${t.sectionName}`;
+        st.set(
+          "ResolvedRefs",
+          false,
+          "TargetNotFound",
+          `spec.targetRefs[${i}].sectionName: ${msg}`,
+        );
+        ctx.error(p.source, `spec.targetRefs[${i}].sectionName`, msg);
         return;
       }
       found++;

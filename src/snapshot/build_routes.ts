@@ -399,7 +399,13 @@ export function buildRoutes(
           : {}),
         l4Protocol: s.protocol === "HTTP" ? "" : s.protocol,
         maxBodyBytes: rule.maxBodyBytes ?? 0,
-        policies: [...pol],
+        // A policy may target one rule by its name (targetRef sectionName).
+        policies: [
+          ...new Set([
+            ...pol,
+            ...(rule.name ? policyTargets.get(`ProxyRoute/${rkey}/${rule.name}`) ?? [] : []),
+          ]),
+        ],
         orderKey: orderKey(r.source),
       });
       // Conflicts: an identical match on the same listener and host as an older rule.
