@@ -27,6 +27,8 @@ export function shortHash(s: string, len = 8): string {
   return createHash("sha256").update(s).digest("hex").slice(0, len);
 }
 
+const DNS1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
 /** Lowercases and replaces characters that are not allowed in a DNS-1123 label. */
 function sanitize(part: string): string {
   return part.toLowerCase().replace(/[^a-z0-9.-]+/g, "-");
@@ -39,13 +41,14 @@ function sanitize(part: string): string {
  */
 export function objectNameOf(parts: readonly (string | number)[], max = 253): string {
   const raw = parts.map(String).join("-");
-  let name = sanitize(raw).replace(/\.+/g, ".").replace(/-+$/g, "").replace(/^[-.]+/, "");
-  const exact = name === raw && name.length <= max && /^[a-z0-9]/.test(name) &&
-    /[a-z0-9]$/.test(name);
-  if (exact) return name;
+  // Each dot-separated label must start and end with an alphanumeric.
+  let name = sanitize(raw).split(".").map((l) => l.replace(/^-+|-+$/g, "")).filter(Boolean)
+    .join(".");
+  if (name === raw && name.length <= max && DNS1123.test(name)) return name;
   const h = shortHash(raw);
   name = name.slice(0, max - h.length - 1).replace(/[-.]+$/, "");
-  return name ? `${name}-${h}` : h;
+  const out = name ? `${name}-${h}` : h;
+  return DNS1123.test(out) ? out : h;
 }
 
 /** A label value (≤ 63 chars, alphanumerics, '-', '_', '.'), hashed when too long. */

@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import {
+  NGINX_PREFIX,
+  parseAnnotations,
+  parseSize,
+  secondsToDuration,
+  SUPPORTED_ANNOTATIONS,
+} from "../../../src/translate/ingress/annotations.ts";
+import { DURATION_PATTERN } from "../../../src/crds/common.ts";
+
+Deno.test("secondsToDuration gives valid Gateway API durations", () => {
+  const re = new RegExp(DURATION_PATTERN);
+  for (
+    const [s, want] of [[0, "0s"], [5, "5s"], [90, "1m30s"], [3600, "1h"], [1728000, "480h"], [
+      3661,
+      "1h1m1s",
+    ]] as const
+  ) {
+    assert.equal(secondsToDuration(s), want);
+    assert.ok(re.test(want));
+  }
+});
+
+Deno.test("parseSize understands nginx units", () => {
+  assert.equal(parseSize("100"), 100);
+  assert.equal(parseSize("8k"), 8192);
+  assert.equal(parseSize("8m"), 8 * 1024 * 1024);
+  assert.equal(parseSize("1G"), 1024 ** 3);
+  assert.equal(parseSize("1t"), undefined);
+  assert.equal(parseSize("lots"), undefined);
+});
+
+Deno.test("parseAnnotations reports every unknown nginx annotation and ignores other prefixes", () => {
+  const { problems } = parseAnnotations({
+    [`${NGINX_PREFIX}server-snippet`]: "x",
+    [`${NGINX_PREFIX}auth-url`]: "http://auth",
+    "example.com/other": "y",
+  }, "ns");
+  assert.deepEqual(problems.map((p) => p.annotation).sort(), [
+    `${NGINX_PREFIX}auth-url`,
+    `${NGINX_PREFIX}server-snippet`,
+  ]);
+  // An access-control annotation NovaEdge cannot apply must make the Ingress fail closed.
+  assert.equal(problems.find((p) => p.annotation.endsWith("auth-url"))!.security, true);
+  assert.notEqual(problems.find((p) => p.annotation.endsWith("server-snippet"))!.security, true);
+});
+
+Deno.test("docs table lists exactly the supported annotations", () => {
+  const doc = Deno.readTextFileSync(
+    new URL("../../../docs/ingress-nginx-annotations.md", import.meta.url),
+  );
+  const listed = [...doc.matchAll(/^\| `nginx\.ingress\.kubernetes\.io\/([a-z0-9-]+)` \|/gm)].map((
+    m,
+  ) => m[1]).sort();
+  assert.deepEqual(listed, Object.keys(SUPPORTED_ANNOTATIONS).sort());
+});
