@@ -109,3 +109,49 @@ Deno.test("h2c: prior knowledge on a plain listener is detected and proxied", as
     await b.close();
   }
 });
+
+Deno.test("upstream TLS (HTTP/1.1): CA verification and SNI, host rewrite; wrong CA is a 502", async () => {
+  const pki = await makePki();
+  const other = await makePki();
+  const leaf = await pki.leaf("up", ["backend.internal"]);
+  const ac = new AbortController();
+  const srv = Deno.serve(
+    {
+      hostname: "127.0.0.1",
+      port: 0,
+      cert: leaf.certPem,
+      key: leaf.keyPem,
+      signal: ac.signal,
+      onListen: () => {},
+    },
+    (req) => Response.json({ host: req.headers.get("host"), url: req.url }),
+  );
+  const port = freePort();
+  const dp = new DataPlane({});
+  const mk = (caPem: string) =>
+    snapshot({
+      listeners: [listener("l", port)],
+      routes: [route("r", ["c"])],
+      clusters: [cluster("c", [srv.addr.port], {
+        hostRewrite: "backend.internal",
+        tls: { sni: "backend.internal", caPem, insecureSkipVerify: false, clientCert: "" },
+      })],
+    });
+  try {
+    await dp.apply(mk(pki.caPem));
+    const r = await fetch(`http://127.0.0.1:${port}/t`);
+    assert.equal(r.status, 200);
+    const j = await r.json();
+    assert.equal(j.host, "backend.internal");
+    await dp.apply(mk(other.caPem));
+    const bad = await fetch(`http://127.0.0.1:${port}/t`);
+    assert.equal(bad.status, 502);
+    assert.match(await bad.text(), /connect/);
+  } finally {
+    await dp.close();
+    ac.abort();
+    await srv.finished;
+    await Deno.remove(pki.dir, { recursive: true });
+    await Deno.remove(other.dir, { recursive: true });
+  }
+});
