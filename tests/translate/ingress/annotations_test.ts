@@ -49,7 +49,7 @@ Deno.test("docs table lists exactly the supported annotations", () => {
   const doc = Deno.readTextFileSync(
     new URL("../../../docs/ingress-nginx-annotations.md", import.meta.url),
   );
-  const listed = [...doc.matchAll(/^\| `nginx\.ingress\.kubernetes\.io\/([a-z0-9-]+)` \|/gm)].map((
+  const listed = [...doc.matchAll(/^\| `nginx\.ingress\.kubernetes\.io\/([a-z0-9-]+)` +\|/gm)].map((
     m,
   ) => m[1]).sort();
   assert.deepEqual(listed, Object.keys(SUPPORTED_ANNOTATIONS).sort());
