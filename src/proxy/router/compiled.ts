@@ -7,6 +7,7 @@
 import type { KeyMatch, Route, RouteMatch } from "../../snapshot/types.ts";
 import type { RequestView, RouteMatchResult } from "./types.ts";
 import { queryParam } from "./query.ts";
+import { compileFullMatch } from "./regex.ts";
 
 /** Path match kinds in precedence order (lower wins). */
 export const PATH_EXACT = 0;
@@ -46,7 +47,7 @@ export interface CompiledEntry {
 /** Anchors a Gateway API regular expression for a full match. */
 export function fullMatchRegex(routeName: string, source: string): RegExp {
   try {
-    return new RegExp(`^(?:${source})$`);
+    return compileFullMatch(source);
   } catch (e) {
     throw new RouterCompileError(
       routeName,

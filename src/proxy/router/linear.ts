@@ -1,13 +1,14 @@
 /**
  * A deliberately simple reference router: it tests every (route, match) pair
  * against the request and keeps the best by an explicit precedence tuple. It
- * shares no matching code with the indexed router (its predicates use
- * URLSearchParams and plain string tests) so the differential test compares
- * two independent readings of the Gateway API rules. Not for production: cost
- * is linear in the number of routes.
+ * shares no precedence or matching code with the indexed router (only regex
+ * compilation; its predicates use URLSearchParams and plain string tests), so
+ * the differential test compares two independent readings of the Gateway API
+ * rules. Not for production: cost is linear in the number of routes.
  */
 import type { KeyMatch, Route, RouteMatch } from "../../snapshot/types.ts";
 import type { RequestView, RouteMatchResult, Router } from "./types.ts";
+import { compileFullMatch } from "./regex.ts";
 
 interface LinearEntry {
   readonly route: Route;
@@ -19,7 +20,7 @@ interface LinearEntry {
 
 function anchored(route: Route, source: string): RegExp {
   try {
-    return new RegExp(`^(?:${source})$`);
+    return compileFullMatch(source);
   } catch (e) {
     throw new Error(`route ${route.name}: invalid regular expression: ${(e as Error).message}`);
   }

@@ -141,6 +141,16 @@ export function routerContract(label: string, factory: RouterFactory): void {
     assert.equal(hit(factory, alt, req("h", "/ab")), null);
   });
 
+  t("RE2 inline flags: (?i) makes a regex case-insensitive", () => {
+    const routes = [
+      route("ns/r/0", {
+        matches: [{ path: regex("(?i)/API/v[0-9]+"), headers: [hdr("x", "(?i)yes", true)] }],
+      }),
+    ];
+    assert.equal(hit(factory, routes, req("h", "/api/V2", { headers: { x: "YES" } })), "ns/r/0");
+    assert.equal(hit(factory, routes, req("h", "/api/V2/x", { headers: { x: "YES" } })), null);
+  });
+
   t("Exact beats longest PathPrefix beats shorter PathPrefix beats RegularExpression", () => {
     const routes = [
       route("ns/re/0", { matches: [{ path: regex("/a/.*") }], orderKey: "0" }),
