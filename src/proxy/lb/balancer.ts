@@ -20,6 +20,20 @@ export interface BalancerOptions {
   readonly random?: RandomSource;
   /** Maglev table size; must be prime and larger than the endpoint count (default 65537). */
   readonly maglevTableSize?: number;
+  /**
+   * Keys that start unhealthy, e.g. carried over from the previous snapshot's
+   * balancer so a config change does not resurrect a failed endpoint.
+   */
+  readonly unhealthy?: Iterable<string>;
+}
+
+/** One endpoint as the balancer sees it (admin pages, `novaedge ctl`). */
+export interface EndpointStatus {
+  readonly key: string;
+  readonly ready: boolean;
+  readonly healthy: boolean;
+  readonly weight: number;
+  readonly active: number;
 }
 
 /** Set-Cookie header value pinning a client to the endpoint whose cookie value is `value`. */
@@ -56,6 +70,7 @@ class ClusterBalancer implements Balancer {
 
   constructor(cluster: Cluster, opts: BalancerOptions) {
     this.#set = new EndpointSet(cluster.endpoints);
+    for (const key of opts.unhealthy ?? []) this.#set.setHealthy(key, false);
     this.#picker = pickerFor(cluster, this.#set, opts);
     const a = cluster.lb.sessionAffinity;
     if (a !== undefined && a.cookie !== "") {
@@ -103,12 +118,24 @@ class ClusterBalancer implements Balancer {
   active(key: string): number {
     return this.#set.byKey.get(key)?.active ?? 0;
   }
+
+  endpoints(): EndpointStatus[] {
+    return this.#set.all.map((s) => ({
+      key: s.key,
+      ready: s.endpoint.ready,
+      healthy: s.healthy,
+      weight: s.weight,
+      active: s.active,
+    }));
+  }
 }
 
 /** Balancer with diagnostics used by the admin surface and tests. */
 export interface ClusterBalancerView extends Balancer {
   /** Requests in flight on `key`. */
   active(key: string): number;
+  /** Every endpoint with its state, in cluster order. */
+  endpoints(): EndpointStatus[];
 }
 
 /**

@@ -7,6 +7,7 @@ export {
   type BalancerOptions,
   type ClusterBalancerView,
   createBalancer,
+  type EndpointStatus,
 } from "./balancer.ts";
 export { cookieValue } from "./cookie.ts";
 export { endpointKey } from "./endpoints.ts";

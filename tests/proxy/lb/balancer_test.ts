@@ -116,3 +116,24 @@ Deno.test("createBalancer: IPv6 endpoints accept bracketed and plain keys for he
   b.onStart("fd00::1:8080");
   assert.equal(b.active("[fd00::1]:8080"), 1);
 });
+
+Deno.test("createBalancer: unhealthy option carries health across snapshots; endpoints() reports state", () => {
+  const b = createBalancer(
+    cluster("RoundRobin", [
+      ep("10.0.0.1"),
+      ep("10.0.0.2", { weight: 0 }),
+      ep("10.0.0.3", { ready: false }),
+    ]),
+    {
+      ...opts(11),
+      unhealthy: ["10.0.0.1:8080", "unknown:1"],
+    },
+  );
+  for (let i = 0; i < 10; i++) assert.equal(b.pick(ctx())?.key, "10.0.0.2:8080");
+  b.onStart("10.0.0.2:8080");
+  assert.deepEqual(b.endpoints(), [
+    { key: "10.0.0.1:8080", ready: true, healthy: false, weight: 1, active: 0 },
+    { key: "10.0.0.2:8080", ready: true, healthy: true, weight: 1, active: 1 },
+    { key: "10.0.0.3:8080", ready: false, healthy: true, weight: 1, active: 0 },
+  ]);
+});
