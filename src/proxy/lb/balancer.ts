@@ -47,7 +47,7 @@ function pickerFor(cluster: Cluster, set: EndpointSet, opts: BalancerOptions): P
   const hashOn = cluster.lb.hashOn;
   switch (cluster.lb.policy) {
     case "WeightedRoundRobin":
-      return new WeightedRoundRobinPicker(set);
+      return new WeightedRoundRobinPicker(set, random);
     case "Random":
       return new RandomPicker(set, random);
     case "LeastRequest":

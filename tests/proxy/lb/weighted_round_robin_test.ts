@@ -15,7 +15,7 @@ const name: Record<string, string> = {
 };
 
 Deno.test("WeightedRoundRobin: nginx smooth sequence for weights 5,1,1", () => {
-  const b = createBalancer(abc(5, 1, 1));
+  const b = createBalancer(abc(5, 1, 1), { random: () => 0 });
   const seq = Array.from({ length: 14 }, () => name[b.pick(ctx())!.key]).join("");
   assert.equal(seq, "aabacaa" + "aabacaa");
 });
@@ -43,4 +43,26 @@ Deno.test("WeightedRoundRobin: unhealthy endpoint's share goes to the others by 
   b.setHealthy("10.0.0.1:8080", true);
   const t2 = tally(4000, () => b.pick(ctx())?.key ?? null);
   assert.equal(t2.get("10.0.0.1:8080"), 2000);
+});
+
+Deno.test("WeightedRoundRobin: schedule phase is randomized but the cycle is the same", () => {
+  const b = createBalancer(abc(5, 1, 1), { random: () => 0.5 });
+  const seq = Array.from({ length: 7 }, () => name[b.pick(ctx())!.key]).join("");
+  assert.notEqual(seq, "aabacaa");
+  assert.ok(("aabacaa" + "aabacaa").includes(seq), seq);
+});
+
+Deno.test("WeightedRoundRobin: exclusion skips within the cycle", () => {
+  const b = createBalancer(abc(5, 1, 1), { random: () => 0 });
+  const ex = new Set(["10.0.0.1:8080"]);
+  const t = tally(700, () => b.pick(ctx(), ex)?.key ?? null);
+  assert.equal(t.get("10.0.0.1:8080"), undefined);
+  assert.ok(Math.abs((t.get("10.0.0.2:8080") ?? 0) - 350) < 120, `${[...t]}`);
+});
+
+Deno.test("WeightedRoundRobin: huge weights fall back to the live algorithm with the same proportions", () => {
+  const b = createBalancer(abc(3_000_000, 1_000_000, 1_000_000), { random: () => 0 });
+  const t = tally(5000, () => b.pick(ctx())?.key ?? null);
+  assert.equal(t.get("10.0.0.1:8080"), 3000);
+  assert.equal(t.get("10.0.0.2:8080"), 1000);
 });
