@@ -51,9 +51,26 @@ function namespaceAllowed(ctx: BuildContext, l: AcceptedListener, routeNs: strin
 
 interface Attachment {
   readonly listeners: AcceptedListener[];
-  readonly hostnames: Set<string>;
-  /** True when some listener accepts any host for this route (no hostname filter). */
-  anyHost: boolean;
+  /** Effective hostnames per attached listener ([] = any host). */
+  readonly hosts: Map<AcceptedListener, Set<string>>;
+}
+
+/**
+ * Listeners grouped by identical effective hostnames: one snapshot route per
+ * group keeps each listener's hostname restriction exact, whatever the data
+ * plane does with listeners that share a port.
+ */
+function hostGroups(att: Attachment): { listeners: string[]; hostnames: string[] }[] {
+  const groups = new Map<string, { listeners: string[]; hostnames: string[] }>();
+  for (const l of att.listeners) {
+    const hostnames = [...(att.hosts.get(l) ?? [])].sort();
+    const key = JSON.stringify(hostnames);
+    const g = groups.get(key) ?? { listeners: [], hostnames };
+    g.listeners.push(l.name);
+    groups.set(key, g);
+  }
+  return [...groups.values()].map((g) => ({ ...g, listeners: g.listeners.sort() }))
+    .sort((a, b) => cmp(a.listeners[0], b.listeners[0]));
 }
 
 function parentRefStatus(
@@ -125,7 +142,7 @@ export function buildRoutes(
     const st = ctx.status(r.source);
     const s = r.spec;
     const rkey = `${r.namespace}/${r.name}`;
-    const att: Attachment = { listeners: [], hostnames: new Set(), anyHost: false };
+    const att: Attachment = { listeners: [], hosts: new Map() };
     const parents: Record<string, unknown>[] = [];
     let firstFail: [string, string] | undefined;
     s.parentRefs.forEach((ref, i) => {
@@ -192,8 +209,11 @@ export function buildRoutes(
           att.listeners.push(l);
           l.attachedRoutes++;
         }
-        if (hosts.length === 0) att.anyHost = true;
-        for (const h of hosts) att.hostnames.add(h);
+        // Two parentRefs reaching one listener: any-host wins, else the union.
+        const prev = att.hosts.get(l);
+        if (prev === undefined) att.hosts.set(l, new Set(hosts));
+        else if (prev.size > 0 && hosts.length > 0) { for (const h of hosts) prev.add(h); }
+        else prev.clear();
       }
       if (!matched) {
         fail(
@@ -324,8 +344,7 @@ export function buildRoutes(
       for (const l of att.listeners) l.attachedRoutes--;
       continue;
     }
-    const listenerNames = att.listeners.map((l) => l.name).sort();
-    const hostnames = att.anyHost && att.hostnames.size === 0 ? [] : [...att.hostnames].sort();
+    const groups = hostGroups(att);
     // Policies: gateway-level, listener-level, then route-level (most specific last).
     const pol = new Set<string>();
     for (const l of att.listeners) {
@@ -364,71 +383,74 @@ export function buildRoutes(
         });
       });
       const filters = convertFilters(rule.filters, base);
-      const name = `${rkey}/${j}`;
       const rt = rule.timeouts;
       const rr = rule.retry;
-      out.push({
-        name,
-        listeners: listenerNames,
-        hostnames,
-        matches,
-        filters,
-        backends,
-        ...(rt
-          ? {
-            timeouts: {
-              requestMs: durationMs(rt.request),
-              backendRequestMs: durationMs(rt.backendRequest),
-            },
-          }
-          : {}),
-        ...(rr
-          ? {
-            retry: {
-              attempts: rr.attempts,
-              codes: [...(rr.codes ?? [])],
-              perTryTimeoutMs: durationMs(rr.perTryTimeout),
-              backoffMs: durationMs(rr.backoff),
-              retryNonIdempotent: rr.retryNonIdempotent,
-              on: [
-                ...(rr.retryOn ??
-                  (rr.codes?.length ? ["connect-failure", "5xx"] : ["connect-failure"])),
-              ],
-            },
-          }
-          : {}),
-        l4Protocol: s.protocol === "HTTP" ? "" : s.protocol,
-        maxBodyBytes: rule.maxBodyBytes ?? 0,
-        // A policy may target one rule by its name (targetRef sectionName).
-        policies: [
-          ...new Set([
-            ...pol,
-            ...(rule.name ? policyTargets.get(`ProxyRoute/${rkey}/${rule.name}`) ?? [] : []),
-          ]),
-        ],
-        orderKey: orderKey(r.source),
-      });
-      // Conflicts: an identical match on the same listener and host as an older rule.
-      const hostKeys = hostnames.length ? hostnames : ["*"];
-      const matchKeys = matches.length ? matches.map((m) => JSON.stringify(m)) : ["<all>"];
-      for (const l of listenerNames) {
-        for (const h of hostKeys) {
-          matchKeys.forEach((mk, mi) => {
-            const key = `${l}|${h}|${mk}`;
-            const prev = seenMatch.get(key);
-            if (prev === undefined) seenMatch.set(key, `${name}`);
-            else if (!prev.startsWith(`${rkey}/`)) {
-              ctx.warn(
-                r.source,
-                matches.length ? `${base}.matches[${mi}]` : `${base}`,
-                `identical match on listener ${l} host ${h} is already served by older route ${prev}; this one never matches there`,
-              );
+      // "<ns>/<route>/<rule>"; further hostname groups get "~<n>" appended.
+      groups.forEach(({ listeners, hostnames }, gi) => {
+        const name = gi === 0 ? `${rkey}/${j}` : `${rkey}/${j}~${gi}`;
+        out.push({
+          name,
+          listeners,
+          hostnames,
+          matches,
+          filters,
+          backends,
+          ...(rt
+            ? {
+              timeouts: {
+                requestMs: durationMs(rt.request),
+                backendRequestMs: durationMs(rt.backendRequest),
+              },
             }
-          });
+            : {}),
+          ...(rr
+            ? {
+              retry: {
+                attempts: rr.attempts,
+                codes: [...(rr.codes ?? [])],
+                perTryTimeoutMs: durationMs(rr.perTryTimeout),
+                backoffMs: durationMs(rr.backoff),
+                retryNonIdempotent: rr.retryNonIdempotent,
+                on: [
+                  ...(rr.retryOn ??
+                    (rr.codes?.length ? ["connect-failure", "5xx"] : ["connect-failure"])),
+                ],
+              },
+            }
+            : {}),
+          l4Protocol: s.protocol === "HTTP" ? "" : s.protocol,
+          maxBodyBytes: rule.maxBodyBytes ?? 0,
+          // A policy may target one rule by its name (targetRef sectionName).
+          policies: [
+            ...new Set([
+              ...pol,
+              ...(rule.name ? policyTargets.get(`ProxyRoute/${rkey}/${rule.name}`) ?? [] : []),
+            ]),
+          ],
+          orderKey: orderKey(r.source),
+        });
+        // Conflicts: an identical match on the same listener and host as an older rule.
+        const hostKeys = hostnames.length ? hostnames : ["*"];
+        const matchKeys = matches.length ? matches.map((m) => JSON.stringify(m)) : ["<all>"];
+        for (const l of listeners) {
+          for (const h of hostKeys) {
+            matchKeys.forEach((mk, mi) => {
+              const key = `${l}|${h}|${mk}`;
+              const prev = seenMatch.get(key);
+              if (prev === undefined) seenMatch.set(key, `${name}`);
+              else if (!prev.startsWith(`${rkey}/`)) {
+                ctx.warn(
+                  r.source,
+                  matches.length ? `${base}.matches[${mi}]` : `${base}`,
+                  `identical match on listener ${l} host ${h} is already served by older route ${prev}; this one never matches there`,
+                );
+              }
+            });
+          }
         }
-      }
+      });
     });
-    st.set("Accepted", true, "Accepted", `attached to ${listenerNames.length} listener(s)`);
+    st.set("Accepted", true, "Accepted", `attached to ${att.listeners.length} listener(s)`);
     if (!refFail) st.set("ResolvedRefs", true, "ResolvedRefs", "all references resolved");
     // Gateway API reports ResolvedRefs per accepted parent too.
     const resolved = st.conditions.get("ResolvedRefs")!;
