@@ -396,3 +396,29 @@ Deno.test("filters: header modifiers, redirect, rewrite, CORS preflight, weighte
     await z.close();
   }
 });
+
+Deno.test("http2: a client stream reset cancels the upstream request", async () => {
+  const http2 = await import("node:http2");
+  let aborted: () => void = () => {};
+  const sawAbort = new Promise<void>((r) => (aborted = r));
+  const b = backend((req) => {
+    req.signal.addEventListener("abort", () => aborted());
+    return new Promise<Response>(() => {});
+  });
+  const { dp, port } = await simpleProxy([cluster("c", [b.port])]);
+  const s = http2.connect(`http://127.0.0.1:${port}`);
+  try {
+    const req = s.request({ ":path": "/hang" });
+    req.on("error", () => {});
+    await sleep(200);
+    req.close(http2.constants.NGHTTP2_CANCEL);
+    await Promise.race([
+      sawAbort,
+      sleep(3000).then(() => assert.fail("upstream request was not cancelled")),
+    ]);
+  } finally {
+    s.close();
+    await dp.close();
+    await b.close();
+  }
+});

@@ -90,6 +90,23 @@ function observeLatency(cluster: string, seconds: number): void {
   h.observe(seconds);
 }
 
+// Request ids: a random per-thread prefix and a counter, shaped like a UUID.
+// Unique across threads and restarts without a random-number op per request.
+const idPrefix = (() => {
+  const b = crypto.getRandomValues(new Uint8Array(10));
+  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${
+    ((parseInt(h[16], 16) & 3) | 8).toString(16)
+  }${h.slice(17, 20)}`;
+})();
+let idCounter = 0;
+
+/** A fresh x-request-id. */
+export function nextRequestId(): string {
+  idCounter = (idCounter + 1) % 0x1000000000000;
+  return `${idPrefix}-${idCounter.toString(16).padStart(12, "0")}`;
+}
+
 /** Splits a request target into path and query; handles absolute-form. */
 export function splitTarget(
   target: string,
@@ -417,7 +434,7 @@ export async function handleRequest(cfg: SocketConfig, req: ProxyRequest): Promi
   outHeaders.set("x-forwarded-for", prior ? `${prior}, ${ip}` : ip);
   outHeaders.set("x-forwarded-proto", req.scheme);
   outHeaders.set("x-forwarded-host", req.authority);
-  if (!outHeaders.has("x-request-id")) outHeaders.set("x-request-id", crypto.randomUUID());
+  if (!outHeaders.has("x-request-id")) outHeaders.set("x-request-id", nextRequestId());
   const authority = outAuthority ?? (cr.cluster.hostRewrite || req.authority);
   const body = req.body ? new GuardedBody(req.body, bodyLimit, req.body.length) : null;
   const out: OutboundRequest = {

@@ -12,8 +12,14 @@ export interface Transport {
 }
 
 /** Writes every byte of `p`, looping over partial writes. */
-export async function writeAll(t: Transport, p: Uint8Array): Promise<void> {
-  let n = await t.write(p);
+export function writeAll(t: Transport, p: Uint8Array): Promise<void> {
+  // Fast path: one write op, no extra async frame.
+  return t.write(p).then((
+    n,
+  ): void | Promise<void> => (n < p.length ? writeRest(t, p, n) : undefined));
+}
+
+async function writeRest(t: Transport, p: Uint8Array, n: number): Promise<void> {
   while (n < p.length) n += await t.write(p.subarray(n));
 }
 

@@ -72,6 +72,7 @@ export class ListenerSocket {
     const srv = tls.createServer({
       cert: certs.defaultPem.cert,
       key: certs.defaultPem.key,
+      minVersion: certs.minVersion,
       SNICallback: (name: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) => {
         try {
           cb(null, (this.certs ?? certs).select(name));

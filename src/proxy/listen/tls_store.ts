@@ -14,11 +14,14 @@ export class CertStore {
   readonly defaultContext: tls.SecureContext;
   /** Certificate and key of the default entry (node:tls needs one at creation). */
   readonly defaultPem: { cert: string; key: string };
+  /** Lowest TLS version accepted ("TLSv1.2" or "TLSv1.3"). */
+  readonly minVersion: tls.SecureVersion;
 
   /** Throws with a clear reason when a certificate or key is unusable. */
   constructor(secrets: readonly SecretEntry[], minVersion: string) {
     if (secrets.length === 0) throw new Error("TLS listener has no certificate");
     const min = normalizeMinVersion(minVersion);
+    this.minVersion = min;
     let first: tls.SecureContext | null = null;
     for (const s of secrets) {
       let ctx: tls.SecureContext;

@@ -99,8 +99,8 @@ export class H1Pool {
     return this.open;
   }
 
-  /** An idle connection if one is usable, else null. */
-  private takeIdle(): H1Conn | null {
+  /** An idle connection if one is usable, else null (sync fast path). */
+  takeIdle(): H1Conn | null {
     const limit = this.cfg.idleTimeoutMs > 0 ? this.cfg.idleTimeoutMs : 60_000;
     const now = Date.now();
     while (this.idle.length > 0) {
@@ -208,14 +208,14 @@ export async function h1Exchange(
   // the request body was not started (nothing can have been processed).
   let fresh = false;
   for (;;) {
-    const c = await pool.acquire(fresh);
+    const c = (fresh ? null : pool.takeIdle()) ?? await pool.acquire(fresh);
     const reused = c.uses > 0;
     c.uses++;
     try {
       return await exchangeOn(pool, c, req, cancel);
     } catch (e) {
       pool.discard(c);
-      if (e instanceof StaleConnection && reused && !fresh) {
+      if (e instanceof StaleConnection && reused && !fresh && !e.bodyStarted) {
         fresh = true;
         continue;
       }
