@@ -58,7 +58,12 @@ export const proxyBackendSpec = obj({
       header: headerName().opt(),
       cookie: str({ minLength: 1, maxLength: 128 }).opt(),
       sourceIP: bool().opt(),
-    }, { oneOf: ["header", "cookie", "sourceIP"], oneRequired: true }).opt(),
+    }, { oneOf: ["header", "cookie", "sourceIP"], oneRequired: true })
+      .cel(
+        "(has(self.header) ? 1 : 0) + (has(self.cookie) ? 1 : 0) + (has(self.sourceIP) ? 1 : 0) == 1",
+        "exactly one of header, cookie or sourceIP",
+      )
+      .opt(),
     sessionAffinity: obj({
       cookie: str({ minLength: 1, maxLength: 128 }),
       ttl: duration().opt(),

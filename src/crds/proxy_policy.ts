@@ -52,7 +52,9 @@ export const proxyPolicySpec = obj({
     audiences: arr(str({ minLength: 1, maxLength: 1024 }), { maxItems: 16 }).opt(),
     jwksUri: str({ maxLength: 2048, pattern: "^https?://", patternName: "http(s) URL" }).opt(),
     jwksSecretRef: localSecretKeyRef().opt(),
-  }, { oneOf: ["jwksUri", "jwksSecretRef"], oneRequired: true }).opt(),
+  }, { oneOf: ["jwksUri", "jwksSecretRef"], oneRequired: true })
+    .cel("has(self.jwksUri) != has(self.jwksSecretRef)", "exactly one of jwksUri or jwksSecretRef")
+    .opt(),
   requestHeaders: headerModifier().opt(),
   responseHeaders: headerModifier().opt(),
 });
