@@ -191,3 +191,46 @@ export class NameRegistry {
     }
   }
 }
+
+const GATEWAY_API_KINDS = new Set([
+  "Gateway",
+  "HTTPRoute",
+  "GRPCRoute",
+  "TLSRoute",
+  "TCPRoute",
+  "UDPRoute",
+]);
+
+/**
+ * The (group, kind) a ReferenceGrant must name for a cross-namespace reference
+ * made by `o`. An object generated from a Gateway API object acts as its
+ * source (the translator already checked the grant with the source's kind);
+ * only a source in the object's own namespace counts, so a hand-written
+ * object claiming a source gains nothing a user could not get by creating that
+ * Gateway API object in the same namespace. Anything else acts as itself.
+ */
+export function referenceGrantSubject(o: KubeObject): { group: string; kind: string } {
+  const src = o.metadata.annotations?.[SOURCE_ANNOTATION];
+  if (src !== undefined) {
+    const [kind, ns] = src.split("/", 3);
+    if (GATEWAY_API_KINDS.has(kind) && ns === (o.metadata.namespace ?? "default")) {
+      return { group: "gateway.networking.k8s.io", kind };
+    }
+  }
+  const group = o.apiVersion.includes("/") ? o.apiVersion.slice(0, o.apiVersion.indexOf("/")) : "";
+  return { group, kind: o.kind };
+}
+
+/**
+ * Route precedence key ("<creationTimestamp>/<namespace>/<name>") of a route
+ * object: for a generated ProxyRoute, its source's age and name (the generated
+ * object is younger than its source and named differently), else its own.
+ */
+export function precedenceKey(o: KubeObject): string {
+  const a = o.metadata.annotations ?? {};
+  const name = a[PRECEDENCE_NAME_ANNOTATION];
+  if (name !== undefined) return `${a[PRECEDENCE_TIMESTAMP_ANNOTATION] ?? ""}/${name}`;
+  return `${o.metadata.creationTimestamp ?? ""}/${
+    o.metadata.namespace ?? "default"
+  }/${o.metadata.name}`;
+}

@@ -36,6 +36,8 @@ export {
   L4_PROTOCOL_ANNOTATION,
   PRECEDENCE_NAME_ANNOTATION,
   PRECEDENCE_TIMESTAMP_ANNOTATION,
+  precedenceKey,
+  referenceGrantSubject,
   SOURCE_ANNOTATION,
 } from "./generated.ts";
 
@@ -138,6 +140,40 @@ export interface BuildFacts {
   readonly rejected?: ReadonlyMap<string, string>;
   /** Listeners not programmed, by "<namespace>/<ProxyGateway name>/<listener name>", with the reason. */
   readonly unprogrammedListeners?: ReadonlyMap<string, string>;
+}
+
+/** Route reasons that are about attachment: the Gateway API route attached anyway. */
+const ATTACHMENT_REASONS = new Set([
+  "NoMatchingParent",
+  "NotAllowedByListeners",
+  "NoMatchingListenerHostname",
+]);
+
+/**
+ * Derives BuildFacts from the snapshot builder's statuses: ProxyGateways or
+ * listeners not Programmed, ProxyRoutes not Accepted for a reason other than
+ * attachment (a listener the builder did not program already shows on the
+ * Gateway; the Gateway API route stays attached to it).
+ */
+export function buildFactsFromStatuses(statuses: readonly ObjectStatus[]): BuildFacts {
+  const rejected = new Map<string, string>();
+  const unprogrammedListeners = new Map<string, string>();
+  for (const s of statuses) {
+    const key = `${s.ref.kind}/${s.ref.namespace ?? ""}/${s.ref.name}`;
+    const accepted = s.status.conditions.find((c) => c.type === "Accepted");
+    if (s.ref.kind === "ProxyGateway") {
+      if (accepted?.status === "False") rejected.set(key, accepted.message);
+      for (const l of (s.status.listeners ?? []) as { name: string; conditions: Condition[] }[]) {
+        const p = l.conditions.find((c) => c.type === "Programmed");
+        if (p !== undefined && p.status !== "True") {
+          unprogrammedListeners.set(`${s.ref.namespace ?? ""}/${s.ref.name}/${l.name}`, p.message);
+        }
+      }
+    } else if (s.ref.kind === "ProxyRoute" && accepted?.status === "False") {
+      if (!ATTACHMENT_REASONS.has(accepted.reason)) rejected.set(key, accepted.message);
+    }
+  }
+  return { rejected, unprogrammedListeners };
 }
 
 type MutableStatus = { -readonly [K in keyof ObjectStatus["status"]]: ObjectStatus["status"][K] };

@@ -9,6 +9,7 @@ import { referenceGrantSpec, serviceSpec } from "../../crds/core.ts";
 import type { ReferenceGrantSpec, ServiceSpec } from "../../crds/core.ts";
 import { parseWith } from "../../crds/schema.ts";
 import { GATEWAY_GROUP } from "./api_types.ts";
+import { tlsSecretEntry } from "../../snapshot/tls_secrets.ts";
 
 export interface ServiceView {
   readonly namespace: string;
@@ -101,35 +102,15 @@ export function referenceAllowed(
   return false;
 }
 
-function decodeField(o: KubeObject, key: string): string | undefined {
-  const sd = o.stringData as Record<string, unknown> | undefined;
-  if (sd && typeof sd[key] === "string") return sd[key] as string;
-  const d = o.data as Record<string, unknown> | undefined;
-  if (!d || typeof d[key] !== "string") return undefined;
-  try {
-    return atob((d[key] as string).replace(/\s+/g, ""));
-  } catch {
-    return undefined;
-  }
-}
-
 /**
- * Why a Secret cannot serve as a TLS certificate, or undefined when it can:
- * it needs `tls.crt` with a PEM certificate and `tls.key` with a PEM key.
+ * Why a Secret cannot serve as a TLS certificate, or undefined when it can.
+ * Uses the snapshot builder's own parser so the Gateway status and what the
+ * builder programs never disagree.
  */
 export function tlsSecretProblem(secret: KubeObject): string | undefined {
-  const crt = decodeField(secret, "tls.crt");
-  const key = decodeField(secret, "tls.key");
-  if (crt === undefined || key === undefined) return "does not have both tls.crt and tls.key";
-  if (!/-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/.test(crt)) {
-    return "tls.crt is not a PEM certificate";
-  }
-  if (
-    !/-----BEGIN ([A-Z]+ )?PRIVATE KEY-----[\s\S]+-----END ([A-Z]+ )?PRIVATE KEY-----/.test(key)
-  ) {
-    return "tls.key is not a PEM private key";
-  }
-  return undefined;
+  const key = `${secret.metadata.namespace ?? "default"}/${secret.metadata.name}`;
+  const r = tlsSecretEntry(key, secret);
+  return typeof r === "string" ? r : undefined;
 }
 
 /** Label-selector evaluation over plain strings (operators In, NotIn, Exists, DoesNotExist). */

@@ -1,9 +1,11 @@
 /**
  * Ingress (networking.k8s.io/v1) → NovaEdge CRDs, as a pure function.
  *
- * Each Ingress of a NovaEdge IngressClass becomes, in its own namespace:
- * - ProxyGateway `ingress-<name>`: an HTTP listener and one HTTPS listener per
- *   TLS host (certificate from the TLS entry's Secret);
+ * Every IngressClass of ours gets one shared ProxyGateway `ingress-<class>` (in
+ * `ingressNamespace`, owned by the IngressClass) with the HTTP listener all its
+ * Ingresses attach to. Each Ingress becomes, in its own namespace:
+ * - ProxyGateway `ingress-<name>`: one HTTPS listener per TLS host (certificate
+ *   from the TLS entry's Secret, same namespace), when it has TLS;
  * - ProxyRoutes `ingress-<name>-<host>`: one per host (plus `-redirect` routes
  *   sending HTTP to HTTPS, and `ingress-<name>-default` for defaultBackend);
  * - ProxyBackends `ingress-<name>-<service>-<port>`;
@@ -51,6 +53,11 @@ export interface IngressOptions {
   readonly controllerName?: string;
   /** Where clients reach the Ingress controller (IPs or hostnames) for `status.loadBalancer`. */
   readonly ingressAddresses?: readonly string[];
+  /**
+   * Namespace of the shared HTTP ProxyGateway `ingress-<class>` every Ingress of a
+   * class attaches to (default "novaedge-system").
+   */
+  readonly ingressNamespace?: string;
   /** Ports of the generated listeners (defaults 80 and 443). */
   readonly httpPort?: number;
   readonly httpsPort?: number;
@@ -101,14 +108,15 @@ function ourClasses(
   return { names, defaultClass };
 }
 
-function isOurs(
+/** The IngressClass of ours serving `o`, if any. */
+function classOf(
   o: KubeObject,
   spec: IngressSpecIn,
   classes: { names: Set<string>; defaultClass?: string },
-): boolean {
+): string | undefined {
   const cls = spec.ingressClassName ?? o.metadata.annotations?.["kubernetes.io/ingress.class"];
-  if (cls !== undefined) return classes.names.has(cls);
-  return classes.defaultClass !== undefined;
+  if (cls !== undefined) return classes.names.has(cls) ? cls : undefined;
+  return classes.defaultClass;
 }
 
 interface PathIn {
@@ -121,6 +129,8 @@ interface PathIn {
 /** One Ingress being translated. */
 interface Ctx {
   readonly o: KubeObject;
+  /** The shared HTTP ProxyGateway of the Ingress's class. */
+  readonly http: { readonly namespace: string; readonly name: string; used: boolean };
   readonly ns: string;
   readonly name: string;
   readonly src: SourceRef;
@@ -418,6 +428,25 @@ export function translateIngress(
   const w = buildWorld(sorted);
   const classes = ourClasses(sorted, controller);
   const registry = new NameRegistry();
+  const ingressNs = options.ingressNamespace ?? "novaedge-system";
+  // One shared HTTP entry point per IngressClass: every Ingress's HTTP routes
+  // attach to it (port 80 is one listener, as in ingress-nginx), HTTPS listeners
+  // stay per Ingress, next to their Secrets.
+  const httpGateways = new Map<string, { namespace: string; name: string; used: boolean }>();
+  const httpGatewayOf = (cls: string) => {
+    let g = httpGateways.get(cls);
+    if (g === undefined) {
+      const name = registry.claim(
+        "ProxyGateway",
+        ingressNs,
+        objectNameOf(["ingress", cls]),
+        `IngressClass//${cls}`,
+      );
+      g = { namespace: ingressNs, name, used: false };
+      httpGateways.set(cls, g);
+    }
+    return g;
+  };
   const diagnostics: Diagnostic[] = [];
   const generated: KubeObject[] = [];
   const statuses: ObjectStatus[] = [];
@@ -436,13 +465,15 @@ export function translateIngress(
       });
       continue;
     }
-    if (!isOurs(o, p.value, classes)) continue;
+    const cls = classOf(o, p.value, classes);
+    if (cls === undefined) continue;
     const { config, problems } = parseAnnotations(o.metadata.annotations ?? {}, ns);
     ingresses.push({
       o,
       spec: p.value,
       ctx: {
         o,
+        http: httpGatewayOf(cls),
         ns,
         name: o.metadata.name,
         src: sourceOf(o),
@@ -479,8 +510,27 @@ export function translateIngress(
   const usedCanaries = new Set<string>();
 
   for (const { o, spec, ctx } of ingresses) {
-    if (!ctx.cfg.canary) translateOne(ctx, spec, httpPort, httpsPort, canaries, usedCanaries);
+    if (!ctx.cfg.canary) translateOne(ctx, spec, httpsPort, canaries, usedCanaries);
     finish(ctx, o, options, diagnostics, generated, statuses);
+  }
+  for (const [cls, g] of [...httpGateways.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (!g.used) continue;
+    const ic = sorted.find((o) => o.kind === "IngressClass" && o.metadata.name === cls)!;
+    const src: SourceRef = {
+      apiVersion: ic.apiVersion,
+      kind: "IngressClass",
+      namespace: "",
+      name: cls,
+      uid: ic.metadata.uid,
+    };
+    generated.push(generatedObject("ProxyGateway", g.namespace, g.name, src, {
+      listeners: [{
+        name: "http",
+        port: httpPort,
+        protocol: "HTTP",
+        allowedRoutes: { namespaces: { from: "All" } },
+      }],
+    }, { ownerLabel: INGRESS_OWNER_LABEL }));
   }
   for (const [k, list] of canaries) {
     if (usedCanaries.has(k)) continue;
@@ -505,7 +555,6 @@ export function translateIngress(
 function translateOne(
   ctx: Ctx,
   spec: IngressSpecIn,
-  httpPort: number,
   httpsPort: number,
   canaries: ReadonlyMap<string, Canary[]>,
   usedCanaries: Set<string>,
@@ -523,12 +572,7 @@ function translateOne(
   );
 
   // Listeners: HTTP, then one HTTPS listener per TLS host with a usable Secret.
-  const listeners: Record<string, unknown>[] = [{
-    name: "http",
-    port: httpPort,
-    protocol: "HTTP",
-    allowedRoutes: { namespaces: { from: "Same" } },
-  }];
+  const listeners: Record<string, unknown>[] = [];
   const tlsHosts: { listener: string; hostname?: string }[] = [];
   (spec.tls ?? []).forEach((t, k) => {
     if (t.secretName === undefined) {
@@ -658,7 +702,15 @@ function translateOne(
       owner,
     );
     const routeSpec = compact({
-      parentRefs: sections.map((s) => ({ name: gwName, sectionName: s })),
+      parentRefs: sections.map((s) =>
+        s === "http"
+          ? compact({
+            namespace: ctx.http.namespace === ctx.ns ? undefined : ctx.http.namespace,
+            name: ctx.http.name,
+            sectionName: "http",
+          })
+          : { name: gwName, sectionName: s }
+      ),
       hostnames,
       rules,
     });
@@ -674,6 +726,7 @@ function translateOne(
     }
     ctx.objects.push(obj);
     routeNames.push(name);
+    if (sections.includes("http")) ctx.http.used = true;
   };
   for (const h of hostOrder) {
     const rules = byHost.get(h)!;
@@ -755,7 +808,7 @@ function translateOne(
     );
     ctx.objects.push(gen(ctx, "ProxyPolicy", pname, pspec, policyAnnotations));
   }
-  if (routeNames.length) {
+  if (routeNames.length && listeners.length) {
     ctx.objects.push(gen(ctx, "ProxyGateway", gwName, { listeners }));
   }
 }
