@@ -13,6 +13,12 @@ export interface BodyReader {
   /** Total length when known up front, else -1. */
   readonly length: number;
   read(): Promise<Uint8Array | null>;
+  /**
+   * Optional synchronous read: a chunk or null (the end) when that is known
+   * without waiting, undefined when `read` must be awaited. Lets engines skip
+   * a promise per chunk when the bytes are already buffered.
+   */
+  readSync?(): Uint8Array | null | undefined;
   /** Abandon the body: closes whatever feeds it. */
   cancel(reason?: string): void;
   /** Trailer fields, available once `read` has returned null. */

@@ -62,6 +62,18 @@ export class FixedBody implements BodyReader {
     return out;
   }
 
+  readSync(): Uint8Array | null | undefined {
+    if (this.onFirstRead !== null || this.cancelled) return undefined;
+    if (this.remaining === 0) {
+      this.finish();
+      return null;
+    }
+    if (this.r.available === 0) return undefined;
+    const out = this.r.take(this.remaining);
+    this.remaining -= out.length;
+    return out;
+  }
+
   private early(): never {
     this.truncated = true;
     throw new Error("connection closed before the body ended");

@@ -345,20 +345,23 @@ async function writeResponse(
   let bytes = 0;
   if (body.length >= 0) {
     s += serializeHeaders(res.headers, true) + `content-length: ${body.length}\r\n` + conn + "\r\n";
-    let chunk = body.length > 0 ? await body.read() : null;
+    let chunk = body.length > 0 ? body.readSync?.() : null;
+    if (chunk === undefined) chunk = await body.read();
     if (chunk !== null && chunk.length <= COALESCE_MAX) {
       const out = encodeHead(s, chunk.length);
       out.set(chunk, out.length - chunk.length);
       await writeAll(t, out);
       bytes += chunk.length;
-      chunk = await readNext(body, bytes);
+      chunk = body.readSync?.();
+      if (chunk === undefined) chunk = await body.read();
     } else {
       await writeAll(t, encodeHead(s));
     }
     while (chunk !== null) {
       await writeAll(t, chunk);
       bytes += chunk.length;
-      chunk = await readNext(body, bytes);
+      chunk = body.readSync?.();
+      if (chunk === undefined) chunk = await body.read();
     }
     if (bytes !== body.length) {
       throw new Error(`upstream body ended after ${bytes} of ${body.length} bytes`);
@@ -389,13 +392,6 @@ async function writeResponse(
   }
   await writeAll(t, encodeLastChunk(body.trailers()));
   return bytes;
-}
-
-async function readNext(
-  body: { read(): Promise<Uint8Array | null> },
-  _sofar: number,
-): Promise<Uint8Array | null> {
-  return await body.read();
 }
 
 /** Copies one direction until EOF, then half-closes the destination. */
