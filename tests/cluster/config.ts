@@ -46,21 +46,33 @@ export function k8sBin(name: typeof K8S_BINARIES[number]): string {
 /** etcd from Debian's `etcd-server` package. */
 export const ETCD_BIN = Deno.env.get("NOVAEDGE_ETCD") ?? "/usr/bin/etcd";
 
+/**
+ * Cluster instance id (env NOVAEDGE_CLUSTER_ID, a small number; default none). Separate ids
+ * give fully separate clusters on one machine: own state dir, tmpfs dir, bridge, subnet
+ * and name prefixes, so one's cleanup never touches the other's.
+ */
+export const CLUSTER_ID = (() => {
+  const v = Deno.env.get("NOVAEDGE_CLUSTER_ID") ?? "";
+  if (v !== "" && !/^[1-9]$/.test(v)) throw new Error("NOVAEDGE_CLUSTER_ID must be 1..9");
+  return v;
+})();
+const SUFFIX = CLUSTER_ID ? `-${CLUSTER_ID}` : "";
+
 /** Stable state directory of the running cluster (kubeconfig, certificates, logs, pid files). */
-export const STATE_DIR = Deno.env.get("NOVAEDGE_CLUSTER_DIR") ?? `${CACHE_ROOT}/cluster`;
+export const STATE_DIR = Deno.env.get("NOVAEDGE_CLUSTER_DIR") ?? `${CACHE_ROOT}/cluster${SUFFIX}`;
 /** The kubeconfig tests and humans use. */
 export const KUBECONFIG_PATH = `${STATE_DIR}/kubeconfig`;
 /** Run-time data on tmpfs: etcd data, pod working directories and container logs. */
-export const RUN_DIR = Deno.env.get("NOVAEDGE_CLUSTER_RUN") ?? "/dev/shm/novaedge-cluster";
+export const RUN_DIR = Deno.env.get("NOVAEDGE_CLUSTER_RUN") ?? `/dev/shm/novaedge-cluster${SUFFIX}`;
 
 /** Pod network: one bridge on the host; nodes are addresses on it, pods are netns + veth. */
-export const BRIDGE = "novaedge0";
-/** The bridge's /16; node i gets 10.244.0.(i+1) and pod CIDR 10.244.(i+1).0/24. */
-export const POD_NET_PREFIX = "10.244";
+export const BRIDGE = `novaedge${CLUSTER_ID || "0"}`;
+/** The bridge's /16 (10.244 + id); node i gets 10.244.0.(i+1) and pod CIDR 10.244.(i+1).0/24. */
+export const POD_NET_PREFIX = `10.${244 + Number(CLUSTER_ID || 0)}`;
 export const BRIDGE_IP = `${POD_NET_PREFIX}.0.1`;
 /** Name prefixes that mark our leftovers (netns and host-side veth links). */
-export const NETNS_PREFIX = "nvpod-";
-export const VETH_PREFIX = "nvv";
+export const NETNS_PREFIX = CLUSTER_ID ? `nv${CLUSTER_ID}pod-` : "nvpod-";
+export const VETH_PREFIX = CLUSTER_ID ? `nv${CLUSTER_ID}v` : "nvv";
 
 /** Service ClusterIP range (no kube-proxy runs: ClusterIPs are allocated but not routed). */
 export const SERVICE_CIDR = "10.96.0.0/16";
