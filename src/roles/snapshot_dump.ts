@@ -7,9 +7,9 @@
 import { stringify } from "yaml";
 import { parseRole, type RoleSpec, stringFlag, UsageError } from "../cli/flags.ts";
 import { loadDirectory } from "../source/dir.ts";
-import { SOURCE_ANNOTATION } from "../source/parse.ts";
+import { locateDiagnostic, objectFiles } from "../source/parse.ts";
 import { runPipeline } from "../pipeline.ts";
-import type { Diagnostic, KubeObject, ObjectStatus } from "../store/types.ts";
+import type { Diagnostic, ObjectStatus } from "../store/types.ts";
 import type { Snapshot } from "../snapshot/types.ts";
 
 export const spec: RoleSpec = {
@@ -33,15 +33,10 @@ function redact(s: Snapshot): Snapshot {
   };
 }
 
-/** "<file#doc> " for a diagnostic whose source is "<Kind>/<ns>/<name>", when known. */
-function whereOf(d: Diagnostic, files: Map<string, string>): string {
-  const f = files.get(d.source);
-  return f ? `${f} ${d.source}` : d.source;
-}
-
 /** One line per problem: where, object, field and reason. */
-export function formatDiagnostic(d: Diagnostic, files: Map<string, string>): string {
-  return `${d.severity}: ${whereOf(d, files)}${d.field ? ` ${d.field}` : ""}: ${d.message}`;
+export function formatDiagnostic(d: Diagnostic, files: ReadonlyMap<string, string>): string {
+  const l = locateDiagnostic(d, files);
+  return `${l.severity}: ${l.source}${l.field ? ` ${l.field}` : ""}: ${l.message}`;
 }
 
 /** Objects whose Accepted condition is False. */
@@ -49,17 +44,6 @@ export function rejected(statuses: readonly ObjectStatus[]): ObjectStatus[] {
   return statuses.filter((s) =>
     s.status.conditions.some((c) => c.type === "Accepted" && c.status === "False")
   );
-}
-
-function fileIndex(objects: readonly KubeObject[]): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const o of objects) {
-    const src = o.metadata.annotations?.[SOURCE_ANNOTATION];
-    // Same shape as the builder's diagnostic sources.
-    const key = `${o.kind}/${o.metadata.namespace ?? "default"}/${o.metadata.name}`;
-    if (src && !m.has(key)) m.set(key, src);
-  }
-  return m;
 }
 
 export async function main(args: string[]): Promise<number> {
@@ -80,7 +64,7 @@ export async function main(args: string[]): Promise<number> {
     : stringify(out, { lineWidth: 0, aliasDuplicateObjects: false });
   await writeAll(Deno.stdout, text);
 
-  const files = fileIndex(loaded.objects);
+  const files = objectFiles(loaded.objects);
   const errors = diagnostics.filter((d) => d.severity === "error");
   const warnings = diagnostics.filter((d) => d.severity === "warning");
   const bad = rejected(built.statuses);

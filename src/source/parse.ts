@@ -114,3 +114,23 @@ export function parseManifests(text: string, file: string): ParseResult {
   });
   return { objects, diagnostics };
 }
+
+/**
+ * "<Kind>/<ns>/<name>" (the builder's diagnostic source) → "<file>#<doc>" for
+ * every object that carries the source annotation, so problems can name files.
+ */
+export function objectFiles(objects: readonly KubeObject[]): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const o of objects) {
+    const src = o.metadata.annotations?.[SOURCE_ANNOTATION];
+    const key = `${o.kind}/${o.metadata.namespace ?? "default"}/${o.metadata.name}`;
+    if (src && !m.has(key)) m.set(key, src);
+  }
+  return m;
+}
+
+/** A diagnostic with "<file>#<doc>" prepended to its source when the object's file is known. */
+export function locateDiagnostic(d: Diagnostic, files: ReadonlyMap<string, string>): Diagnostic {
+  const f = files.get(d.source);
+  return f ? { ...d, source: `${f} ${d.source}` } : d;
+}
