@@ -5,7 +5,7 @@
  * registry once a second so the admin server keeps reporting.
  */
 import type { Logger, LogLevel } from "../observe/log.ts";
-import { activeConnections, httpRequests, upstreamLatency } from "../observe/metrics.ts";
+import { activeConnections, httpRequests, registry, upstreamLatency } from "../observe/metrics.ts";
 import type { Snapshot } from "../snapshot/types.ts";
 import type { BoundListener } from "./local.ts";
 import type { WorkerReply, WorkerRequest } from "./worker.ts";
@@ -55,6 +55,7 @@ export class WorkerSet {
   private ready: Promise<void>;
   private previous: Snapshot | null = null;
   private timer: ReturnType<typeof setInterval>;
+  private restoreRegistry: () => void;
   listeners: BoundListener[] = [];
 
   static available(): boolean {
@@ -82,6 +83,16 @@ export class WorkerSet {
       this.collect().catch((e) => opts.log.debug("worker metrics", { error: String(e) }));
     }, 1000);
     Deno.unrefTimer(this.timer as unknown as number);
+    // A scrape folds the workers' latest figures in first, so /metrics is
+    // current rather than up to a second behind.
+    const orig = registry.metrics;
+    registry.metrics = async () => {
+      await this.collect().catch(() => {});
+      return await orig.call(registry);
+    };
+    this.restoreRegistry = () => {
+      registry.metrics = orig;
+    };
   }
 
   get size(): number {
@@ -117,13 +128,26 @@ export class WorkerSet {
 
   async close(): Promise<void> {
     clearInterval(this.timer);
+    this.restoreRegistry();
     await this.ready.catch(() => {});
     await Promise.all(this.threads.map((t) => t.call({ type: "close" })));
     for (const t of this.threads) t.worker.terminate();
   }
 
+  private collecting: Promise<void> | null = null;
+
   /** Folds worker metrics into this thread's registry (counters by delta, gauges by sum). */
-  async collect(): Promise<void> {
+  collect(): Promise<void> {
+    // One collection at a time: deltas are computed against the last one.
+    if (!this.collecting) {
+      this.collecting = this.collectNow().finally(() => {
+        this.collecting = null;
+      });
+    }
+    return this.collecting;
+  }
+
+  private async collectNow(): Promise<void> {
     const all = await Promise.all(this.threads.map((t) => t.call({ type: "metrics" })));
     const gaugeSums = new Map<string, number>();
     all.forEach((r, i) => {
