@@ -35,6 +35,7 @@ const isSource = (o: KubeObject) =>
 /** [golden input, routes expected in the snapshot] */
 const CASES: [string, number][] = [
   ["gateway_api/gateway_basic.in.yaml", 1],
+  ["gateway_api/gateway_bind_addresses.in.yaml", 2],
   ["gateway_api/gateway_allowed_routes.in.yaml", 6],
   ["gateway_api/httproute_matches.in.yaml", 6],
   ["gateway_api/httproute_parent_refs.in.yaml", 6],

@@ -6,6 +6,7 @@
  * Gateway status is rendered last (see `gatewayStatus`).
  */
 import type { Condition, Diagnostic, KubeObject, ObjectStatus } from "../../store/types.ts";
+import { isIP } from "node:net";
 import { parseWith } from "../../crds/schema.ts";
 import { GATEWAY_GROUP, gatewayClassSpec, gatewaySpec } from "./api_types.ts";
 import type { GatewaySpecIn, LabelSelectorIn, ListenerIn, RouteKind } from "./api_types.ts";
@@ -38,6 +39,12 @@ export interface GatewayOptions {
   readonly bundleVersion?: string;
   /** Where clients reach each Gateway, by "<namespace>/<name>", or "*" for every Gateway. */
   readonly gatewayAddresses: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Bind each Gateway's listeners to its first IP address (from gatewayAddresses
+   * or a ProxyVIP) even without `spec.addresses`, so Gateways sharing a port on
+   * different IPs stay apart. `spec.addresses` IPs are always bound.
+   */
+  readonly bindGatewayAddresses?: boolean;
 }
 
 export type Verdict = { readonly ok: boolean; readonly reason: string; readonly message: string };
@@ -69,6 +76,8 @@ export interface GatewayState {
   readonly listeners: ListenerState[];
   readonly addresses: readonly { type: string; value: string }[];
   readonly addressProblem?: Verdict;
+  /** The IP the generated listeners bind (undefined: every address of the node). */
+  readonly bindAddress?: string;
 }
 
 export interface GatewayClassesResult {
@@ -419,6 +428,14 @@ export function analyzeGateway(
       continue;
     }
     if (a.value === undefined || a.value === "") continue; // an empty value asks for any address
+    if (isIP(a.value) === 0) {
+      addressProblem = {
+        ok: false,
+        reason: "UnsupportedAddress",
+        message: `${JSON.stringify(a.value)} is not an IP address`,
+      };
+      continue;
+    }
     addresses.push({ type, value: a.value });
   }
   if (addressProblem) {
@@ -429,17 +446,13 @@ export function analyzeGateway(
   }
   const key = `${namespace}/${o.metadata.name}`;
   const given = opts.gatewayAddresses[key] ?? opts.gatewayAddresses["*"] ?? [];
+  const requested = addresses.length > 0;
   if (addresses.length === 0) {
-    for (const v of given) {
-      addresses.push({
-        type:
-          /^[0-9.:a-fA-F]+$/.test(v) && (v.includes(".") || v.includes(":")) && !/[g-zG-Z]/.test(v)
-            ? "IPAddress"
-            : "Hostname",
-        value: v,
-      });
-    }
+    for (const v of given) addresses.push({ type: isIP(v) ? "IPAddress" : "Hostname", value: v });
   }
+  const bindAddress = requested || opts.bindGatewayAddresses
+    ? addresses.find((a) => a.type === "IPAddress")?.value
+    : undefined;
   return {
     obj: o,
     namespace,
@@ -455,6 +468,7 @@ export function analyzeGateway(
     listeners,
     addresses,
     addressProblem,
+    bindAddress,
   };
 }
 
@@ -515,6 +529,7 @@ export function proxyGatewayOf(g: GatewayState): KubeObject | undefined {
       name: s.name,
       port: s.port,
       protocol: s.protocol,
+      address: g.bindAddress,
       hostname: l4 ? undefined : s.hostname,
       tls,
       allowedRoutes: {

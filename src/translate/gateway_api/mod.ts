@@ -55,6 +55,12 @@ export interface GatewayApiOptions {
    * ProxyGateway) are used when neither gives one.
    */
   readonly gatewayAddresses?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Bind each Gateway's listeners to its first IP address even when it has no
+   * `spec.addresses` (IPs in `spec.addresses` are always bound). Lets Gateways
+   * that share a port live on different IPs (e.g. one per Gateway in conformance).
+   */
+  readonly bindGatewayAddresses?: boolean;
 }
 
 /** What a translator returns: generated objects, statuses of source objects, diagnostics. */
@@ -109,6 +115,7 @@ export function translateGatewayApi(
     controllerName: options.controllerName ?? GATEWAY_CONTROLLER_NAME,
     supportedFeatures: options.supportedFeatures ?? DEFAULT_SUPPORTED_FEATURES,
     bundleVersion: options.bundleVersion,
+    bindGatewayAddresses: options.bindGatewayAddresses,
     gatewayAddresses: { ...vipAddresses(sorted), ...(options.gatewayAddresses ?? {}) },
   };
   const registry = new NameRegistry();
