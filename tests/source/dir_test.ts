@@ -178,3 +178,29 @@ Deno.test("loadDirectory: a single file works in place of a directory", async ()
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("watchDirectory: a ConfigMap-style volume (..data symlink swapped atomically) reloads", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "novaedge-cm-" });
+  try {
+    await Deno.mkdir(`${dir}/..2026_01`);
+    await Deno.writeTextFile(`${dir}/..2026_01/config.yaml`, BACKEND("v1", 1));
+    await Deno.symlink("..2026_01", `${dir}/..data`);
+    await Deno.symlink("..data/config.yaml", `${dir}/config.yaml`);
+    const results: DirectoryResult[] = [];
+    const w = watchDirectory(dir, (r) => results.push(r), { debounceMs: 30, pollMs: 0 });
+    try {
+      await until(results, (r) => names(r).join() === "ProxyBackend/default/v1", "initial");
+      // kubelet: write the new version beside, point a temp link at it, rename over ..data.
+      await Deno.mkdir(`${dir}/..2026_02`);
+      await Deno.writeTextFile(`${dir}/..2026_02/config.yaml`, BACKEND("v2", 2));
+      await Deno.symlink("..2026_02", `${dir}/..data_tmp`);
+      await Deno.rename(`${dir}/..data_tmp`, `${dir}/..data`);
+      await Deno.remove(`${dir}/..2026_01`, { recursive: true });
+      await until(results, (r) => names(r).join() === "ProxyBackend/default/v2", "swap");
+    } finally {
+      w.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
