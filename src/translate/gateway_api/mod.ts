@@ -21,7 +21,12 @@ import {
   translateGatewayClasses,
 } from "./gateway.ts";
 import type { GatewayState } from "./gateway.ts";
-import { compareObjects, NameRegistry, SOURCE_ANNOTATION } from "./generated.ts";
+import {
+  compareObjects,
+  NameRegistry,
+  reserveHandWritten,
+  SOURCE_ANNOTATION,
+} from "./generated.ts";
 import { translateRoute } from "./routes.ts";
 import { buildWorld } from "./world.ts";
 
@@ -33,6 +38,8 @@ export {
 export {
   GATEWAY_API_OWNER_LABEL,
   INGRESS_OWNER_LABEL,
+  isGenerated,
+  isTranslatedSource,
   L4_PROTOCOL_ANNOTATION,
   PRECEDENCE_NAME_ANNOTATION,
   PRECEDENCE_TIMESTAMP_ANNOTATION,
@@ -119,6 +126,7 @@ export function translateGatewayApi(
     gatewayAddresses: { ...vipAddresses(sorted), ...(options.gatewayAddresses ?? {}) },
   };
   const registry = new NameRegistry();
+  reserveHandWritten(registry, sorted);
   const classes = translateGatewayClasses(sorted, opts, diagnostics);
   const gateways = collectGateways(sorted, classes.accepted, w, opts, registry, diagnostics);
   const gwMap = new Map<string, GatewayState>(gateways.map((g) => [`${g.namespace}/${g.name}`, g]));

@@ -28,6 +28,7 @@ import {
   INGRESS_OWNER_LABEL,
   NameRegistry,
   objectNameOf,
+  reserveHandWritten,
   sourceOf,
 } from "../gateway_api/generated.ts";
 import type { SourceRef } from "../gateway_api/generated.ts";
@@ -428,6 +429,7 @@ export function translateIngress(
   const w = buildWorld(sorted);
   const classes = ourClasses(sorted, controller);
   const registry = new NameRegistry();
+  reserveHandWritten(registry, sorted);
   const ingressNs = options.ingressNamespace ?? "novaedge-system";
   // One shared HTTP entry point per IngressClass: every Ingress's HTTP routes
   // attach to it (port 80 is one listener, as in ingress-nginx), HTTPS listeners
