@@ -1,0 +1,186 @@
+/**
+ * Helpers for cluster-backed controller tests: run `novaedge controller` and
+ * `novaedge agent` as real host processes, free ports, HTTP probes through the
+ * agent, and status polling.
+ */
+import type { Cluster } from "../cluster/mod.ts";
+
+const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** A novaedge process; output goes to a log file (printed when a test fails). */
+export class NovaProc {
+  readonly name: string;
+  readonly logPath: string;
+  #child: Deno.ChildProcess;
+  #status: Promise<Deno.CommandStatus>;
+
+  constructor(name: string, args: string[], env: Record<string, string> = {}, logDir: string) {
+    this.name = name;
+    this.logPath = `${logDir}/${name}.log`;
+    const log = Deno.openSync(this.logPath, { write: true, create: true, append: true });
+    this.#child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--unstable-net", MAIN, ...args],
+      cwd: ROOT,
+      env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const pump = async (r: ReadableStream<Uint8Array>) => {
+      for await (const chunk of r) log.writeSync(chunk);
+    };
+    const done = Promise.all([pump(this.#child.stdout), pump(this.#child.stderr)]);
+    this.#status = this.#child.status.then(async (s) => {
+      await done.catch(() => {});
+      log.close();
+      return s;
+    });
+  }
+
+  get exited(): Promise<Deno.CommandStatus> {
+    return this.#status;
+  }
+
+  /** Send `signal` and wait for the exit (SIGKILL after 15 s). */
+  async stop(signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus> {
+    try {
+      this.#child.kill(signal);
+    } catch {
+      // already gone
+    }
+    const t = setTimeout(() => {
+      try {
+        this.#child.kill("SIGKILL");
+      } catch {
+        // gone
+      }
+    }, 15_000);
+    try {
+      return await this.#status;
+    } finally {
+      clearTimeout(t);
+    }
+  }
+
+  log(): string {
+    try {
+      return Deno.readTextFileSync(this.logPath);
+    } catch {
+      return "";
+    }
+  }
+}
+
+/** GET through the agent with a Host header (fetch drops Host unless allowHost). */
+const hostClient = Deno.createHttpClient({ allowHost: true });
+export async function getVia(
+  port: number,
+  host: string,
+  path: string,
+): Promise<{ status: number; body: string }> {
+  const ac = new AbortController();
+  const t = setTimeout(() => ac.abort(), 3000);
+  try {
+    const r = await fetch(`http://127.0.0.1:${port}${path}`, {
+      headers: { host },
+      client: hostClient,
+      signal: ac.signal,
+    });
+    return { status: r.status, body: await r.text() };
+  } finally {
+    clearTimeout(t);
+  }
+}
+
+export interface Cond {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+  observedGeneration?: number;
+  lastTransitionTime?: string;
+}
+
+export interface Obj {
+  metadata: { generation?: number; resourceVersion?: string; name: string };
+  status?: { observedGeneration?: number; conditions?: Cond[] };
+}
+
+export async function getObj(c: Cluster, kind: string, name: string): Promise<Obj> {
+  const r = await c.kubectl(["get", kind, name, "-o", "json"]);
+  return JSON.parse(r.stdout) as Obj;
+}
+
+/** Poll (bounded) until fn returns a truthy value. */
+export async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false | null>,
+  ms = 60_000,
+  every = 250,
+): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, every));
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${last}` : ""}`);
+}
+
+/** The samples, moved into `ns`, with the gateway on `port`, backed by echo-basic pods. */
+export function samplesFor(ns: string, port: number): string {
+  const dir = new URL("../../manifests/samples/", import.meta.url).pathname;
+  const parts = ["gateway.yaml", "routes.yaml", "backends.yaml", "policy.yaml"].map((f) =>
+    Deno.readTextFileSync(dir + f)
+  );
+  const samples = parts.join("\n---\n")
+    .replaceAll("namespace: default", `namespace: ${ns}`)
+    .replace(/port: 8080\b/, `port: ${port}`);
+  const echo = `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: echo, namespace: ${ns}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: echo}}
+  template:
+    metadata: {labels: {app: echo}}
+    spec:
+      containers:
+        - name: echo
+          image: registry.k8s.io/gateway-api/echo-basic:v1.5.1
+          env:
+            - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
+            - {name: NAMESPACE, valueFrom: {fieldRef: {fieldPath: metadata.namespace}}}
+          ports: [{containerPort: 3000}]
+          readinessProbe: {httpGet: {path: /, port: 3000}, periodSeconds: 1}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: app, namespace: ${ns}}
+spec:
+  selector: {app: echo}
+  ports: [{name: http, port: 80, targetPort: 3000}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: ${ns}}
+spec:
+  selector: {app: echo}
+  ports: [{name: http, port: 80, targetPort: 3000}]
+`;
+  return samples + "\n---\n" + echo;
+}
