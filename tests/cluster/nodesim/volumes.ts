@@ -83,6 +83,13 @@ export async function prepareVolumes(api: KubeApi, pod: Pod, dir: string): Promi
 // existing parent so they can be created without touching the host.
 const MOUNT_SCRIPT = `set -e
 ovl="$1"; shift
+exe="$1"; shift
+# Keep the program reachable even if a volume is mounted over its directory (e.g. /root):
+# bind it first to a private path that keeps its base name (multi-call binaries use it).
+mkdir -p "$ovl/bin"
+prog="$ovl/bin/$(basename "$exe")"
+[ -e "$prog" ] || touch "$prog"
+mount --bind "$exe" "$prog"
 while [ "$1" != "--" ]; do
   src="$1"; dst="$2"; ro="$3"; shift 3
   if [ ! -e "$dst" ]; then
@@ -99,7 +106,7 @@ while [ "$1" != "--" ]; do
   if [ "$ro" = ro ]; then mount -o remount,bind,ro "$dst"; fi
 done
 shift
-exec "$@"
+exec "$prog" "$@"
 `;
 
 /**
@@ -120,9 +127,9 @@ export function wrapWithMounts(
     MOUNT_SCRIPT,
     "mount-volumes",
     overlayDir,
+    exe,
     ...mounts.flatMap((m) => [m.src, m.dst, m.readOnly ? "ro" : "rw"]),
     "--",
-    exe,
     ...args,
   ];
   if (netns) return ["ip", ["netns", "exec", netns, ...prog]];
