@@ -10,7 +10,13 @@ import { Hdrs } from "../core/headers.ts";
 import { Cancel, type ProxyRequest, type ProxyResponse } from "../core/types.ts";
 import { finishRequest, handleRequest, type SocketConfig, splitTarget } from "../core/proxy.ts";
 import { BufReader } from "../io/reader.ts";
-import { encodeHead, safeClose, type Transport, writeAll } from "../io/transport.ts";
+import {
+  encodeHead,
+  encodeHeadInto,
+  safeClose,
+  type Transport,
+  writeAll,
+} from "../io/transport.ts";
 import { type Deadline, unwatch, watch } from "../io/ticker.ts";
 import { ChunkedBody, encodeChunk, encodeLastChunk, FixedBody } from "./body.ts";
 import { HttpError, parseRequestHead, type RequestHead } from "./parser.ts";
@@ -57,7 +63,7 @@ export async function serveH1(t: Transport, ctx: H1Context): Promise<void> {
   ctx.conns.add(handle);
   watch(dl);
   let handedOff = false;
-  const st = { linger: false };
+  const st = { linger: false, wbuf: new Uint8Array(16384) };
   try {
     let first = true;
     for (;;) {
@@ -180,7 +186,7 @@ async function exchange(
   cfg: SocketConfig,
   ctx: H1Context,
   head: RequestHead,
-  st: { linger: boolean },
+  st: { linger: boolean; wbuf: Uint8Array },
 ): Promise<boolean> {
   const start = performance.now();
   const cancel = new Cancel();
@@ -262,7 +268,7 @@ async function exchange(
     if (cancel.cancelled) keepAlive = false;
     if (body && !bodyDone(body)) keepAlive = false; // unread body: framing lost
     if (ctx.conns.draining) keepAlive = false;
-    bytes = await writeResponse(t, res, head, keepAlive);
+    bytes = await writeResponse(t, res, head, keepAlive, st.wbuf);
     if (body && !bodyDone(body)) {
       keepAlive = false;
       st.linger = true;
@@ -307,6 +313,7 @@ async function writeResponse(
   res: ProxyResponse,
   head: RequestHead,
   keepAlive: boolean,
+  wbuf: Uint8Array,
 ): Promise<number> {
   const isHead = head.method === "HEAD";
   const status = res.status;
@@ -321,24 +328,24 @@ async function writeResponse(
     s += serializeHeaders(res.headers, !isHead);
     if (!noBody && !isHead) s += "content-length: 0\r\n";
     s += conn + "\r\n";
-    await writeAll(t, encodeHead(s));
+    await writeAll(t, encodeHeadInto(s, wbuf));
     if (body && !(body instanceof Uint8Array)) body.cancel("no body allowed");
     return 0;
   }
   if (body instanceof Uint8Array) {
     s += serializeHeaders(res.headers, true) + `content-length: ${body.length}\r\n` + conn + "\r\n";
     if (isHead) {
-      await writeAll(t, encodeHead(s));
+      await writeAll(t, encodeHeadInto(s, wbuf));
       return 0;
     }
-    const out = encodeHead(s, body.length);
+    const out = encodeHeadInto(s, wbuf, body.length);
     out.set(body, out.length - body.length);
     await writeAll(t, out);
     return body.length;
   }
   if (isHead) {
     s += serializeHeaders(res.headers, false) + conn + "\r\n";
-    await writeAll(t, encodeHead(s));
+    await writeAll(t, encodeHeadInto(s, wbuf));
     body.cancel("HEAD");
     return 0;
   }
@@ -348,14 +355,14 @@ async function writeResponse(
     let chunk = body.length > 0 ? body.readSync?.() : null;
     if (chunk === undefined) chunk = await body.read();
     if (chunk !== null && chunk.length <= COALESCE_MAX) {
-      const out = encodeHead(s, chunk.length);
+      const out = encodeHeadInto(s, wbuf, chunk.length);
       out.set(chunk, out.length - chunk.length);
       await writeAll(t, out);
       bytes += chunk.length;
       chunk = body.readSync?.();
       if (chunk === undefined) chunk = await body.read();
     } else {
-      await writeAll(t, encodeHead(s));
+      await writeAll(t, encodeHeadInto(s, wbuf));
     }
     while (chunk !== null) {
       await writeAll(t, chunk);
@@ -371,7 +378,7 @@ async function writeResponse(
   if (head.version === 10) {
     // HTTP/1.0 has no chunked coding: de-chunk and delimit by close.
     s += serializeHeaders(res.headers, true) + "connection: close\r\n\r\n";
-    await writeAll(t, encodeHead(s));
+    await writeAll(t, encodeHeadInto(s, wbuf));
     for (;;) {
       const c = await body.read();
       if (c === null) break;
@@ -382,7 +389,7 @@ async function writeResponse(
     return bytes;
   }
   s += serializeHeaders(res.headers, true) + "transfer-encoding: chunked\r\n" + conn + "\r\n";
-  await writeAll(t, encodeHead(s));
+  await writeAll(t, encodeHeadInto(s, wbuf));
   for (;;) {
     const c = await body.read();
     if (c === null) break;

@@ -65,3 +65,19 @@ export function encodeHead(s: string, extra = 0): Uint8Array {
   }
   return out;
 }
+
+/**
+ * Like encodeHead, but into `scratch` when it fits (a per-connection buffer
+ * reused for every message: no ArrayBuffer allocation per request). The
+ * result is valid until the caller's next message on that connection.
+ */
+export function encodeHeadInto(s: string, scratch: Uint8Array, extra = 0): Uint8Array {
+  const n = s.length + extra;
+  if (n > scratch.length) return encodeHead(s, extra);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 255) return encodeHead(s, extra);
+    scratch[i] = c;
+  }
+  return scratch.subarray(0, n);
+}

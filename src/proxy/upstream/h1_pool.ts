@@ -9,7 +9,7 @@
 import { Hdrs } from "../core/headers.ts";
 import type { BodyReader, Cancel } from "../core/types.ts";
 import { BufReader } from "../io/reader.ts";
-import { encodeHead, safeClose, type Transport, writeAll } from "../io/transport.ts";
+import { encodeHeadInto, safeClose, type Transport, writeAll } from "../io/transport.ts";
 import { fromNodeSocket } from "../io/node_transport.ts";
 import {
   ChunkedBody,
@@ -32,6 +32,8 @@ const MAX_RESPONSE_HEAD = 64 * 1024;
 /** One upstream connection. */
 export class H1Conn {
   readonly reader: BufReader;
+  /** Scratch for request heads (reused: one message at a time per connection). */
+  readonly wbuf = new Uint8Array(8192);
   idleSince = 0;
   uses = 0;
   constructor(readonly t: Transport) {
@@ -168,7 +170,7 @@ export class H1Pool {
   }
 }
 
-function serializeHead(req: OutboundRequest, framing: string): Uint8Array {
+function serializeHead(req: OutboundRequest, framing: string, wbuf: Uint8Array): Uint8Array {
   let s = `${req.method} ${req.target} HTTP/1.1\r\nhost: ${req.authority}\r\n`;
   const kv = req.headers.kv;
   for (let i = 0; i < kv.length; i += 2) {
@@ -177,7 +179,7 @@ function serializeHead(req: OutboundRequest, framing: string): Uint8Array {
     s += `${n}: ${kv[i + 1]}\r\n`;
   }
   s += framing;
-  return encodeHead(s);
+  return encodeHeadInto(s, wbuf);
 }
 
 /** Sends the request body; resolves true when fully sent. */
@@ -256,7 +258,7 @@ async function exchangeOn(
     framing = "transfer-encoding: chunked\r\n\r\n";
     chunked = true;
   }
-  const head = serializeHead(req, framing);
+  const head = serializeHead(req, framing, c.wbuf);
   const off = cancel.on(() => safeClose(t));
   let bodyStarted = false;
   try {
