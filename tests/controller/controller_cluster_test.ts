@@ -292,3 +292,136 @@ clusterTest(
     });
   },
 );
+
+/** manifests/ with the novaedge-system namespace moved to `ns` and cluster-scoped names made unique. */
+function manifestsFor(ns: string, files: string[]): string {
+  const root = new URL("../../manifests/", import.meta.url).pathname;
+  return files.map((f) => Deno.readTextFileSync(root + f)).join("\n---\n")
+    .replaceAll("namespace: novaedge-system", `namespace: ${ns}`)
+    .replaceAll("novaedge-controller.novaedge-system.svc", `novaedge-controller.${ns}.svc`)
+    .replace(
+      /kind: ClusterRole\nmetadata:\n  name: novaedge-controller/,
+      `kind: ClusterRole\nmetadata:\n  name: novaedge-controller-${ns}`,
+    )
+    .replace(
+      /kind: ClusterRoleBinding\nmetadata:\n  name: novaedge-controller/,
+      `kind: ClusterRoleBinding\nmetadata:\n  name: novaedge-controller-${ns}`,
+    )
+    .replace(
+      /kind: ClusterRole\n  name: novaedge-controller/,
+      `kind: ClusterRole\n  name: novaedge-controller-${ns}`,
+    );
+}
+
+clusterTest(
+  "manifests: RBAC, controller Deployment + Service and agent DaemonSets pass a server-side dry run",
+  async (c) => {
+    const yaml = manifestsFor(c.namespace, [
+      "rbac/controller.yaml",
+      "rbac/agent.yaml",
+      "controller/controller.yaml",
+      "controller/service.yaml",
+      "agent/agent.yaml",
+      "agent/agent-vip.yaml",
+    ]);
+    const r = await c.kubectl(["apply", "--server-side", "--dry-run=server", "-f", "-"], {
+      stdin: yaml,
+    });
+    for (
+      const kind of [
+        "serviceaccount/novaedge-controller",
+        "clusterrole.rbac.authorization.k8s.io/novaedge-controller-",
+        "deployment.apps/novaedge-controller",
+        "service/novaedge-controller",
+        "daemonset.apps/novaedge-agent",
+        "daemonset.apps/novaedge-agent-vip",
+        "role.rbac.authorization.k8s.io/novaedge-controller",
+      ]
+    ) {
+      assert.ok(r.stdout.includes(kind), `${kind} missing from:\n${r.stdout}`);
+    }
+    const ns = await c.kubectl([
+      "apply",
+      "--server-side",
+      "--dry-run=server",
+      "-f",
+      new URL("../../manifests/rbac/namespace.yaml", import.meta.url).pathname,
+    ]);
+    assert.match(ns.stdout, /namespace\/novaedge-system/);
+  },
+);
+
+clusterTest(
+  "manifests: the controller works with exactly the permissions of manifests/rbac (no forbidden calls)",
+  async (c) => {
+    await withProcs(c, async (x) => {
+      const rbac = manifestsFor(c.namespace, ["rbac/controller.yaml", "rbac/agent.yaml"]);
+      await c.apply(rbac);
+      try {
+        await c.apply(samplesFor(c.namespace, x.gwPort));
+        const token = (await c.kubectl(["create", "token", "novaedge-controller", "--duration=1h"]))
+          .stdout.trim();
+        const kubeconfig = `${x.dir}/controller.kubeconfig`;
+        await Deno.writeTextFile(
+          kubeconfig,
+          JSON.stringify({
+            apiVersion: "v1",
+            kind: "Config",
+            clusters: [{
+              name: "c",
+              cluster: { server: c.server, "certificate-authority-data": btoa(c.caPem) },
+            }],
+            users: [{ name: "u", user: { token } }],
+            contexts: [{ name: "x", context: { cluster: "c", user: "u" } }],
+            "current-context": "x",
+          }),
+        );
+        const grpcPort = freePort();
+        const ctl = new NovaProc(
+          "ctl-rbac",
+          [
+            "controller",
+            `--kubeconfig=${kubeconfig}`,
+            `--namespace=${c.namespace}`,
+            `--listen=127.0.0.1:${grpcPort}`,
+            `--admin-address=127.0.0.1:${freePort()}`,
+            "--id=ctl-rbac",
+          ],
+          {},
+          x.dir,
+        );
+        x.procs.push(ctl);
+        await until("statuses written under the manifest's RBAC", async () => {
+          const o = await getObj(c, "proxyroutes.novaedge.io", "app");
+          return o.status?.observedGeneration === o.metadata.generation &&
+            accepted(o)?.status === "True";
+        });
+        // TokenReview (agent auth) under the same RBAC.
+        const creds = await agentCredentials(x);
+        const d = await until("an authenticated dump", () =>
+          fetchSnapshotFromController({
+            address: `127.0.0.1:${grpcPort}`,
+            node: "novaedge-node-0",
+            caPem: Deno.readTextFileSync(creds.caFile),
+            token: Deno.readTextFileSync(creds.tokenFile),
+          }));
+        assert.ok(d.version.startsWith("v"));
+        const lease = await c.kubectl([
+          "get",
+          "lease",
+          "novaedge-controller",
+          "-o",
+          "jsonpath={.spec.holderIdentity}",
+        ]);
+        assert.equal(lease.stdout.trim(), "ctl-rbac");
+        assert.doesNotMatch(ctl.log(), /forbidden|403/i);
+      } finally {
+        await c.kubectl([
+          "delete",
+          "clusterrolebinding,clusterrole",
+          `novaedge-controller-${c.namespace}`,
+        ], { check: false });
+      }
+    });
+  },
+);
