@@ -104,3 +104,43 @@ Deno.test("websocket: ping gets a pong through the proxy (raw frames)", async ()
     await b.close();
   }
 });
+
+Deno.test("websocket over HTTP/2 (RFC 8441 extended CONNECT) bridges to an HTTP/1.1 upstream", async () => {
+  const http2 = await import("node:http2");
+  const b = wsBackend();
+  const { dp, port } = await simpleProxy([cluster("c", [b.port])]);
+  const s = http2.connect(`http://127.0.0.1:${port}`);
+  try {
+    const settings = await new Promise<{ enableConnectProtocol?: boolean }>((r) =>
+      s.once("remoteSettings", r)
+    );
+    assert.equal(settings.enableConnectProtocol, true);
+    const req = s.request({
+      ":method": "CONNECT",
+      ":protocol": "websocket",
+      ":scheme": "http",
+      ":path": "/ws",
+      ":authority": "x",
+      "sec-websocket-version": "13",
+      "sec-websocket-protocol": "chat",
+    });
+    const head = await new Promise<Record<string, unknown>>((r) => req.once("response", r));
+    assert.equal(head[":status"], 200);
+    assert.equal(head["sec-websocket-protocol"], "chat");
+    // masked text frame "hello"
+    const mask = [9, 8, 7, 6];
+    const payload = [..."hello"].map((ch, i) => ch.charCodeAt(0) ^ mask[i % 4]);
+    req.write(new Uint8Array([0x81, 0x80 | 5, ...mask, ...payload]));
+    const frame = await new Promise<Uint8Array>((r) =>
+      req.once("data", (d: Uint8Array) => r(new Uint8Array(d)))
+    );
+    assert.equal(frame[0], 0x81);
+    assert.equal(frame[1], 5);
+    assert.equal(new TextDecoder().decode(frame.subarray(2, 7)), "hello");
+    req.close();
+  } finally {
+    s.close();
+    await dp.close();
+    await b.close();
+  }
+});

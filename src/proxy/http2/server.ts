@@ -39,6 +39,8 @@ export class H2Engine {
       settings: {
         maxConcurrentStreams: limits.maxConcurrentStreams,
         maxHeaderListSize: limits.maxHeaderBytes,
+        // RFC 8441: WebSocket over HTTP/2 via extended CONNECT.
+        enableConnectProtocol: true,
       },
       maxHeaderListPairs: limits.maxHeaders + 8,
       maxSessionMemory: 64,
@@ -87,7 +89,11 @@ export class H2Engine {
   private onStream(stream: http2.ServerHttp2Stream, h: http2.IncomingHttpHeaders): void {
     const cfg = this.config();
     const start = performance.now();
-    const method = String(h[":method"] ?? "GET");
+    const rawMethod = String(h[":method"] ?? "GET");
+    // RFC 8441 extended CONNECT for WebSocket: routed and proxied like an
+    // HTTP/1.1 GET + Upgrade; the upstream side is a plain HTTP/1.1 upgrade.
+    const isWs = rawMethod === "CONNECT" && h[":protocol"] === "websocket";
+    const method = isWs ? "GET" : rawMethod;
     const hdrs = new Hdrs();
     for (const [k, v] of Object.entries(h)) {
       if (k.charCodeAt(0) === 58 || v === undefined) continue;
@@ -102,7 +108,16 @@ export class H2Engine {
     });
     stream.on("error", () => {});
     const cl = h["content-length"] !== undefined ? Number(h["content-length"]) : -1;
-    const hasBody = !stream.endAfterHeaders;
+    if (isWs) {
+      // The h2 request carries no key; the HTTP/1.1 upstream handshake needs one.
+      hdrs.set(
+        "sec-websocket-key",
+        btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16)))),
+      );
+      if (!hdrs.has("sec-websocket-version")) hdrs.set("sec-websocket-version", "13");
+      hdrs.set("upgrade", "websocket");
+    }
+    const hasBody = !stream.endAfterHeaders && !isWs;
     // Abandoning the request body must not reset the stream before the
     // answer is out; the stream is closed (NO_ERROR) after the response.
     let bodyAbandoned = false;
@@ -122,7 +137,7 @@ export class H2Engine {
       body,
       clientIp: session?.neClientIp ?? "",
       cancel,
-      upgrade: null,
+      upgrade: isWs ? "websocket" : null,
       start,
     };
     let p: Promise<ProxyResponse>;
@@ -132,7 +147,7 @@ export class H2Engine {
           cfg,
           req,
           501,
-          "CONNECT (and RFC 8441 WebSocket over HTTP/2) is not supported",
+          "CONNECT is only supported for WebSocket (RFC 8441 :protocol websocket)",
           null,
         ),
       );
@@ -167,6 +182,11 @@ async function writeH2(
       if (prev === undefined) out[n] = kv[i + 1];
       else if (Array.isArray(prev)) prev.push(kv[i + 1]);
       else out[n] = [String(prev), kv[i + 1]];
+    }
+    if (res.upgraded && res.status === 101) {
+      bytes = await bridgeWebSocket(stream, out, res);
+      res.finish(bytes, null);
+      return;
     }
     const body = res.body;
     const noBody = req.method === "HEAD" || res.status === 204 || res.status === 304;
@@ -232,4 +252,78 @@ async function writeH2(
     error = (e as Error).message;
   }
   res.finish(bytes, error);
+}
+
+/**
+ * RFC 8441: answer the extended CONNECT with 200 and splice the HTTP/2 stream
+ * with the upgraded HTTP/1.1 upstream socket (WebSocket frames pass as bytes).
+ */
+async function bridgeWebSocket(
+  stream: http2.ServerHttp2Stream,
+  out: http2.OutgoingHttpHeaders,
+  res: ProxyResponse,
+): Promise<number> {
+  const up = res.upgraded!;
+  out[":status"] = 200;
+  delete out["sec-websocket-accept"];
+  stream.respond(out);
+  let bytes = 0;
+  const toUpstream = new Promise<void>((resolve) => {
+    stream.on("data", (d: Uint8Array) => {
+      stream.pause();
+      let off = 0;
+      const chunk = new Uint8Array(d);
+      (async () => {
+        while (off < chunk.length) off += await up.transport.write(chunk.subarray(off));
+      })().then(() => stream.resume(), () => {
+        stream.destroy();
+        resolve();
+      });
+    });
+    stream.on("end", () => {
+      up.transport.closeWrite().catch(() => {}).finally(resolve);
+    });
+    stream.on("close", () => resolve());
+  });
+  const fromUpstream = (async () => {
+    const r = up.reader;
+    if (r.available > 0) {
+      const c = r.takeAll();
+      bytes += c.length;
+      stream.write(Buffer.from(c));
+    }
+    const buf = new Uint8Array(65536);
+    for (;;) {
+      let n: number | null;
+      try {
+        n = r.reading ? await r.fill(1 << 20, false) : await up.transport.read(buf);
+      } catch {
+        n = null;
+      }
+      if (n === null) break;
+      const c = r.available > 0 ? r.takeAll() : buf.subarray(0, n);
+      bytes += c.length;
+      if (stream.destroyed) break;
+      if (!stream.write(Buffer.from(c))) {
+        await new Promise<void>((resolve) => {
+          const f = () => {
+            stream.off("drain", f);
+            stream.off("close", f);
+            resolve();
+          };
+          stream.on("drain", f);
+          stream.on("close", f);
+        });
+      }
+    }
+    if (!stream.destroyed) stream.end();
+  })();
+  await Promise.all([toUpstream, fromUpstream]);
+  try {
+    up.transport.close();
+  } catch {
+    // closed
+  }
+  up.done();
+  return bytes;
 }
