@@ -5,9 +5,8 @@
  * ProxyBackends generated for one source object (one per Service port used).
  */
 import type { KubeObject } from "../../store/types.ts";
-import { parseWith } from "../../crds/schema.ts";
-import { backendTlsPolicySpec, GATEWAY_GROUP } from "./api_types.ts";
-import type { BackendTlsPolicySpecIn } from "./api_types.ts";
+import { GATEWAY_GROUP } from "./api_types.ts";
+import { policyUsable, tlsPolicyFor } from "./backend_tls.ts";
 import { compact, generatedObject, objectNameOf } from "./generated.ts";
 import type { NameRegistry, SourceRef } from "./generated.ts";
 import { referenceAllowed } from "./world.ts";
@@ -37,7 +36,13 @@ export interface ProxyBackendRef {
 
 export type Resolution =
   | { readonly ok: true; readonly backend: ServiceBackend | ProxyBackendRef }
-  | { readonly ok: false; readonly reason: string; readonly message: string };
+  | {
+    readonly ok: false;
+    readonly reason: string;
+    readonly message: string;
+    /** Not a reference problem of the route (e.g. an invalid BackendTLSPolicy): requests fail, the route's ResolvedRefs stays True. */
+    readonly silent?: boolean;
+  };
 
 interface BackendRefLike {
   readonly group?: string;
@@ -80,41 +85,14 @@ export function protocolForAppProtocol(
   }
 }
 
-function backendTlsFor(
-  w: World,
-  ns: string,
-  svc: string,
-  portName: string | undefined,
-): { policy: KubeObject; spec: BackendTlsPolicySpecIn } | undefined {
-  const matches: { policy: KubeObject; spec: BackendTlsPolicySpecIn; specific: boolean }[] = [];
-  for (const o of w.all) {
-    if (o.kind !== "BackendTLSPolicy" || !o.apiVersion.startsWith(`${GATEWAY_GROUP}/`)) continue;
-    if ((o.metadata.namespace ?? "default") !== ns) continue;
-    const p = parseWith(backendTlsPolicySpec, o.spec);
-    if (!p.ok) continue;
-    for (const t of p.value.targetRefs) {
-      if (t.group !== "" || t.kind !== "Service" || t.name !== svc) continue;
-      if (t.sectionName !== undefined && t.sectionName !== portName) continue;
-      matches.push({ policy: o, spec: p.value, specific: t.sectionName !== undefined });
-    }
-  }
-  // A sectionName-specific policy beats a whole-Service one; then the oldest, then by name.
-  matches.sort((a, b) =>
-    Number(b.specific) - Number(a.specific) ||
-    (a.policy.metadata.creationTimestamp ?? "").localeCompare(
-      b.policy.metadata.creationTimestamp ?? "",
-    ) ||
-    a.policy.metadata.name.localeCompare(b.policy.metadata.name)
-  );
-  return matches[0];
-}
-
 /** Resolves one backendRef of a route (or mirror filter) in `from.namespace`. */
 export function resolveBackendRef(
   ref: BackendRefLike,
   from: { kind: string; namespace: string },
   w: World,
   use: BackendUse,
+  /** Collects "<ns>/<svc>" of every Service found (BackendTLSPolicy ancestors). */
+  usedServices?: Set<string>,
 ): Resolution {
   const group = ref.group ?? "";
   const kind = ref.kind ?? "Service";
@@ -175,6 +153,7 @@ export function resolveBackendRef(
       message: `Service ${ns}/${ref.name} does not exist`,
     };
   }
+  usedServices?.add(`${ns}/${ref.name}`);
   if (ref.port === undefined) {
     return {
       ok: false,
@@ -209,16 +188,23 @@ export function resolveBackendRef(
   }
   let tls: Record<string, unknown> | undefined;
   if (use !== "l4") {
-    const btls = backendTlsFor(w, ns, ref.name, sp?.name);
-    if (btls !== undefined) {
+    const pol = tlsPolicyFor(w.tlsPolicies, ns, ref.name, sp?.name);
+    if (pol !== undefined) {
+      const pname = `${pol.namespace}/${pol.obj.metadata.name}`;
+      if (!policyUsable(pol)) {
+        // Never fall back to plaintext: this backend's share of requests fails.
+        return {
+          ok: false,
+          reason: "InvalidBackendTLSPolicy",
+          message:
+            `Service ${ns}/${ref.name} port ${ref.port}: BackendTLSPolicy ${pname} has no valid CA certificate`,
+          silent: true,
+        };
+      }
       if (protocol === "HTTP" || protocol === "H2C") protocol = "HTTPS";
-      const v = btls.spec.validation;
-      const secretCa = (v.caCertificateRefs ?? []).find((r) =>
-        r.group === "" && r.kind === "Secret"
-      );
-      const cmCa = (v.caCertificateRefs ?? []).filter((r) =>
-        r.group === "" && r.kind === "ConfigMap"
-      );
+      const v = pol.spec.validation;
+      const secretCa = pol.caRefs.find((r) => r.kind === "Secret");
+      const cmCa = pol.caRefs.filter((r) => r.kind === "ConfigMap");
       tls = compact({
         sni: v.hostname,
         caCertificateRef: secretCa
@@ -234,7 +220,7 @@ export function resolveBackendRef(
           s.hostname ?? s.uri ?? ""
         ).join(",");
       }
-      annotations["novaedge.io/backend-tls-policy"] = `${ns}/${btls.policy.metadata.name}`;
+      annotations["novaedge.io/backend-tls-policy"] = pname;
     }
   }
   return {

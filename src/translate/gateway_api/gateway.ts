@@ -438,6 +438,17 @@ export function analyzeGateway(
     }
     addresses.push({ type, value: a.value });
   }
+  // NovaEdge Gateways take no infrastructure parameters (no parameters kind exists).
+  const pref = spec.infrastructure?.parametersRef;
+  if (pref !== undefined && addressProblem === undefined) {
+    addressProblem = {
+      ok: false,
+      reason: "InvalidParameters",
+      message: `infrastructure.parametersRef ${pref.group ?? ""}/${
+        pref.kind ?? ""
+      }/${pref.name}: NovaEdge Gateways take no parameters`,
+    };
+  }
   if (addressProblem) {
     for (const l of listeners) {
       l.programmed = false;

@@ -28,6 +28,7 @@ import {
   SOURCE_ANNOTATION,
 } from "./generated.ts";
 import { translateRoute } from "./routes.ts";
+import { tlsPolicyStatuses } from "./backend_tls.ts";
 import { buildWorld } from "./world.ts";
 
 export {
@@ -133,17 +134,24 @@ export function translateGatewayApi(
 
   const generated: KubeObject[] = [];
   const statuses: ObjectStatus[] = [...classes.statuses];
+  const ancestors = new Map<string, Set<string>>(); // Service → Gateways (BackendTLSPolicy)
   for (const o of sorted) {
     if (!isRouteKind(o.kind) || !o.apiVersion.startsWith(`${GATEWAY_GROUP}/`)) continue;
     const r = translateRoute(o.kind, o, gwMap, w, opts.controllerName, registry, diagnostics);
     generated.push(...r.objects);
     if (r.status) statuses.push(r.status);
+    for (const svc of r.uses?.services ?? []) {
+      const set = ancestors.get(svc) ?? new Set<string>();
+      for (const g of r.uses!.gateways) set.add(g);
+      ancestors.set(svc, set);
+    }
   }
   for (const g of gateways) {
     const pg = proxyGatewayOf(g);
     if (pg) generated.push(pg);
     statuses.push(gatewayStatus(g));
   }
+  statuses.push(...tlsPolicyStatuses(w.tlsPolicies, ancestors, opts.controllerName));
   generated.sort(compareObjects);
   statuses.sort(compareStatus);
   return { objects: generated, statuses, diagnostics };

@@ -33,6 +33,8 @@ import type { World } from "./world.ts";
 export interface RouteOutput {
   readonly objects: KubeObject[];
   readonly status?: ObjectStatus;
+  /** Services the route uses ("<ns>/<svc>") and the Gateways ("<ns>/<name>") it attached to. */
+  readonly uses?: { readonly services: ReadonlySet<string>; readonly gateways: readonly string[] };
 }
 
 const L4: Partial<Record<RouteKind, "TCP" | "TLS" | "UDP">> = {
@@ -92,7 +94,13 @@ function parseRoute(
         s.rules.map((r, i) => {
           const refs: Record<string, unknown>[] = [];
           (r.backendRefs ?? []).forEach((b, j) => {
-            const res = resolveBackendRef(b, { kind, namespace: ctx.routeNs }, ctx.w, "l4");
+            const res = resolveBackendRef(
+              b,
+              { kind, namespace: ctx.routeNs },
+              ctx.w,
+              "l4",
+              ctx.usedServices,
+            );
             const weight = b.weight ?? 1;
             if (!res.ok) {
               ctx.refProblems.push({ reason: res.reason, message: res.message });
@@ -169,6 +177,7 @@ export function translateRoute(
     use: kind === "GRPCRoute" ? "grpc" : kind === "HTTPRoute" ? "http" : "l4",
     refProblems: [],
     warnings: [],
+    usedServices: new Set(),
   };
   // L4 routes resolve refs as their own kind (ReferenceGrants name the route kind).
   const results = route.rules(ctx);
@@ -308,8 +317,14 @@ export function translateRoute(
     }
     return { parentRef: p.parentRef, controllerName, conditions };
   });
+  const attachedGateways = [
+    ...new Set(
+      parents.flatMap((p) => p.attachments.map((a) => `${a.gateway.namespace}/${a.gateway.name}`)),
+    ),
+  ];
   return {
     objects,
+    uses: { services: ctx.usedServices, gateways: attachedGateways },
     status: {
       ref: { apiVersion: o.apiVersion, kind, namespace: ns, name: o.metadata.name },
       generation: gen,

@@ -34,6 +34,8 @@ export interface RuleContext {
   readonly refProblems: { reason: string; message: string }[];
   /** Warnings (fields accepted but not acted on). */
   readonly warnings: string[];
+  /** "<ns>/<svc>" of every Service the route uses (BackendTLSPolicy ancestors). */
+  readonly usedServices: Set<string>;
 }
 
 export type RuleResult =
@@ -215,10 +217,12 @@ function filter(
         { kind: ctx.routeKind, namespace: ctx.routeNs },
         ctx.w,
         ctx.use,
+        ctx.usedServices,
       );
       if (!res.ok) {
         // An unresolvable mirror is dropped (mirroring never affects the response).
-        ctx.refProblems.push({ reason: res.reason, message: `mirror: ${res.message}` });
+        if (res.silent) ctx.warnings.push(`mirror: ${res.message}`);
+        else ctx.refProblems.push({ reason: res.reason, message: `mirror: ${res.message}` });
         return undefined;
       }
       let percent = 100;
@@ -347,12 +351,14 @@ function backendRefs(
       { kind: ctx.routeKind, namespace: ctx.routeNs },
       ctx.w,
       ctx.use,
+      ctx.usedServices,
     );
     const f = filters(b.filters, ctx, prefixOk);
     if (!res.ok || f.broken) {
       const reason = res.ok ? f.broken!.reason : res.reason;
       const message = res.ok ? f.broken!.message : res.message;
-      ctx.refProblems.push({ reason, message });
+      if (!res.ok && res.silent) ctx.warnings.push(message);
+      else ctx.refProblems.push({ reason, message });
       // Keep the weight: requests for this share must fail (500), not go elsewhere.
       out.push({
         kind: "ProxyBackend",

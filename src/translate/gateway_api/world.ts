@@ -9,6 +9,8 @@ import { referenceGrantSpec, serviceSpec } from "../../crds/core.ts";
 import type { ReferenceGrantSpec, ServiceSpec } from "../../crds/core.ts";
 import { parseWith } from "../../crds/schema.ts";
 import { GATEWAY_GROUP } from "./api_types.ts";
+import { analyzeTlsPolicies } from "./backend_tls.ts";
+import type { TlsPolicies } from "./backend_tls.ts";
 import { tlsSecretEntry } from "../../snapshot/tls_secrets.ts";
 
 export interface ServiceView {
@@ -25,6 +27,8 @@ export interface World {
   /** Any object by `<Kind>/<namespace>/<name>` (for ExtensionRefs, VIPs, ...). */
   readonly byKey: ReadonlyMap<string, KubeObject>;
   readonly all: readonly KubeObject[];
+  /** BackendTLSPolicies, analysed once. */
+  readonly tlsPolicies: TlsPolicies;
 }
 
 const nsOf = (o: KubeObject) => o.metadata.namespace ?? "default";
@@ -68,7 +72,8 @@ export function buildWorld(objects: readonly KubeObject[]): World {
       }
     }
   }
-  return { services, secrets, namespaceLabels, grants, byKey, all: objects };
+  const partial = { services, secrets, namespaceLabels, grants, byKey, all: objects };
+  return { ...partial, tlsPolicies: analyzeTlsPolicies(partial) };
 }
 
 /** Labels of a namespace; a namespace without an object still has its name label. */
