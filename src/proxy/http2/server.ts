@@ -54,6 +54,9 @@ export class H2Engine {
         close: () => {
           if (!session.closed) session.close();
         },
+        destroy: () => {
+          if (!session.destroyed) session.destroy();
+        },
       };
       this.conns.add(handle);
       session.on("close", () => {

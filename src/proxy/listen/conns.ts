@@ -7,7 +7,10 @@ import { activeConnections } from "../../observe/metrics.ts";
 export interface ConnHandle {
   /** True while a request is being read or served. */
   busy: boolean;
+  /** Graceful: let the peer finish (HTTP/2 GOAWAY). */
   close(): void;
+  /** Immediate, at the drain deadline (defaults to close). */
+  destroy?(): void;
 }
 
 export class ConnSet {
@@ -53,10 +56,10 @@ export class ConnSet {
       new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, ms)))),
     ]);
     clearTimeout(timer);
-    for (const c of this.conns) c.close();
+    for (const c of this.conns) (c.destroy ?? c.close).call(c);
   }
 
   closeAll(): void {
-    for (const c of this.conns) c.close();
+    for (const c of this.conns) (c.destroy ?? c.close).call(c);
   }
 }
