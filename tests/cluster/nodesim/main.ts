@@ -9,6 +9,7 @@
 import { ApiError, KubeApi } from "../api.ts";
 import { K8S_VERSION, KUBELET_PORT, nodeIP, nodeName, nodePodCIDR, RUN_DIR } from "../config.ts";
 import type { ClusterState } from "../control_plane.ts";
+import { podEvent } from "./events.ts";
 import { kubeletHandler } from "./kubelet_server.ts";
 import { PodRunner } from "./pod_runner.ts";
 import type { List, Pod } from "./types.ts";
@@ -223,6 +224,14 @@ async function schedule(pod: Pod): Promise<void> {
       metadata: { name: m.name, namespace: m.namespace, uid: m.uid },
       target: { apiVersion: "v1", kind: "Node", name: target.name },
     });
+    podEvent(
+      api,
+      pod,
+      "Normal",
+      "Scheduled",
+      `Successfully assigned ${m.namespace}/${m.name} to ${target.name}`,
+      "default-scheduler",
+    );
     // Count it at once so the next pod of a burst goes to another node.
     podsByUid.set(m.uid, { ...pod, spec: { ...pod.spec, nodeName: target.name } });
   } catch (e) {
@@ -278,6 +287,7 @@ function handlePod(type: string, pod: Pod): void {
     api,
     runDir: RUN_DIR,
     nodeIP: node.ip,
+    nodeName: node.name,
     allocateIP: () => allocateIP(node),
     releaseIP: (ip) => node.used.delete(ip),
     onGone: (u) => {

@@ -11,6 +11,7 @@ import { ApiError, type KubeApi } from "../api.ts";
 import { resolveContainer } from "../images.ts";
 import { createPodNetwork, deletePodNetwork } from "../network.ts";
 import { containerEnv, expandAll } from "./env.ts";
+import { podEvent } from "./events.ts";
 import { LogSink } from "./logs.ts";
 import { runProbe } from "./probes.ts";
 import { prepareVolumes, type VolumePlan, wrapWithMounts } from "./volumes.ts";
@@ -32,6 +33,8 @@ export interface RunnerContext {
   nodeIP: string;
   allocateIP(): string;
   releaseIP(ip: string): void;
+  /** Name of the node the pod is bound to (event source). */
+  nodeName: string;
   /** Called once the pod is stopped and forgotten. */
   onGone(uid: string): void;
   log(msg: string): void;
@@ -119,6 +122,22 @@ export class PodRunner {
     );
   }
 
+  #event(type: "Normal" | "Warning", reason: string, message: string, c?: ContainerRun): void {
+    const fieldPath = c
+      ? `spec.${c.init ? "initContainers" : "containers"}{${c.spec.name}}`
+      : undefined;
+    podEvent(
+      this.ctx.api,
+      this.pod,
+      type,
+      reason,
+      message,
+      "kubelet",
+      this.ctx.nodeName,
+      fieldPath,
+    );
+  }
+
   get uid(): string {
     return this.pod.metadata.uid;
   }
@@ -161,6 +180,7 @@ export class PodRunner {
     } catch (e) {
       this.#podError = { reason: "NetworkSetupFailed", message: String(e), fatal: false };
       this.ctx.log(`${this.key}: network setup failed: ${e}`);
+      this.#event("Warning", "FailedCreatePodSandBox", `network setup failed: ${e}`);
       this.schedulePatch();
       return;
     }
@@ -256,6 +276,9 @@ export class PodRunner {
       if (this.#stopping || !this.#shouldRestart(c, code)) break;
       if (Date.now() - startedAt > 60_000) backoff = BACKOFF_START_MS;
       this.ctx.log(`${this.key}/${c.spec.name}: exited ${code}, restarting in ${backoff}ms`);
+      if (code !== 0) {
+        this.#event("Warning", "BackOff", `Back-off restarting failed container ${c.spec.name}`, c);
+      }
       c.lastState = c.state;
       c.state = {
         waiting: {
@@ -311,6 +334,14 @@ export class PodRunner {
       env.PATH,
     );
     if ("error" in resolved) {
+      if (c.state.waiting?.reason !== "ErrImagePull") {
+        this.#event(
+          "Warning",
+          "Failed",
+          `Failed to pull image "${c.spec.image}": ${resolved.error}`,
+          c,
+        );
+      }
       c.state = { waiting: { reason: "ErrImagePull", message: resolved.error } };
       // A bare pod fails at once; a controller's pod stays Pending like with a real
       // kubelet, so its ReplicaSet does not churn through failing replacements.
@@ -365,6 +396,15 @@ export class PodRunner {
       await sink.close();
       return st;
     });
+    if (c.restartCount === 0) {
+      this.#event(
+        "Normal",
+        "Pulled",
+        `Container image "${c.spec.image}" mapped to ${resolved.exe}`,
+        c,
+      );
+    }
+    this.#event("Normal", "Started", `Started container ${c.spec.name} (pid ${child.pid})`, c);
     c.state = { running: { startedAt: now() } };
     c.started = !c.spec.startupProbe;
     c.ready = !c.init && !c.spec.readinessProbe && c.started;
@@ -397,6 +437,14 @@ export class PodRunner {
         } else {
           failRun++;
           okRun = 0;
+        }
+        if (!ok && failRun === 1 && kind !== "startup") {
+          this.#event(
+            "Warning",
+            "Unhealthy",
+            `${kind[0].toUpperCase()}${kind.slice(1)} probe failed`,
+            c,
+          );
         }
         if (kind === "readiness") {
           const ready = ok ? okRun >= success || c.ready : failRun < failure && c.ready;
@@ -461,7 +509,10 @@ export class PodRunner {
     this.#abort.abort();
     this.#stopped = (async () => {
       const running = this.all().filter((c) => c.child && c.state.running);
-      for (const c of running) this.#kill(c, "SIGTERM");
+      for (const c of running) {
+        if (deleteObject) this.#event("Normal", "Killing", `Stopping container ${c.spec.name}`, c);
+        this.#kill(c, "SIGTERM");
+      }
       const grace = Math.max(0, Math.min(graceSeconds, 30)) * 1000;
       const all = Promise.all(running.map((c) => c.exited));
       const timedOut = await Promise.race([
