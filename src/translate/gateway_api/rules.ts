@@ -5,7 +5,7 @@
  * that does not resolve keeps its weight but points at a ProxyBackend that does
  * not exist, so that share of requests gets a 500 as the spec requires.
  */
-import { DURATION_PATTERN } from "../../crds/common.ts";
+import { DURATION_PATTERN, durationMs } from "../../crds/common.ts";
 import type {
   GrpcMatchIn,
   GrpcRuleIn,
@@ -381,6 +381,13 @@ function timeouts(t: HttpRuleIn["timeouts"]): Record<string, unknown> | undefine
     if (typeof v === "string" && !DURATION_RE.test(v)) {
       throw new Unsupported(`timeouts.${k} ${JSON.stringify(v)} is not a valid duration`);
     }
+  }
+  // "0s" disables a timeout; otherwise a backend request cannot outlast the request.
+  const req = durationMs(t.request), be = durationMs(t.backendRequest);
+  if (req > 0 && be > req) {
+    throw new Unsupported(
+      `timeouts.backendRequest ${t.backendRequest} is longer than timeouts.request ${t.request}`,
+    );
   }
   const out = compact({ request: t.request, backendRequest: t.backendRequest });
   return Object.keys(out).length ? out : undefined;
