@@ -13,6 +13,7 @@ import { DEFAULT_LIMITS, type ResolvedLimits, type SocketConfig } from "./core/p
 import { PoolRegistry } from "./upstream/registry.ts";
 import { ListenerSocket } from "./listen/socket.ts";
 import { CertStore } from "./listen/tls_store.ts";
+import { HealthManager } from "./health/health.ts";
 
 export interface LocalOptions {
   readonly log?: Logger;
@@ -69,6 +70,7 @@ export class LocalDataPlane {
   private log: Logger;
   private sockets = new Map<string, ListenerSocket>();
   private registry = new PoolRegistry();
+  private health: HealthManager;
   private version: string | null = null;
   private chain: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -77,6 +79,7 @@ export class LocalDataPlane {
   constructor(opts: LocalOptions = {}) {
     this.opts = opts;
     this.log = opts.log ?? logger("dataplane");
+    this.health = new HealthManager(this.log);
   }
 
   /** Version of the snapshot in force, or null before the first apply. */
@@ -164,6 +167,9 @@ export class LocalDataPlane {
         s.current = p.config;
         s.certs = p.certs;
       }
+      // Health state follows the new balancers (known-down endpoints stay out).
+      const anyPlan = plans.values().next().value;
+      if (anyPlan) this.health.commit(anyPlan.config.clusters);
       // Keep warm pools for endpoints still in use, close the rest gracefully.
       const keep = new Set<string>();
       for (const p of plans.values()) {
@@ -184,7 +190,8 @@ export class LocalDataPlane {
 
   /** Pure-ish build step: everything the snapshot needs, nothing bound yet. */
   private plan(snap: Snapshot): Map<string, SocketPlan> {
-    const factory = this.opts.balancerFactory ?? ((c: Cluster) => createBalancer(c));
+    const factory = this.opts.balancerFactory ??
+      ((c: Cluster) => createBalancer(c, { unhealthy: this.health.downKeys(c.name) }));
     const clusters = new Map<string, ClusterRuntime>();
     for (const c of snap.clusters) {
       clusters.set(c.name, new ClusterRuntime(c, factory(c), this.registry));
@@ -275,5 +282,6 @@ export class LocalDataPlane {
     }
     this.sockets.clear();
     this.registry.close();
+    this.health.close();
   }
 }

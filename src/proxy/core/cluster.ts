@@ -6,6 +6,7 @@ import type { Cluster, Endpoint } from "../../snapshot/types.ts";
 import type { Balancer } from "../lb/types.ts";
 import type { Cancel } from "./types.ts";
 import type { PoolRegistry } from "../upstream/registry.ts";
+import type { ClusterHealth } from "../health/health.ts";
 import { h1Exchange } from "../upstream/h1_pool.ts";
 import {
   type EndpointConfig,
@@ -21,6 +22,8 @@ export class ClusterRuntime {
   /** Retries in progress, for the retry budget. */
   activeRetries = 0;
   active = 0;
+  /** Active checks + outlier detection; attached when the snapshot is swapped in. */
+  health: ClusterHealth | null = null;
 
   constructor(
     readonly cluster: Cluster,

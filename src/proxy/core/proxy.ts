@@ -530,6 +530,9 @@ export async function handleRequest(cfg: SocketConfig, req: ProxyRequest): Promi
       if (attempt > 0) cr.activeRetries--;
     }
     observeLatency(cr.cluster.name, (performance.now() - t0) / 1000);
+    if (cr.health !== null && !(lastErr?.kind === "cancelled" && res === null)) {
+      cr.health.observe(pick.key, res !== null ? res.status < 500 : false);
+    }
     if (res !== null) {
       const retryable = retryCodes.has(res.status) && attempt < maxRetries && idempotent &&
         !(body?.started) && !req.upgrade;
