@@ -458,3 +458,47 @@ spec:
     assert.equal(p.status.phase, "Running");
   },
 );
+
+clusterTest("init containers run first; containers of a pod share an emptyDir", async (c) => {
+  await c.apply(`
+apiVersion: v1
+kind: Pod
+metadata: {name: shared}
+spec:
+  restartPolicy: Never
+  initContainers:
+  - name: init
+    image: busybox:1.36
+    command: ["sh", "-c", "echo from-init > /novaedge-shared/init.txt"]
+    volumeMounts: [{name: scratch, mountPath: /novaedge-shared}]
+  containers:
+  - name: writer
+    image: busybox:1.36
+    command: ["sh", "-c", "echo from-writer > /novaedge-shared/w.txt"]
+    volumeMounts: [{name: scratch, mountPath: /novaedge-shared}]
+  - name: reader
+    image: busybox:1.36
+    command: ["sh", "-c", "for i in $(seq 50); do [ -f /data/w.txt ] && break; sleep 0.2; done; cat /data/init.txt /data/w.txt"]
+    volumeMounts: [{name: scratch, mountPath: /data}]
+  volumes:
+  - {name: scratch, emptyDir: {}}
+`);
+  const p = await waitFor("shared finished", async () => {
+    const p = await c.api.get<PodLike>(`/api/v1/namespaces/${c.namespace}/pods/shared`);
+    return p.status.phase === "Succeeded" || p.status.phase === "Failed" ? p : undefined;
+  }, 60_000);
+  const out = (await c.kubectl(["logs", "shared", "-c", "reader"])).stdout;
+  assert.equal(p.status.phase, "Succeeded", out);
+  assert.equal(out.trim(), "from-init\nfrom-writer");
+  assert.equal((await c.kubectl(["logs", "shared", "-c", "init"])).stdout, "");
+  // The mount points existed only inside the containers' private roots.
+  for (const dir of ["/novaedge-shared", "/data"]) {
+    assert.equal(
+      await Deno.stat(dir).then(() => dir === "/data" && hostHadData, () => false),
+      false,
+      dir,
+    );
+  }
+});
+
+const hostHadData = await Deno.stat("/data").then(() => true, () => false);

@@ -4,8 +4,10 @@
  * directory, and each container runs in a private mount namespace where they are
  * bind-mounted at their `mountPath`. When a mount point does not exist on the
  * host (e.g. /etc/secret-volume), its nearest existing parent directory is
- * overlaid (overlayfs, upper layer on tmpfs) inside that private namespace only,
- * so the host's file system never changes.
+ * overlaid (overlayfs, upper layer on tmpfs) inside that private namespace only;
+ * when even the top-level directory is missing (e.g. /data), the container gets a
+ * private root of recursive binds and is chrooted into it. The host's file system
+ * never changes.
  */
 import type { KubeApi } from "../api.ts";
 import { readData } from "./env.ts";
@@ -90,13 +92,36 @@ mkdir -p "$ovl/bin"
 prog="$ovl/bin/$(basename "$exe")"
 [ -e "$prog" ] || touch "$prog"
 mount --bind "$exe" "$prog"
+# A mount point whose top-level directory does not exist (e.g. /data) cannot be created
+# without touching the host's /: then the container gets its own root, a tmpfs-backed
+# directory holding recursive binds of every top-level host entry, and is chrooted into it.
+base=""
+i=1
+for a in "$@"; do
+  [ "$a" = "--" ] && break
+  if [ $((i % 3)) = 2 ]; then
+    top="/$(printf %s "$a" | cut -d/ -f2)"
+    [ -e "$top" ] || base="$ovl/root"
+  fi
+  i=$((i + 1))
+done
+if [ -n "$base" ]; then
+  mkdir -p "$base"
+  for e in /* /.[!.]*; do
+    [ -e "$e" ] || [ -L "$e" ] || continue
+    n="$base$e"
+    if [ -L "$e" ]; then ln -sfn "$(readlink "$e")" "$n"
+    elif [ -d "$e" ]; then mkdir -p "$n"; mount --rbind "$e" "$n"
+    else touch "$n"; mount --bind "$e" "$n"; fi
+  done
+fi
 while [ "$1" != "--" ]; do
-  src="$1"; dst="$2"; ro="$3"; shift 3
+  src="$1"; dst="$base$2"; ro="$3"; shift 3
   if [ ! -e "$dst" ]; then
     anc=$(dirname "$dst")
     while [ ! -d "$anc" ]; do anc=$(dirname "$anc"); done
-    if [ "$anc" != "/" ]; then
-      layer="$ovl/$(printf %s "$anc" | tr / _)"
+    if [ "$anc" != "/" ] && [ "$anc" != "$base" ]; then
+      layer="$ovl/layers/$(printf %s "$anc" | tr / _)"
       mkdir -p "$layer/u" "$layer/w"
       mount -t overlay overlay -o "lowerdir=$anc,upperdir=$layer/u,workdir=$layer/w" "$anc"
     fi
@@ -106,6 +131,9 @@ while [ "$1" != "--" ]; do
   if [ "$ro" = ro ]; then mount -o remount,bind,ro "$dst"; fi
 done
 shift
+if [ -n "$base" ]; then
+  exec chroot "$base" /bin/sh -c 'cd "$1" 2>/dev/null || cd /; shift; exec "$@"' sh "$PWD" "$prog" "$@"
+fi
 exec "$prog" "$@"
 `;
 
