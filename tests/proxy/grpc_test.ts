@@ -279,3 +279,45 @@ Deno.test("grpc: a path with no route answers UNIMPLEMENTED with a reason", asyn
     await dp.close();
   }
 });
+
+Deno.test("grpc: TLS listener (ALPN h2) in front of an h2c gRPC upstream", async () => {
+  const pki = await makePki();
+  const leaf = await pki.leaf("edge", ["grpc.example.com"]);
+  const { server, port: up } = await startServer(grpc.ServerCredentials.createInsecure());
+  const port = freePort();
+  const dp = new DataPlane({});
+  try {
+    await dp.apply(snapshot({
+      listeners: [listener("grpcs", port, {
+        protocol: "HTTPS",
+        tls: { mode: "Terminate", certificates: ["edge"], minVersion: "1.2", alpn: [] },
+      })],
+      routes: [route("r", ["g"])],
+      clusters: [cluster("g", [up], { protocol: "GRPC" })],
+      secrets: [leaf],
+    }));
+    const creds = grpc.credentials.createSsl(Buffer.from(pki.caPem));
+    const c = new Client(`127.0.0.1:${port}`, creds, {
+      "grpc.ssl_target_name_override": "grpc.example.com",
+    });
+    try {
+      const u = await unary(c, "Unary", "secure");
+      assert.equal(u.value, "echo:secure:");
+      assert.equal(u.trailers.get("x-trailer")[0], "t1");
+      const items = await new Promise<string[]>((resolve, reject) => {
+        const out: string[] = [];
+        const call = (c as unknown as Dyn).Spread(Buffer.from("3"));
+        call.on("data", (d: Buffer) => out.push(d.toString()));
+        call.on("end", () => resolve(out));
+        call.on("error", reject);
+      });
+      assert.deepEqual(items, ["item0", "item1", "item2"]);
+    } finally {
+      c.close();
+    }
+  } finally {
+    await dp.close();
+    server.forceShutdown();
+    await Deno.remove(pki.dir, { recursive: true });
+  }
+});

@@ -61,17 +61,43 @@ Deno.test("health: outlier detection ejects an endpoint after consecutive 5xx", 
   })]);
   try {
     const codes: number[] = [];
-    for (let i = 0; i < 6; i++) {
+    for (let i = 0; i < 8; i++) {
       const r = await fetch(url);
       codes.push(r.status);
       await r.body?.cancel();
     }
-    // Round robin: bad, good, bad (2nd 5xx → ejected), then only good.
-    assert.deepEqual(codes.slice(3), [200, 200, 200]);
+    // Round robin alternates until the 2nd 5xx ejects "bad" (within the
+    // first 4 requests whatever the start phase); then only "good" answers.
+    assert.deepEqual(codes.slice(4), [200, 200, 200, 200]);
     assert.equal(codes.filter((c) => c === 500).length, 2);
   } finally {
     await dp.close();
     await bad.close();
     await good.close();
+  }
+});
+
+Deno.test("circuit breaker: requests beyond maxRequests in flight get 503 with a reason", async () => {
+  let release: () => void = () => {};
+  const gate = new Promise<void>((r) => (release = r));
+  const slow = backend(async () => {
+    await gate;
+    return new Response("done");
+  });
+  const { dp, url } = await simpleProxy([cluster("c", [slow.port], {
+    circuitBreaker: { maxConnections: 0, maxPendingRequests: 0, maxRequests: 2, maxRetries: 0 },
+  })]);
+  try {
+    const first = [fetch(url), fetch(url)];
+    await sleep(150);
+    const third = await fetch(url);
+    assert.equal(third.status, 503);
+    assert.match(await third.text(), /circuit breaker open/);
+    release();
+    for (const r of await Promise.all(first)) assert.equal(await r.text(), "done");
+  } finally {
+    release();
+    await dp.close();
+    await slow.close();
   }
 });

@@ -422,6 +422,18 @@ export async function handleRequest(cfg: SocketConfig, req: ProxyRequest): Promi
       log,
     );
   }
+  // Circuit breaker: cap concurrent requests to the cluster (fail fast, 503).
+  const maxReq = cr.cluster.circuitBreaker?.maxRequests ?? 0;
+  if (maxReq > 0 && cr.active >= maxReq) {
+    req.body?.cancel("circuit open");
+    return generated(
+      cfg,
+      req,
+      503,
+      `circuit breaker open: cluster "${cr.cluster.name}" has ${cr.active} requests in flight (max ${maxReq})`,
+      log,
+    );
+  }
 
   // Outbound head.
   const teTrailers = stripHopByHop(outHeaders);
