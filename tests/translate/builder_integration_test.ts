@@ -36,6 +36,7 @@ const isSource = (o: KubeObject) =>
 const CASES: [string, number][] = [
   ["gateway_api/gateway_basic.in.yaml", 1],
   ["gateway_api/gateway_bind_addresses.in.yaml", 2],
+  ["gateway_api/gateway_address_pool.in.yaml", 0],
   ["gateway_api/gateway_allowed_routes.in.yaml", 6],
   ["gateway_api/httproute_matches.in.yaml", 6],
   ["gateway_api/httproute_parent_refs.in.yaml", 6],

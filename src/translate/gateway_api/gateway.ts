@@ -45,6 +45,12 @@ export interface GatewayOptions {
    * different IPs stay apart. `spec.addresses` IPs are always bound.
    */
   readonly bindGatewayAddresses?: boolean;
+  /** Gateways ("<ns>/<name>") whose address came from the pool: their listeners bind it. */
+  readonly pooled?: ReadonlySet<string>;
+  /** IPs the agents can serve; a `spec.addresses` IP outside it is AddressNotUsable. */
+  readonly usableAddresses?: ReadonlySet<string>;
+  /** Gateways the pool had no address left for (AddressNotAssigned). */
+  readonly unassigned?: ReadonlySet<string>;
 }
 
 export type Verdict = { readonly ok: boolean; readonly reason: string; readonly message: string };
@@ -76,6 +82,8 @@ export interface GatewayState {
   readonly listeners: ListenerState[];
   readonly addresses: readonly { type: string; value: string }[];
   readonly addressProblem?: Verdict;
+  /** Accepted, but cannot be programmed (AddressNotUsable). */
+  readonly programmedProblem?: Verdict;
   /** The IP the generated listeners bind (undefined: every address of the node). */
   readonly bindAddress?: string;
 }
@@ -449,6 +457,30 @@ export function analyzeGateway(
       }/${pref.name}: NovaEdge Gateways take no parameters`,
     };
   }
+  let programmedProblem: Verdict | undefined;
+  const unusable = addresses.filter((a) =>
+    opts.usableAddresses && !opts.usableAddresses.has(a.value)
+  );
+  const gwKey = `${namespace}/${o.metadata.name}`;
+  if (!addressProblem && (unusable.length || opts.unassigned?.has(gwKey))) {
+    programmedProblem = unusable.length
+      ? {
+        ok: false,
+        reason: "AddressNotUsable",
+        message: `address(es) ${
+          unusable.map((a) => a.value).join(", ")
+        } cannot be served by NovaEdge agents`,
+      }
+      : {
+        ok: false,
+        reason: "AddressNotAssigned",
+        message: "the gateway address pool is exhausted",
+      };
+    for (const l of listeners) {
+      l.programmed = false;
+      l.programmedMessage = `Gateway is not programmed: ${programmedProblem.message}`;
+    }
+  }
   if (addressProblem) {
     for (const l of listeners) {
       l.programmed = false;
@@ -461,7 +493,7 @@ export function analyzeGateway(
   if (addresses.length === 0) {
     for (const v of given) addresses.push({ type: isIP(v) ? "IPAddress" : "Hostname", value: v });
   }
-  const bindAddress = requested || opts.bindGatewayAddresses
+  const bindAddress = requested || opts.bindGatewayAddresses || opts.pooled?.has(key)
     ? addresses.find((a) => a.type === "IPAddress")?.value
     : undefined;
   return {
@@ -479,6 +511,7 @@ export function analyzeGateway(
     listeners,
     addresses,
     addressProblem,
+    programmedProblem,
     bindAddress,
   };
 }
@@ -523,7 +556,8 @@ function selectorOut(sel: LabelSelectorIn | undefined) {
 
 /** The ProxyGateway generated from a Gateway (undefined when no listener can be programmed). */
 export function proxyGatewayOf(g: GatewayState): KubeObject | undefined {
-  if (g.addressProblem) return undefined; // a Gateway that is not accepted is not served
+  // A Gateway that is not accepted, or whose address cannot be served, is not programmed.
+  if (g.addressProblem || g.programmedProblem) return undefined;
   const listeners = g.listeners.filter((l) => l.programmed).map((l) => {
     const s = l.spec;
     const l4 = s.protocol === "TCP" || s.protocol === "UDP";
@@ -609,6 +643,8 @@ export function gatewayStatus(g: GatewayState): ObjectStatus {
   const anyProgrammed = g.listeners.some((l) => l.programmed);
   const programmed = g.addressProblem
     ? cond("Programmed", false, "Invalid", g.addressProblem.message, gen)
+    : g.programmedProblem
+    ? cond("Programmed", false, g.programmedProblem.reason, g.programmedProblem.message, gen)
     : anyProgrammed || total === 0
     ? cond("Programmed", true, "Programmed", "Gateway is programmed", gen)
     : cond("Programmed", false, "Invalid", "No listener could be programmed", gen);

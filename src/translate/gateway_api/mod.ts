@@ -28,6 +28,7 @@ import {
   SOURCE_ANNOTATION,
 } from "./generated.ts";
 import { translateRoute } from "./routes.ts";
+import { allocateGatewayAddresses } from "./address_pool.ts";
 import { tlsPolicyStatuses } from "./backend_tls.ts";
 import { buildWorld } from "./world.ts";
 
@@ -69,6 +70,19 @@ export interface GatewayApiOptions {
    * that share a port live on different IPs (e.g. one per Gateway in conformance).
    */
   readonly bindGatewayAddresses?: boolean;
+  /**
+   * IPs to give Gateways that have no address of their own (no `spec.addresses` IP, no
+   * `gatewayAddresses` entry, no ProxyVIP): one each, bound by their listeners, kept
+   * stable through the address their status already shows.
+   */
+  readonly gatewayAddressPool?: readonly string[];
+  /**
+   * IPs NovaEdge agents can serve. A Gateway asking (in `spec.addresses`) for an IP
+   * outside it is Accepted but not Programmed (AddressNotUsable). Default: when a
+   * `gatewayAddressPool` is given, the pool plus `gatewayAddresses` and ProxyVIP
+   * addresses; otherwise every address is assumed usable.
+   */
+  readonly usableGatewayAddresses?: readonly string[];
 }
 
 /** What a translator returns: generated objects, statuses of source objects, diagnostics. */
@@ -124,11 +138,42 @@ export function translateGatewayApi(
     supportedFeatures: options.supportedFeatures ?? DEFAULT_SUPPORTED_FEATURES,
     bundleVersion: options.bundleVersion,
     bindGatewayAddresses: options.bindGatewayAddresses,
-    gatewayAddresses: { ...vipAddresses(sorted), ...(options.gatewayAddresses ?? {}) },
+    gatewayAddresses: { ...vipAddresses(sorted), ...(options.gatewayAddresses ?? {}) } as Record<
+      string,
+      readonly string[]
+    >,
+    pooled: new Set<string>(),
+    unassigned: new Set<string>(),
+    usableAddresses: options.usableGatewayAddresses
+      ? new Set(options.usableGatewayAddresses)
+      : undefined as Set<string> | undefined,
   };
+  if (!opts.usableAddresses && options.gatewayAddressPool?.length) {
+    opts.usableAddresses = new Set([
+      ...options.gatewayAddressPool,
+      ...Object.values(opts.gatewayAddresses).flat(),
+    ]);
+  }
   const registry = new NameRegistry();
   reserveHandWritten(registry, sorted);
   const classes = translateGatewayClasses(sorted, opts, diagnostics);
+  if (options.gatewayAddressPool?.length) {
+    const explicit = Object.fromEntries(
+      Object.entries(opts.gatewayAddresses).filter(([k]) => k !== "*"),
+    );
+    const alloc = allocateGatewayAddresses(
+      sorted,
+      classes.accepted,
+      options.gatewayAddressPool,
+      explicit,
+      diagnostics,
+    );
+    for (const k of alloc.unassigned) opts.unassigned.add(k);
+    for (const [k, v] of Object.entries(alloc.allocated)) {
+      opts.gatewayAddresses[k] = v;
+      opts.pooled.add(k);
+    }
+  }
   const gateways = collectGateways(sorted, classes.accepted, w, opts, registry, diagnostics);
   const gwMap = new Map<string, GatewayState>(gateways.map((g) => [`${g.namespace}/${g.name}`, g]));
 
