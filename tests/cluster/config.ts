@@ -99,4 +99,6 @@ export const APT_PACKAGES: Record<string, string> = {
   "/usr/sbin/ip": "iproute2",
   "/usr/bin/openssl": "openssl",
   "/usr/bin/nsenter": "util-linux",
+  // Tests run `curl` inside "busybox" pods (host commands).
+  "/usr/bin/curl": "curl",
 };

@@ -17,7 +17,8 @@ export async function ensureBridge(nodes: number): Promise<void> {
     await run(IP, ["link", "add", BRIDGE, "type", "bridge"]);
   }
   // Pods never need IPv6 link-local chatter on our bridge.
-  await run("sysctl", ["-qw", `net.ipv6.conf.${BRIDGE}.disable_ipv6=1`], { check: false });
+  await run("sysctl", ["-qw", `net.ipv6.conf.${BRIDGE}.disable_ipv6=1`], { check: false })
+    .catch(() => undefined);
   const addrs = (await run(IP, ["-4", "-o", "addr", "show", "dev", BRIDGE])).stdout;
   const want = [BRIDGE_IP, ...Array.from({ length: nodes }, (_, i) => nodeIP(i))];
   for (const a of [...new Set(want)]) {
