@@ -59,6 +59,11 @@ export interface IngressOptions {
    * class attaches to (default "novaedge-system").
    */
   readonly ingressNamespace?: string;
+  /**
+   * IP the Ingress listeners bind (default: every address). Needed when Gateways
+   * use the same ports on other IPs of the node.
+   */
+  readonly ingressAddress?: string;
   /** Ports of the generated listeners (defaults 80 and 443). */
   readonly httpPort?: number;
   readonly httpsPort?: number;
@@ -512,7 +517,9 @@ export function translateIngress(
   const usedCanaries = new Set<string>();
 
   for (const { o, spec, ctx } of ingresses) {
-    if (!ctx.cfg.canary) translateOne(ctx, spec, httpsPort, canaries, usedCanaries);
+    if (!ctx.cfg.canary) {
+      translateOne(ctx, spec, httpsPort, options.ingressAddress, canaries, usedCanaries);
+    }
     finish(ctx, o, options, diagnostics, generated, statuses);
   }
   for (const [cls, g] of [...httpGateways.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -526,12 +533,13 @@ export function translateIngress(
       uid: ic.metadata.uid,
     };
     generated.push(generatedObject("ProxyGateway", g.namespace, g.name, src, {
-      listeners: [{
+      listeners: [compact({
         name: "http",
         port: httpPort,
         protocol: "HTTP",
+        address: options.ingressAddress,
         allowedRoutes: { namespaces: { from: "All" } },
-      }],
+      })],
     }, { ownerLabel: INGRESS_OWNER_LABEL }));
   }
   for (const [k, list] of canaries) {
@@ -558,6 +566,7 @@ function translateOne(
   ctx: Ctx,
   spec: IngressSpecIn,
   httpsPort: number,
+  address: string | undefined,
   canaries: ReadonlyMap<string, Canary[]>,
   usedCanaries: Set<string>,
 ): void {
@@ -604,6 +613,7 @@ function translateOne(
         name,
         port: httpsPort,
         protocol: "HTTPS",
+        address,
         hostname: h,
         tls: { mode: "Terminate", certificateRefs: [{ kind: "Secret", name: t.secretName }] },
         allowedRoutes: { namespaces: { from: "Same" } },
