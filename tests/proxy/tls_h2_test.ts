@@ -155,3 +155,45 @@ Deno.test("upstream TLS (HTTP/1.1): CA verification and SNI, host rewrite; wrong
     await Deno.remove(other.dir, { recursive: true });
   }
 });
+
+Deno.test("h2c upstream: HTTP/1.1 clients reach an HTTP/2-only backend (bodies both ways, chunked re-framing)", async () => {
+  const http2 = await import("node:http2");
+  const srv = http2.createServer();
+  srv.on(
+    "stream",
+    (
+      stream: import("node:http2").ServerHttp2Stream,
+      h: import("node:http2").IncomingHttpHeaders,
+    ) => {
+      let n = 0;
+      stream.on("data", (d: Uint8Array) => (n += d.length));
+      stream.on("end", () => {
+        stream.respond({ ":status": 200, "content-type": "text/plain", "x-proto": "h2" });
+        stream.write(`path=${h[":path"]} authority=${h[":authority"]} `);
+        stream.end(`got=${n}`);
+      });
+    },
+  );
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
+  const up = (srv.address() as { port: number }).port;
+  const port = freePort();
+  const dp = new DataPlane({});
+  try {
+    await dp.apply(snapshot({
+      listeners: [listener("l", port)],
+      routes: [route("r", ["c"])],
+      clusters: [cluster("c", [up], { protocol: "H2C" })],
+    }));
+    let r = await fetch(`http://127.0.0.1:${port}/a?b=1`);
+    assert.equal(r.headers.get("x-proto"), "h2");
+    assert.equal(await r.text(), `path=/a?b=1 authority=127.0.0.1:${port} got=0`);
+    r = await fetch(`http://127.0.0.1:${port}/up`, {
+      method: "POST",
+      body: new Uint8Array(100_000),
+    });
+    assert.equal(await r.text(), `path=/up authority=127.0.0.1:${port} got=100000`);
+  } finally {
+    await dp.close();
+    srv.close();
+  }
+});
