@@ -5,6 +5,8 @@
 import assert from "node:assert/strict";
 import * as k8s from "@kubernetes/client-node";
 import { BRIDGE_IP } from "./config.ts";
+import { run } from "./exec.ts";
+import { podNetNames } from "./network.ts";
 import { clusterTest, waitFor } from "./mod.ts";
 
 interface PodLike {
@@ -498,3 +500,33 @@ spec:
 });
 
 const hostHadData = await Deno.stat("/data").then(() => true, () => false);
+
+clusterTest("pods deleted while starting leave no namespace or process behind", async (c) => {
+  const names = Array.from({ length: 6 }, (_, i) => `flash-${i}`);
+  await c.apply(
+    names.map((n) =>
+      `apiVersion: v1
+kind: Pod
+metadata: {name: ${n}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: main, image: "busybox:1.36", command: ["sleep", "3600"]}
+`
+    ).join("---\n"),
+  );
+  const uids: string[] = [];
+  for (const n of names) {
+    const p = await c.api.get<PodLike>(`/api/v1/namespaces/${c.namespace}/pods/${n}`);
+    uids.push(p.metadata.uid);
+  }
+  await c.kubectl(["delete", "pod", ...names, "--wait=false"]);
+  await waitFor("all flash pods gone", async () => {
+    const list = await c.api.get<{ items: unknown[] }>(`/api/v1/namespaces/${c.namespace}/pods`);
+    return list.items.length === 0;
+  }, 90_000);
+  await waitFor("their network namespaces gone", async () => {
+    const ns = (await run("ip", ["netns", "list"])).stdout;
+    return uids.every((u) => !ns.includes(podNetNames(u).netns));
+  }, 30_000);
+});

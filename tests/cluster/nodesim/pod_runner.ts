@@ -109,6 +109,7 @@ export class PodRunner {
   #lastSent = "";
   #conditionTimes = new Map<string, { status: string; time: string }>();
   #volumes?: VolumePlan;
+  #starting?: Promise<void>;
 
   constructor(readonly ctx: RunnerContext, pod: Pod) {
     this.pod = pod;
@@ -167,7 +168,12 @@ export class PodRunner {
   }
 
   /** Set up the network and start the containers. */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    this.#starting = this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
     await Deno.mkdir(this.dir, { recursive: true });
     for (const c of this.all()) await Deno.mkdir(`${c.dir}/cwd`, { recursive: true });
     try {
@@ -184,6 +190,7 @@ export class PodRunner {
       this.schedulePatch();
       return;
     }
+    if (this.#stopping) return;
     this.ctx.log(
       `${this.key}: started sandbox, IP ${this.ip}${this.netns ? ` (netns ${this.netns})` : ""}`,
     );
@@ -366,6 +373,8 @@ export class PodRunner {
         args,
       );
     }
+    // The pod may have been deleted while we resolved its environment.
+    if (this.#stopping) return false;
     let child: Deno.ChildProcess;
     try {
       child = new Deno.Command(cmd, {
@@ -508,6 +517,8 @@ export class PodRunner {
     this.#stopping = true;
     this.#abort.abort();
     this.#stopped = (async () => {
+      // Let a sandbox being created finish, so its namespace is torn down below.
+      await this.#starting?.catch(() => undefined);
       const running = this.all().filter((c) => c.child && c.state.running);
       for (const c of running) {
         if (deleteObject) this.#event("Normal", "Killing", `Stopping container ${c.spec.name}`, c);
