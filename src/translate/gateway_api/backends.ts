@@ -7,7 +7,8 @@
 import type { KubeObject } from "../../store/types.ts";
 import { GATEWAY_GROUP } from "./api_types.ts";
 import { policyUsable, tlsPolicyFor } from "./backend_tls.ts";
-import { compact, generatedObject, objectNameOf } from "./generated.ts";
+import { compact, generatedObject, objectNameOf, shortHash } from "./generated.ts";
+import { parseNovaEdgeObject } from "../../crds/mod.ts";
 import type { NameRegistry, SourceRef } from "./generated.ts";
 import { referenceAllowed } from "./world.ts";
 import type { World } from "./world.ts";
@@ -244,6 +245,8 @@ export function resolveBackendRef(
 export class BackendSet {
   readonly #byKey = new Map<string, { name: string; obj: KubeObject }>();
   readonly #names = new Set<string>();
+  /** Backends that cannot be expressed as a ProxyBackend (reported as ResolvedRefs problems). */
+  readonly problems: { reason: string; message: string }[] = [];
 
   constructor(
     private readonly base: string,
@@ -296,6 +299,17 @@ export class BackendSet {
       ownerLabel: this.ownerLabel,
       annotations: b.annotations,
     });
+    const check = parseNovaEdgeObject("ProxyBackend", obj);
+    if (!check.ok) {
+      // Never emit an invalid object: the share of requests fails instead (like a missing backend).
+      this.problems.push({
+        reason: "BackendNotFound",
+        message: `Service ${b.namespace}/${b.name} port ${b.port} cannot be used: ${
+          check.errors.map((e) => `${e.field}: ${e.message}`).join("; ")
+        }`,
+      });
+      return { name: objectNameOf([this.base, "invalid", shortHash(key)]) };
+    }
     this.#byKey.set(key, { name, obj });
     return { name };
   }

@@ -30,7 +30,8 @@ import {
 import { translateRoute } from "./routes.ts";
 import { allocateGatewayAddresses } from "./address_pool.ts";
 import { tlsPolicyStatuses } from "./backend_tls.ts";
-import { buildWorld } from "./world.ts";
+import { buildWorld, sanitizeObjects } from "./world.ts";
+import { parseNovaEdgeObject } from "../../crds/mod.ts";
 
 export {
   DEFAULT_SUPPORTED_FEATURES,
@@ -122,13 +123,58 @@ function compareStatus(a: ObjectStatus, b: ObjectStatus): number {
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
+/**
+ * The ProxyGateway of a Gateway, with every listener that fails NovaEdge
+ * validation (names, hostnames the CRD refuses, ...) taken out and marked not
+ * Accepted (UnsupportedValue) instead of emitting an invalid object.
+ */
+function validProxyGatewayOf(g: GatewayState, diags: Diagnostic[]): KubeObject | undefined {
+  for (let attempt = 0; attempt <= g.listeners.length; attempt++) {
+    const pg = proxyGatewayOf(g);
+    if (pg === undefined) return undefined;
+    const v = parseNovaEdgeObject("ProxyGateway", pg);
+    if (v.ok) return pg;
+    const programmed = g.listeners.filter((l) => l.programmed);
+    const bad = new Map<number, string[]>();
+    let whole = false;
+    for (const e of v.errors) {
+      const m = /^spec\.listeners\[(\d+)\]/.exec(e.field);
+      if (m && programmed[Number(m[1])]) {
+        const list = bad.get(Number(m[1])) ?? [];
+        list.push(`${e.field.slice(m[0].length).replace(/^\./, "") || "listener"}: ${e.message}`);
+        bad.set(Number(m[1]), list);
+      } else whole = true;
+    }
+    const targets = whole || bad.size === 0 ? programmed.map((_, i) => i) : [...bad.keys()];
+    for (const i of targets) {
+      const l = programmed[i];
+      const why = (bad.get(i) ?? v.errors.map((e) => `${e.field}: ${e.message}`)).join("; ");
+      l.programmed = false;
+      l.accepted = {
+        ok: false,
+        reason: "UnsupportedValue",
+        message: `listener cannot be served: ${why}`,
+      };
+      l.programmedMessage = `Listener is not accepted: ${why}`;
+      diags.push({
+        severity: "error",
+        source: `Gateway/${g.namespace}/${g.name}`,
+        field: `spec.listeners[${l.index}]`,
+        message: `cannot be served: ${why}`,
+      });
+    }
+  }
+  return undefined;
+}
+
 /** Translates Gateway API objects into NovaEdge objects and Gateway API statuses. */
 export function translateGatewayApi(
   objects: readonly KubeObject[],
   options: GatewayApiOptions = {},
 ): Translation {
   const diagnostics: Diagnostic[] = [];
-  const sorted = [...objects].sort((
+  const clean = sanitizeObjects(objects, diagnostics);
+  const sorted = [...clean].sort((
     a,
     b,
   ) => (byKey(a) < byKey(b) ? -1 : byKey(a) > byKey(b) ? 1 : 0));
@@ -178,6 +224,12 @@ export function translateGatewayApi(
   const gwMap = new Map<string, GatewayState>(gateways.map((g) => [`${g.namespace}/${g.name}`, g]));
 
   const generated: KubeObject[] = [];
+  // ProxyGateways first: a listener that cannot be expressed is not programmed,
+  // so no route attaches to it in the generated objects.
+  for (const g of gateways) {
+    const pg = validProxyGatewayOf(g, diagnostics);
+    if (pg) generated.push(pg);
+  }
   const statuses: ObjectStatus[] = [...classes.statuses];
   const ancestors = new Map<string, Set<string>>(); // Service → Gateways (BackendTLSPolicy)
   for (const o of sorted) {
@@ -191,11 +243,7 @@ export function translateGatewayApi(
       ancestors.set(svc, set);
     }
   }
-  for (const g of gateways) {
-    const pg = proxyGatewayOf(g);
-    if (pg) generated.push(pg);
-    statuses.push(gatewayStatus(g));
-  }
+  for (const g of gateways) statuses.push(gatewayStatus(g));
   statuses.push(...tlsPolicyStatuses(w.tlsPolicies, ancestors, opts.controllerName));
   generated.sort(compareObjects);
   statuses.sort(compareStatus);

@@ -181,6 +181,7 @@ export function translateRoute(
   };
   // L4 routes resolve refs as their own kind (ReferenceGrants name the route kind).
   const results = route.rules(ctx);
+  ctx.refProblems.push(...backends.problems);
   for (const wmsg of ctx.warnings) diags.push({ severity: "warning", source, message: wmsg });
   const good = results.flatMap((r) => (r.ok ? [r.rule] : []));
   const bad = results.map((r, i) => ({ r, i })).filter((x) => !x.r.ok) as {

@@ -4,7 +4,7 @@
  * plus the ReferenceGrant check and the TLS Secret check. Pure: built once per
  * translation from the objects handed in.
  */
-import type { KubeObject } from "../../store/types.ts";
+import type { Diagnostic, KubeObject } from "../../store/types.ts";
 import { referenceGrantSpec, serviceSpec } from "../../crds/core.ts";
 import type { ReferenceGrantSpec, ServiceSpec } from "../../crds/core.ts";
 import { parseWith } from "../../crds/schema.ts";
@@ -148,4 +148,61 @@ export function matchesSelector(
     }
   }
   return true;
+}
+
+function stringMapOf(v: unknown): Record<string, string> | undefined {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return undefined;
+  const out: Record<string, string> = {};
+  for (const [k, x] of Object.entries(v)) {
+    // YAML turns `limit-rps: 10` into a number: keep scalars as their text.
+    if (typeof x === "string") out[k] = x;
+    else if (typeof x === "number" || typeof x === "boolean") out[k] = String(x);
+  }
+  return out;
+}
+
+/**
+ * Keeps objects whose envelope the translators can rely on (string kind,
+ * apiVersion, name, namespace), normalising metadata fields of the wrong type
+ * (scalar annotation values become strings, others are dropped). Objects that
+ * cannot be used are reported, never thrown on.
+ */
+export function sanitizeObjects(objects: readonly KubeObject[], diags: Diagnostic[]): KubeObject[] {
+  const out: KubeObject[] = [];
+  objects.forEach((o, i) => {
+    const md = (o as { metadata?: unknown })?.metadata as Record<string, unknown> | undefined;
+    const bad = typeof o !== "object" || o === null || typeof o.kind !== "string" ||
+      typeof o.apiVersion !== "string" || typeof md !== "object" || md === null ||
+      typeof md.name !== "string" || md.name === "" ||
+      (md.namespace !== undefined &&
+        (typeof md.namespace !== "string" ||
+          !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(md.namespace)));
+    if (bad) {
+      diags.push({
+        severity: "error",
+        source: `object #${i}`,
+        message:
+          "kind, apiVersion, metadata.name and metadata.namespace must be strings; object ignored",
+      });
+      return;
+    }
+    const meta = {
+      ...md,
+      name: md.name as string,
+      labels: stringMapOf(md.labels),
+      annotations: stringMapOf(md.annotations),
+      uid: typeof md.uid === "string" ? md.uid : undefined,
+      generation: typeof md.generation === "number" && Number.isInteger(md.generation)
+        ? md.generation
+        : undefined,
+      creationTimestamp: typeof md.creationTimestamp === "string"
+        ? md.creationTimestamp
+        : undefined,
+    };
+    for (const k of Object.keys(meta) as (keyof typeof meta)[]) {
+      if (meta[k] === undefined) delete meta[k];
+    }
+    out.push({ ...o, metadata: meta as KubeObject["metadata"] });
+  });
+  return out;
 }

@@ -33,7 +33,7 @@ import {
 } from "../gateway_api/generated.ts";
 import type { SourceRef } from "../gateway_api/generated.ts";
 import { protocolForAppProtocol } from "../gateway_api/backends.ts";
-import { buildWorld, tlsSecretProblem } from "../gateway_api/world.ts";
+import { buildWorld, sanitizeObjects, tlsSecretProblem } from "../gateway_api/world.ts";
 import type { World } from "../gateway_api/world.ts";
 import { intersectHostname } from "../gateway_api/hostnames.ts";
 import { parseAnnotations } from "./annotations.ts";
@@ -430,7 +430,9 @@ export function translateIngress(
   const httpPort = options.httpPort ?? 80;
   const httpsPort = options.httpsPort ?? 443;
   const key = (o: KubeObject) => `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`;
-  const sorted = [...objects].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  const earlyDiags: Diagnostic[] = [];
+  const clean = sanitizeObjects(objects, earlyDiags);
+  const sorted = [...clean].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
   const w = buildWorld(sorted);
   const classes = ourClasses(sorted, controller);
   const registry = new NameRegistry();
@@ -454,7 +456,7 @@ export function translateIngress(
     }
     return g;
   };
-  const diagnostics: Diagnostic[] = [];
+  const diagnostics: Diagnostic[] = [...earlyDiags];
   const generated: KubeObject[] = [];
   const statuses: ObjectStatus[] = [];
 
