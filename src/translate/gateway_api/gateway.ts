@@ -28,6 +28,50 @@ export const GATEWAY_CONTROLLER_NAME = "novaedge.io/gateway-controller";
 /** Gateway API bundle versions this translator implements (major.minor). */
 export const SUPPORTED_BUNDLE_VERSIONS = ["v1.5", "v1.6"] as const;
 
+/**
+ * Features whose configuration this translator carries through to the
+ * generated objects (a feature may be claimed only once the data plane also
+ * passes its conformance tests: `supportedFeatures` is the caller's choice).
+ */
+export const TRANSLATED_FEATURES = [
+  "BackendTLSPolicy",
+  "Gateway",
+  "GatewayAddressEmpty",
+  "GatewayHTTPListenerIsolation",
+  "GatewayInfrastructurePropagation",
+  "GatewayPort8080",
+  "GatewayStaticAddresses",
+  "GRPCRoute",
+  "HTTPRoute",
+  "HTTPRoute303RedirectStatusCode",
+  "HTTPRoute307RedirectStatusCode",
+  "HTTPRoute308RedirectStatusCode",
+  "HTTPRouteBackendProtocolH2C",
+  "HTTPRouteBackendProtocolWebSocket",
+  "HTTPRouteBackendRequestHeaderModification",
+  "HTTPRouteBackendTimeout",
+  "HTTPRouteCORS",
+  "HTTPRouteHostRewrite",
+  "HTTPRouteMethodMatching",
+  "HTTPRouteNamedRouteRule",
+  "HTTPRouteParentRefPort",
+  "HTTPRoutePathRedirect",
+  "HTTPRoutePathRewrite",
+  "HTTPRoutePortRedirect",
+  "HTTPRouteQueryParamMatching",
+  "HTTPRouteRequestMirror",
+  "HTTPRouteRequestMultipleMirrors",
+  "HTTPRouteRequestPercentageMirror",
+  "HTTPRouteRequestTimeout",
+  "HTTPRouteResponseHeaderModification",
+  "HTTPRouteRetry",
+  "HTTPRouteSchemeRedirect",
+  "ReferenceGrant",
+  "TCPRoute",
+  "TLSRoute",
+  "UDPRoute",
+] as const;
+
 /** The core features of the GATEWAY-HTTP profile: the default `supportedFeatures`. */
 export const DEFAULT_SUPPORTED_FEATURES = ["Gateway", "HTTPRoute", "ReferenceGrant"] as const;
 
