@@ -32,9 +32,10 @@ export const SUPPORTED_BUNDLE_VERSIONS = ["v1.5", "v1.6"] as const;
  * Features whose configuration this translator carries through to the
  * generated objects (a feature may be claimed only once the data plane also
  * passes its conformance tests: `supportedFeatures` is the caller's choice).
+ * BackendTLSPolicy is not listed: ProxyBackend has no field yet for a ConfigMap
+ * CA or subjectAltNames (they travel as annotations).
  */
 export const TRANSLATED_FEATURES = [
-  "BackendTLSPolicy",
   "Gateway",
   "GatewayAddressEmpty",
   "GatewayHTTPListenerIsolation",
