@@ -14,7 +14,9 @@ export type WorkerRequest =
   | { id: number; type: "apply"; snapshot: Snapshot }
   | { id: number; type: "drain"; ms: number }
   | { id: number; type: "close" }
-  | { id: number; type: "metrics" };
+  | { id: number; type: "metrics" }
+  /** Diagnostics: throw an uncaught error in this worker (crash-recovery tests). */
+  | { id: number; type: "crash" };
 
 export interface WorkerReply {
   id: number;
@@ -47,6 +49,11 @@ self.onmessage = async (e: MessageEvent<WorkerRequest>) => {
         return reply({ ok: true });
       case "close":
         await dp!.close();
+        return reply({ ok: true });
+      case "crash":
+        setTimeout(() => {
+          throw new Error("crash requested");
+        }, 0);
         return reply({ ok: true });
       case "metrics":
         return reply({ ok: true, metrics: await registry.getMetricsAsJSON() });

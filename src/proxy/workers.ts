@@ -32,12 +32,21 @@ class Thread {
   /** Last cumulative values seen, for deltas. */
   last = new Map<string, number>();
 
-  constructor() {
+  constructor(onCrash: (e: ErrorEvent) => void) {
     this.worker = new Worker(WORKER_URL, { type: "module" });
     this.worker.onmessage = (e: MessageEvent<WorkerReply>) => {
       const f = this.pending.get(e.data.id);
       this.pending.delete(e.data.id);
       if (f) f(e.data);
+    };
+    this.worker.onerror = (e: ErrorEvent) => {
+      // Keep a worker's uncaught error from taking the main thread down.
+      e.preventDefault();
+      for (const f of this.pending.values()) {
+        f({ id: 0, ok: false, error: `worker crashed: ${e.message}` });
+      }
+      this.pending.clear();
+      onCrash(e);
     };
   }
 
@@ -68,17 +77,11 @@ export class WorkerSet {
     }
   }
 
-  constructor(n: number, opts: { logLevel: LogLevel; accessLog: boolean; log: Logger }) {
-    for (let i = 0; i < n; i++) this.threads.push(new Thread());
-    this.ready = Promise.all(
-      this.threads.map((t, index) =>
-        t.call({ type: "init", logLevel: opts.logLevel, accessLog: opts.accessLog, index }).then(
-          (r) => {
-            if (!r.ok) throw new Error(`worker ${index} failed to start: ${r.error}`);
-          },
-        )
-      ),
-    ).then(() => {});
+  private closed = false;
+
+  constructor(n: number, private opts: { logLevel: LogLevel; accessLog: boolean; log: Logger }) {
+    for (let i = 0; i < n; i++) this.threads.push(this.spawn(i));
+    this.ready = Promise.all(this.threads.map((t, index) => this.init(t, index))).then(() => {});
     this.timer = setInterval(() => {
       this.collect().catch((e) => opts.log.debug("worker metrics", { error: String(e) }));
     }, 1000);
@@ -93,6 +96,47 @@ export class WorkerSet {
     this.restoreRegistry = () => {
       registry.metrics = orig;
     };
+  }
+
+  private spawn(index: number): Thread {
+    return new Thread((e) => {
+      this.opts.log.error("data-plane worker crashed; restarting it", {
+        worker: index,
+        error: e.message,
+      });
+      if (!this.closed) void this.restart(index);
+    });
+  }
+
+  private async init(t: Thread, index: number): Promise<void> {
+    const r = await t.call({
+      type: "init",
+      logLevel: this.opts.logLevel,
+      accessLog: this.opts.accessLog,
+      index,
+    });
+    if (!r.ok) throw new Error(`worker ${index} failed to start: ${r.error}`);
+  }
+
+  /** Replaces a crashed worker and puts it on the current snapshot. */
+  private async restart(index: number): Promise<void> {
+    try {
+      this.threads[index].worker.terminate();
+    } catch {
+      // already gone
+    }
+    const t = this.spawn(index);
+    this.threads[index] = t;
+    try {
+      await this.init(t, index);
+      if (this.previous) {
+        const r = await t.call({ type: "apply", snapshot: this.previous });
+        if (!r.ok) throw new Error(r.error);
+      }
+      this.opts.log.info("data-plane worker restarted", { worker: index });
+    } catch (e) {
+      this.opts.log.error("data-plane worker restart failed", { worker: index, error: String(e) });
+    }
   }
 
   get size(): number {
@@ -127,6 +171,7 @@ export class WorkerSet {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.timer);
     this.restoreRegistry();
     await this.ready.catch(() => {});

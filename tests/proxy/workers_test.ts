@@ -50,3 +50,32 @@ Deno.test("workers: two threads share the port, apply to both, metrics are folde
     await b.close();
   }
 });
+
+Deno.test("workers: a crashed worker does not take the process down and is replaced", async () => {
+  const b = echoBackend("w");
+  const port = freePort();
+  const dp = new DataPlane({ workers: 2, accessLog: false });
+  try {
+    await dp.apply(snapshot({
+      listeners: [listener("wl", port)],
+      routes: [route("wr", ["c"])],
+      clusters: [cluster("c", [b.port])],
+    }));
+    // Reach the worker set (diagnostic message, not public API).
+    const ws =
+      (dp as unknown as { workers: { threads: { call(m: { type: string }): Promise<unknown> }[] } })
+        .workers;
+    await ws.threads[0].call({ type: "crash" });
+    await new Promise((r) => setTimeout(r, 2000));
+    for (let i = 0; i < 10; i++) {
+      const c = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
+      const r = await fetch(`http://127.0.0.1:${port}/x`, { client: c });
+      assert.equal(r.status, 200);
+      await r.body?.cancel();
+      c.close();
+    }
+  } finally {
+    await dp.close();
+    await b.close();
+  }
+});

@@ -66,6 +66,11 @@ export class H2Client {
         this.session = s;
         resolve(s);
       });
+      // A session error after connect must never become an uncaught exception:
+      // streams report their own failures, and the session is re-dialled.
+      s.on("error", () => {
+        if (this.session === s) this.session = null;
+      });
       s.once("error", (e: Error) => {
         clearTimeout(timer);
         if (this.session === s) this.session = null;
