@@ -518,11 +518,19 @@ export function translateIngress(
   }
   const usedCanaries = new Set<string>();
 
-  for (const { o, spec, ctx } of ingresses) {
+  for (const { spec, ctx } of ingresses) {
     if (!ctx.cfg.canary) {
       translateOne(ctx, spec, httpsPort, options.ingressAddress, canaries, usedCanaries);
     }
-    finish(ctx, o, options, diagnostics, generated, statuses);
+  }
+  // A canary is served when some primary took at least one of its paths.
+  const servedCanaries = new Set<string>();
+  for (const [k, list] of canaries) {
+    if (usedCanaries.has(k)) { for (const c of list) servedCanaries.add(c.source); }
+  }
+  for (const { o, ctx } of ingresses) {
+    const canaryServed = servedCanaries.has(`Ingress/${ctx.ns}/${ctx.name}`);
+    finish(ctx, o, options, canaryServed, diagnostics, generated, statuses);
   }
   for (const [cls, g] of [...httpGateways.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (!g.used) continue;
@@ -831,6 +839,7 @@ function finish(
   ctx: Ctx,
   o: KubeObject,
   options: IngressOptions,
+  canaryServed: boolean,
   diagnostics: Diagnostic[],
   generated: KubeObject[],
   statuses: ObjectStatus[],
@@ -847,7 +856,8 @@ function finish(
   }
   for (const wmsg of ctx.warnings) diagnostics.push({ severity: "warning", source, message: wmsg });
   // Keep only what validates (a generated object that fails is a translator bug: report it).
-  for (const obj of ctx.objects) {
+  // An unused canary generates nothing (its backends would serve no route).
+  for (const obj of ctx.cfg.canary && !canaryServed ? [] : ctx.objects) {
     const kind = obj.kind as "ProxyGateway" | "ProxyRoute" | "ProxyBackend" | "ProxyPolicy";
     const p = parseNovaEdgeObject(kind, obj);
     if (p.ok) generated.push(obj);
@@ -859,7 +869,7 @@ function finish(
         }`,
       });}
   }
-  const served = ctx.objects.some((x) => x.kind === "ProxyRoute");
+  const served = ctx.cfg.canary ? canaryServed : ctx.objects.some((x) => x.kind === "ProxyRoute");
   const conditions: Condition[] = [];
   const security = ctx.problems.filter((p) => p.security);
   if (security.length) {
@@ -872,13 +882,21 @@ function finish(
     ));
   } else if (ctx.cfg.canary) {
     conditions.push(
-      cond(
-        "Accepted",
-        true,
-        "Canary",
-        "canary Ingress: merged into its primary Ingress's routes",
-        g,
-      ),
+      served
+        ? cond(
+          "Accepted",
+          true,
+          "Canary",
+          "canary Ingress: merged into its primary Ingress's routes",
+          g,
+        )
+        : cond(
+          "Accepted",
+          false,
+          "NoPrimaryIngress",
+          "no primary Ingress has the same host and path",
+          g,
+        ),
     );
   } else {
     conditions.push(
