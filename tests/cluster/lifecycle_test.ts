@@ -1,17 +1,55 @@
 /**
  * The `deno task cluster` commands as a user runs them, on a separate cluster instance
- * (NOVAEDGE_CLUSTER_ID=3) so they never disturb the shared one: up, env, status, a pod,
- * a crash (every component SIGKILLed, the pod's process left running), then down must
- * remove every leftover process, network namespace and link.
+ * (NOVAEDGE_CLUSTER_ID 3..9, whichever is free) so they never disturb the shared one: up,
+ * env, status, a pod, a crash (every component SIGKILLed, the pod's process left running),
+ * then down must remove every leftover process, network namespace and link.
  */
 import assert from "node:assert/strict";
 import { run, waitFor } from "./exec.ts";
 
-const ID = "3";
-const CLI = new URL("./cli.ts", import.meta.url).pathname;
 const HOME = Deno.env.get("HOME") ?? "/root";
-const STATE = `${HOME}/.cache/novaedge/cluster-${ID}`;
-const env = { NOVAEDGE_CLUSTER_ID: ID };
+
+/**
+ * Claim a cluster id no other test process uses (another checkout or engineer may run this
+ * test at the same time): an atomic mkdir holding our pid; stale claims of dead pids are taken over.
+ */
+function claimId(): { id: string; release: () => void } {
+  for (let i = 3; i <= 9; i++) {
+    const dir = `${HOME}/.cache/novaedge/lifecycle-test-${i}.claim`;
+    try {
+      Deno.mkdirSync(dir, { recursive: false });
+    } catch {
+      let owner = 0;
+      try {
+        owner = Number(Deno.readTextFileSync(`${dir}/pid`));
+      } catch { /* being written */ }
+      const alive = owner > 0 && (() => {
+        try {
+          Deno.statSync(`/proc/${owner}`);
+          return true;
+        } catch {
+          return false;
+        }
+      })();
+      if (alive || owner === 0) continue;
+      Deno.removeSync(dir, { recursive: true });
+      try {
+        Deno.mkdirSync(dir);
+      } catch {
+        continue;
+      }
+    }
+    Deno.writeTextFileSync(`${dir}/pid`, String(Deno.pid));
+    return { id: String(i), release: () => Deno.removeSync(dir, { recursive: true }) };
+  }
+  throw new Error("no free cluster id for the lifecycle test (3..9 all claimed)");
+}
+
+// Set when the test starts (so a filtered-out test claims nothing).
+let ID = "";
+const CLI = new URL("./cli.ts", import.meta.url).pathname;
+let STATE = "";
+let env: Record<string, string> = {};
 
 function cli(...args: string[]) {
   return run(Deno.execPath(), ["run", "-A", CLI, ...args], { env, check: false });
@@ -50,6 +88,11 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
+    Deno.mkdirSync(`${HOME}/.cache/novaedge`, { recursive: true });
+    const claim = claimId();
+    ID = claim.id;
+    STATE = `${HOME}/.cache/novaedge/cluster-${ID}`;
+    env = { NOVAEDGE_CLUSTER_ID: ID };
     try {
       const up = await cli("up", "--nodes=1");
       assert.equal(up.code, 0, up.stderr);
@@ -116,6 +159,7 @@ spec:
       assert.notEqual((await cli("status")).code, 0);
     } finally {
       await cli("down");
+      claim.release();
     }
   },
 });
