@@ -1,19 +1,19 @@
 /**
- * The Kubernetes source: one informer (list + watch from a resourceVersion,
- * re-list on 410 Gone) per watched resource, all feeding one store that hands
- * out the same plain KubeObject[] the directory source produces.
+ * The Kubernetes source: one reflector per watched resource (list, then watch
+ * from the list's resourceVersion with bookmarks; re-list on 410 Gone; restart
+ * with capped exponential backoff after any error), all feeding one store that
+ * hands out the same plain KubeObject[] the directory source produces.
  *
- * client-node's informers do not restart themselves after an error (a 500, a
- * refused connection, a killed stream): this module restarts each one with
- * capped exponential backoff and says so in the log. `stop()` makes client-node
- * report an AbortError through the error callback; that one is ignored.
+ * The reflector is ours rather than client-node's informer: under Deno that
+ * informer neither restarts after an error nor notices a watch connection that
+ * was closed under it (it then waits forever without a word). Here every
+ * failure is logged with what happened, every watch has a server-side timeout
+ * and a client-side idle timeout, and recovery is logged too.
  */
-import { type Informer, type KubeConfig, ListWatch, Watch } from "@kubernetes/client-node";
-import type { KubernetesObject } from "@kubernetes/client-node";
 import { GROUP as NOVAEDGE_GROUP, VERSION as NOVAEDGE_VERSION } from "../crds/mod.ts";
 import { logger } from "../observe/log.ts";
 import type { KubeObject } from "../store/types.ts";
-import { KubeClient, KubeError, resourcePath } from "./kube_client.ts";
+import { KubeClient, KubeError, resourcePath, type WatchEvent } from "./kube_client.ts";
 
 const log = logger("source.kube");
 
@@ -101,15 +101,19 @@ export interface KubeSourceOptions {
   readonly onRestart?: (resource: string, error: string) => void;
 }
 
+type Raw = Record<string, unknown> & { metadata?: Record<string, unknown> };
+
 interface Watched {
   readonly spec: ResourceSpec;
   readonly name: string;
-  informer?: Informer<KubernetesObject> & { list(ns?: string): KubernetesObject[] };
+  readonly store: Map<string, Raw>;
+  resourceVersion: string;
   synced: boolean;
   skipped: boolean;
   failures: number;
-  timer?: ReturnType<typeof setTimeout>;
   lastError: string;
+  abort?: AbortController;
+  loop?: Promise<void>;
 }
 
 function apiVersionOf(s: ResourceSpec): string {
@@ -117,19 +121,37 @@ function apiVersionOf(s: ResourceSpec): string {
 }
 
 /** Drop what the pipeline never reads and what only costs memory. */
-function trim(o: KubernetesObject, spec: ResourceSpec): void {
-  const m = o.metadata as Record<string, unknown> | undefined;
+function trim(o: Raw, spec: ResourceSpec): Raw {
+  const m = o.metadata;
   if (m) delete m.managedFields;
-  const rec = o as Record<string, unknown>;
   // List items carry no apiVersion/kind; watch events do. Make them uniform.
-  rec.apiVersion ??= apiVersionOf(spec);
-  rec.kind ??= spec.kind;
+  o.apiVersion ??= apiVersionOf(spec);
+  o.kind ??= spec.kind;
   if (spec.kind === "Node") {
-    // Node status is large (images, conditions); keep only addresses and labels.
-    const st = rec.status as Record<string, unknown> | undefined;
-    if (st) rec.status = { addresses: st.addresses };
+    // Node status is large (images, conditions); keep only addresses.
+    const st = o.status as Record<string, unknown> | undefined;
+    if (st) o.status = { addresses: st.addresses };
   }
+  return o;
 }
+
+function keyOf(o: Raw): string {
+  const m = o.metadata ?? {};
+  return `${m.namespace ?? ""}/${m.name ?? ""}`;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(t);
+      resolve();
+    }, { once: true });
+  });
+}
+
+/** Thrown inside a watch when the server says the resourceVersion is too old. */
+class Gone extends Error {}
 
 export class KubeSource {
   #opts: KubeSourceOptions;
@@ -143,6 +165,8 @@ export class KubeSource {
     this.#watched = (opts.resources ?? WATCHED_RESOURCES).map((spec) => ({
       spec,
       name: spec.group ? `${spec.plural}.${spec.group}` : spec.plural,
+      store: new Map(),
+      resourceVersion: "",
       synced: false,
       skipped: false,
       failures: 0,
@@ -150,11 +174,14 @@ export class KubeSource {
     }));
   }
 
-  /** Start every informer; resolves once each one has listed (or was skipped). */
+  /** Start every reflector; resolves once each one has listed (or was skipped). */
   async start(): Promise<void> {
-    const kc = this.#opts.client.kc;
     await Promise.all(this.#watched.map((w) => this.#discover(w)));
-    for (const w of this.#watched) if (!w.skipped) this.#startInformer(kc, w);
+    for (const w of this.#watched) {
+      if (w.skipped) continue;
+      w.abort = new AbortController();
+      w.loop = this.#run(w, w.abort.signal);
+    }
     this.#checkSynced();
     if (!this.#allSynced) await new Promise<void>((r) => this.#syncWaiters.push(r));
   }
@@ -177,7 +204,7 @@ export class KubeSource {
   objects(): KubeObject[] {
     const out: KubeObject[] = [];
     for (const w of this.#watched) {
-      for (const o of w.informer?.list() ?? []) out.push(o as unknown as KubeObject);
+      for (const o of w.store.values()) out.push(o as unknown as KubeObject);
     }
     const key = (o: KubeObject) =>
       `${o.kind}\u0000${o.metadata.namespace ?? ""}\u0000${o.metadata.name}`;
@@ -187,16 +214,14 @@ export class KubeSource {
   /** Object counts by kind. */
   counts(): Record<string, number> {
     const c: Record<string, number> = {};
-    for (const w of this.#watched) c[w.spec.kind] = w.informer?.list().length ?? 0;
+    for (const w of this.#watched) c[w.spec.kind] = w.store.size;
     return c;
   }
 
   /** The live object from the cache (for the status writer). */
   get(kind: string, namespace: string | undefined, name: string): KubeObject | undefined {
     const w = this.#watched.find((x) => x.spec.kind === kind);
-    const o = (w?.informer as { get?(n: string, ns?: string): KubernetesObject | undefined })
-      ?.get?.(name, namespace);
-    return o as unknown as KubeObject | undefined;
+    return w?.store.get(`${namespace ?? ""}/${name}`) as unknown as KubeObject | undefined;
   }
 
   /** The spec of a watched kind (for building API paths). */
@@ -206,10 +231,8 @@ export class KubeSource {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    for (const w of this.#watched) {
-      clearTimeout(w.timer);
-      await w.informer?.stop();
-    }
+    for (const w of this.#watched) w.abort?.abort();
+    await Promise.all(this.#watched.map((w) => w.loop));
   }
 
   /** Optional resources the server does not serve are skipped. */
@@ -220,9 +243,7 @@ export class KubeSource {
       : `/apis/${w.spec.group}/${w.spec.version}`;
     try {
       const list = await this.#opts.client.get(path) as { resources?: { name: string }[] };
-      if (!(list.resources ?? []).some((r) => r.name === w.spec.plural)) {
-        w.skipped = true;
-      }
+      if (!(list.resources ?? []).some((r) => r.name === w.spec.plural)) w.skipped = true;
     } catch (err) {
       if (err instanceof KubeError && err.status === 404) w.skipped = true;
       else throw err;
@@ -232,59 +253,111 @@ export class KubeSource {
     }
   }
 
-  #startInformer(kc: KubeConfig, w: Watched): void {
-    const path = resourcePath(w.spec.group, w.spec.version, w.spec.plural);
-    const query: Record<string, string> = {};
-    if (w.spec.fieldSelector) query.fieldSelector = w.spec.fieldSelector;
-    const listFn = async () => {
-      const list = await this.#opts.client.list(path, query);
-      for (const item of list.items) trim(item as unknown as KubernetesObject, w.spec);
-      // The informer adds the items right after this resolves: mark synced after that.
-      setTimeout(() => this.#markSynced(w), 0);
-      return { apiVersion: "v1", kind: "List", metadata: list.metadata, items: list.items } as
-        & { items: KubernetesObject[] }
-        & KubernetesObject;
-    };
-    const informer = new ListWatch<KubernetesObject>(
-      path,
-      new Watch(kc),
-      listFn as unknown as ConstructorParameters<typeof ListWatch<KubernetesObject>>[2],
-      false,
-      undefined,
-      w.spec.fieldSelector,
-    ) as unknown as NonNullable<Watched["informer"]>;
-    w.informer = informer;
-    const changed = (o: KubernetesObject) => {
-      trim(o, w.spec);
-      if (w.failures > 0) {
-        log.info("watch recovered", { resource: w.name, after: w.lastError });
-        w.failures = 0;
-        w.lastError = "";
-      }
-      if (this.#allSynced && !this.#stopped) this.#opts.onChange();
-    };
-    informer.on("add", changed);
-    informer.on("update", changed);
-    informer.on("delete", (o: KubernetesObject) => {
-      if (this.#allSynced && !this.#stopped) this.#opts.onChange();
-      void o;
-    });
-    informer.on("error", (err: unknown) => this.#onError(w, err));
-    informer.start().catch((err: unknown) => this.#onError(w, err));
+  #changed(): void {
+    if (this.#allSynced && !this.#stopped) this.#opts.onChange();
   }
 
-  #markSynced(w: Watched): void {
+  #recovered(w: Watched): void {
     if (w.failures > 0) {
-      log.info("watch recovered", { resource: w.name, after: w.lastError });
+      log.info("watch recovered", { resource: w.name, after: w.lastError, failures: w.failures });
+      w.failures = 0;
+      w.lastError = "";
     }
-    w.failures = 0;
-    w.lastError = "";
+  }
+
+  async #list(w: Watched, path: string): Promise<void> {
+    const query: Record<string, string> = {};
+    if (w.spec.fieldSelector) query.fieldSelector = w.spec.fieldSelector;
+    const list = await this.#opts.client.list(path, query);
+    const next = new Map<string, Raw>();
+    for (const item of list.items) {
+      const o = trim(item as Raw, w.spec);
+      next.set(keyOf(o), o);
+    }
+    const changed = !w.synced || next.size !== w.store.size ||
+      [...next].some(([k, o]) =>
+        w.store.get(k)?.metadata?.resourceVersion !== o.metadata?.resourceVersion
+      );
+    w.store.clear();
+    for (const [k, o] of next) w.store.set(k, o);
+    w.resourceVersion = list.metadata.resourceVersion ?? "";
+    this.#recovered(w);
     if (!w.synced) {
       w.synced = true;
       this.#checkSynced();
-    } else if (this.#allSynced && !this.#stopped) {
-      // A re-list (after 410 Gone or a restart) may have changed anything.
-      this.#opts.onChange();
+    } else if (changed) {
+      this.#changed();
+    }
+  }
+
+  #onEvent(w: Watched, e: WatchEvent): void {
+    const o = e.object as Raw;
+    if (e.type === "ERROR") {
+      const code = (o as { code?: number }).code;
+      if (code === 410) throw new Gone(String((o as { message?: string }).message ?? "410 Gone"));
+      throw new KubeError(
+        code ?? 0,
+        String((o as { reason?: string }).reason ?? ""),
+        `watch error: ${(o as { message?: string }).message ?? ""}`,
+      );
+    }
+    const rv = o.metadata?.resourceVersion;
+    if (typeof rv === "string") w.resourceVersion = rv;
+    this.#recovered(w);
+    if (e.type === "BOOKMARK") return;
+    trim(o, w.spec);
+    const key = keyOf(o);
+    log.debug("object " + e.type.toLowerCase(), { kind: w.spec.kind, key, resourceVersion: rv });
+    if (e.type === "DELETED") w.store.delete(key);
+    else w.store.set(key, o);
+    this.#changed();
+  }
+
+  async #run(w: Watched, signal: AbortSignal): Promise<void> {
+    const path = resourcePath(w.spec.group, w.spec.version, w.spec.plural);
+    const initial = this.#opts.backoff?.initialMs ?? 1000;
+    const max = this.#opts.backoff?.maxMs ?? 30_000;
+    while (!signal.aborted) {
+      try {
+        if (!w.resourceVersion) await this.#list(w, path);
+        // The server ends each watch after 60-90 s; the client gives up after 30 s more of silence.
+        const timeoutSeconds = 60 + Math.floor(Math.random() * 30);
+        const query: Record<string, string> = {
+          resourceVersion: w.resourceVersion,
+          timeoutSeconds: String(timeoutSeconds),
+        };
+        if (w.spec.fieldSelector) query.fieldSelector = w.spec.fieldSelector;
+        const began = Date.now();
+        await this.#opts.client.watch(
+          path,
+          query,
+          (e) => this.#onEvent(w, e),
+          signal,
+          (timeoutSeconds + 30) * 1000,
+        );
+        // A stream the server ends at once, again and again, must not spin.
+        if (Date.now() - began < 1000) await sleep(1000, signal);
+      } catch (err) {
+        if (signal.aborted) break;
+        if (err instanceof Gone || (err instanceof KubeError && err.status === 410)) {
+          log.info("resourceVersion expired; re-listing", { resource: w.name });
+          w.resourceVersion = "";
+          continue;
+        }
+        const message = (err as Error).message;
+        w.failures++;
+        w.lastError = message;
+        const delay = Math.min(max, initial * 2 ** Math.min(w.failures - 1, 20));
+        log.warn("watch failed; restarting", {
+          resource: w.name,
+          error: message,
+          status: err instanceof KubeError ? err.status : undefined,
+          attempt: w.failures,
+          retryInMs: delay,
+        });
+        this.#opts.onRestart?.(w.name, message);
+        await sleep(delay, signal);
+      }
     }
   }
 
@@ -296,30 +369,5 @@ export class KubeSource {
       for (const r of this.#syncWaiters.splice(0)) r();
       this.#opts.onChange();
     }
-  }
-
-  #onError(w: Watched, err: unknown): void {
-    if (this.#stopped) return;
-    const e = err as { name?: string; message?: string; statusCode?: number };
-    if (e?.name === "AbortError") return; // our own stop()
-    const message = err instanceof Error ? err.message : String(e?.message ?? err);
-    w.failures++;
-    w.lastError = message;
-    const initial = this.#opts.backoff?.initialMs ?? 1000;
-    const max = this.#opts.backoff?.maxMs ?? 30_000;
-    const delay = Math.min(max, initial * 2 ** Math.min(w.failures - 1, 20));
-    log.warn("watch failed; restarting", {
-      resource: w.name,
-      error: message,
-      status: e?.statusCode ?? (err instanceof KubeError ? err.status : undefined),
-      attempt: w.failures,
-      retryInMs: delay,
-    });
-    this.#opts.onRestart?.(w.name, message);
-    clearTimeout(w.timer);
-    w.timer = setTimeout(() => {
-      if (this.#stopped || !w.informer) return;
-      w.informer.start().catch((e2: unknown) => this.#onError(w, e2));
-    }, delay);
   }
 }

@@ -184,3 +184,90 @@ spec:
 `;
   return samples + "\n---\n" + echo;
 }
+
+/**
+ * A TCP relay in front of the API server, so a test can break every open
+ * connection (a watch that breaks) or refuse connections for a while (an API
+ * server that restarts) without touching the shared cluster.
+ */
+export class FlakyRelay {
+  readonly port: number;
+  #target: { hostname: string; port: number };
+  #listener: Deno.Listener | undefined;
+  #conns = new Set<Deno.Conn>();
+
+  constructor(target: string) {
+    const u = new URL(target);
+    this.#target = { hostname: u.hostname, port: Number(u.port || 443) };
+    this.port = freePort();
+    this.resume();
+  }
+
+  /** Accept connections again (on the same port). */
+  resume(): void {
+    if (this.#listener) return;
+    this.#listener = Deno.listen({ hostname: "127.0.0.1", port: this.port });
+    const l = this.#listener;
+    (async () => {
+      for await (const c of l) void this.#relay(c);
+    })().catch(() => {});
+  }
+
+  /** Close every open connection (watches break, the client reconnects). */
+  breakAll(): void {
+    for (const c of this.#conns) {
+      try {
+        c.close();
+      } catch {
+        // closed
+      }
+    }
+    this.#conns.clear();
+  }
+
+  /** Stop listening and break everything: the "API server" is down. */
+  pause(): void {
+    this.#listener?.close();
+    this.#listener = undefined;
+    this.breakAll();
+  }
+
+  close(): void {
+    this.pause();
+  }
+
+  async #relay(c: Deno.Conn): Promise<void> {
+    let up: Deno.Conn;
+    try {
+      up = await Deno.connect(this.#target);
+    } catch {
+      c.close();
+      return;
+    }
+    this.#conns.add(c);
+    this.#conns.add(up);
+    const pipe = async (a: Deno.Conn, b: Deno.Conn) => {
+      const buf = new Uint8Array(64 * 1024);
+      try {
+        while (true) {
+          const n = await a.read(buf);
+          if (n === null) break;
+          let off = 0;
+          while (off < n) off += await b.write(buf.subarray(off, n));
+        }
+      } catch {
+        // closed
+      }
+      for (const x of [a, b]) {
+        try {
+          x.close();
+        } catch {
+          // closed
+        }
+        this.#conns.delete(x);
+      }
+    };
+    void pipe(c, up);
+    void pipe(up, c);
+  }
+}
