@@ -300,15 +300,15 @@ function manifestsFor(ns: string, files: string[]): string {
     .replaceAll("namespace: novaedge-system", `namespace: ${ns}`)
     .replaceAll("novaedge-controller.novaedge-system.svc", `novaedge-controller.${ns}.svc`)
     .replace(
-      /kind: ClusterRole\nmetadata:\n  name: novaedge-controller/,
+      /kind: ClusterRole\nmetadata:\n {2}name: novaedge-controller/,
       `kind: ClusterRole\nmetadata:\n  name: novaedge-controller-${ns}`,
     )
     .replace(
-      /kind: ClusterRoleBinding\nmetadata:\n  name: novaedge-controller/,
+      /kind: ClusterRoleBinding\nmetadata:\n {2}name: novaedge-controller/,
       `kind: ClusterRoleBinding\nmetadata:\n  name: novaedge-controller-${ns}`,
     )
     .replace(
-      /kind: ClusterRole\n  name: novaedge-controller/,
+      /kind: ClusterRole\n {2}name: novaedge-controller/,
       `kind: ClusterRole\n  name: novaedge-controller-${ns}`,
     );
 }
