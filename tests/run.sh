@@ -42,7 +42,7 @@ fi
 passed=0; failed=0
 while read -r p f; do passed=$((passed + p)); failed=$((failed + f)); done < <(
   grep -E '^(ok|FAILED) \| [0-9]+ passed' "$log" |
-    sed -E 's/^[A-Z]+ \| ([0-9]+) passed.*\| ([0-9]+) failed.*/\1 \2/'
+    sed -E 's/^[A-Za-z]+ \| ([0-9]+) passed.*\| ([0-9]+) failed.*/\1 \2/'
 )
 echo
 if [ "$passed" = 0 ] && [ "$failed" = 0 ]; then
