@@ -143,7 +143,16 @@ export class WorkerSet {
     return this.threads.length;
   }
 
-  async apply(snap: Snapshot): Promise<void> {
+  private chain: Promise<unknown> = Promise.resolve();
+
+  /** Applies to every worker; concurrent calls run one after the other. */
+  apply(snap: Snapshot): Promise<void> {
+    const run = this.chain.then(() => this.applyNow(snap));
+    this.chain = run.catch(() => {});
+    return run;
+  }
+
+  private async applyNow(snap: Snapshot): Promise<void> {
     await this.ready;
     const replies = await Promise.all(
       this.threads.map((t) => t.call({ type: "apply", snapshot: snap })),
