@@ -28,13 +28,16 @@ if [ -f tests/cluster/cli.ts ]; then
 fi
 
 step "unit, golden and end-to-end tests"
-deno test -A --unstable-net --parallel --ignore=tests/cluster,tests/golden \
+# Tests that need the local Kubernetes control plane live in tests/cluster/,
+# tests/e2e/ or are named *_cluster_test.ts; they run afterwards, one file at a time.
+deno test -A --unstable-net --parallel --ignore='tests/cluster,tests/e2e,**/*_cluster_test.ts' \
   tests/ 2>&1 | tee -a "$log"
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
 
 if [ -d tests/cluster ]; then
   step "tests against the local Kubernetes control plane"
-  deno test -A --unstable-net tests/cluster/ 2>&1 | tee -a "$log"
+  mapfile -t cluster_tests < <(find tests -name '*_cluster_test.ts' -not -path 'tests/cluster/*' | sort)
+  deno test -A --unstable-net tests/cluster/ tests/e2e/ "${cluster_tests[@]}" 2>&1 | tee -a "$log"
   [ "${PIPESTATUS[0]}" = 0 ] || status=1
 fi
 
