@@ -530,3 +530,41 @@ spec:
     return uids.every((u) => !ns.includes(podNetNames(u).netns));
   }, 30_000);
 });
+
+clusterTest("hostNetwork pods run in the host namespace with the node IP", async (c) => {
+  await c.apply(`
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: hostcfg}
+data: {motd: host-net-volume}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: hostnet}
+spec:
+  hostNetwork: true
+  restartPolicy: Never
+  containers:
+  - name: main
+    image: busybox:1.36
+    command: ["sh", "-c", "echo ip=$POD_IP host=$HOST_IP; cat /etc/novaedge-hostnet/motd"]
+    env:
+    - {name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
+    - {name: HOST_IP, valueFrom: {fieldRef: {fieldPath: status.hostIP}}}
+    volumeMounts: [{name: cfg, mountPath: /etc/novaedge-hostnet}]
+  volumes:
+  - {name: cfg, configMap: {name: hostcfg}}
+`);
+  const p = await waitFor("hostnet finished", async () => {
+    const p = await c.api.get<PodLike & { status: { hostIP?: string } }>(
+      `/api/v1/namespaces/${c.namespace}/pods/hostnet`,
+    );
+    return p.status.phase === "Succeeded" || p.status.phase === "Failed" ? p : undefined;
+  }, 60_000);
+  const out = (await c.kubectl(["logs", "hostnet"])).stdout;
+  assert.equal(p.status.phase, "Succeeded", out);
+  const node = c.nodes.find((n) => n.name === p.spec.nodeName)!;
+  assert.equal(p.status.podIP, node.ip);
+  assert.equal(out, `ip=${node.ip} host=${node.ip}\nhost-net-volume\n`);
+  assert.equal(await Deno.stat("/etc/novaedge-hostnet").then(() => true, () => false), false);
+});
