@@ -17,6 +17,7 @@ import {
   watchedObjects,
 } from "./metrics.ts";
 import { snapshotForNode } from "./node_filter.ts";
+import { type NodeView, programmedConditions, withProgrammed } from "./programmed.ts";
 import type { SnapshotHub } from "./snapshot_hub.ts";
 
 const log = logger("controller.reconcile");
@@ -59,6 +60,35 @@ export class Reconciler {
     opts.hub.setOnFirstWatch((node) => {
       if (this.#snapshot) this.#publish(node, this.#snapshot);
     });
+    // Acks, nacks and (dis)connections change the routes' Programmed condition.
+    opts.registry.onChange(() => {
+      if (this.#statusTimer || this.#stopped) return;
+      this.#statusTimer = setTimeout(() => {
+        this.#statusTimer = undefined;
+        void this.resyncStatuses().catch((err) =>
+          log.warn("status resync failed", { error: (err as Error).message })
+        );
+      }, 250);
+    });
+  }
+
+  #statusTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /** Pipeline statuses plus each ProxyRoute's Programmed condition (from agents' acks). */
+  #withProgrammed(statuses: readonly ObjectStatus[]): ObjectStatus[] {
+    const sessions = this.#o.registry.sessions();
+    const views: NodeView[] = [];
+    for (const node of this.#o.hub.nodes()) {
+      const expected = this.#o.hub.snapshot(node);
+      if (!expected) continue;
+      const servedVersion = this.#o.registry.servedVersion(node);
+      const served = servedVersion === undefined
+        ? undefined
+        : this.#o.hub.recent(node, servedVersion) ?? { ...expected, routes: [] };
+      const nack = sessions.find((x) => x.node === node && x.nackedVersion === expected.version);
+      views.push({ node, expected, served, nackReason: nack?.nackReason });
+    }
+    return withProgrammed(statuses, programmedConditions(views, () => 0));
   }
 
   get state(): ReconcileState | undefined {
@@ -106,13 +136,14 @@ export class Reconciler {
   /** Write the last computed statuses again (e.g. on becoming leader). */
   async resyncStatuses(): Promise<void> {
     if (this.#state && this.#o.writeStatuses && this.#o.isLeader()) {
-      await this.#o.writeStatuses(this.#state.statuses);
+      await this.#o.writeStatuses(this.#withProgrammed(this.#state.statuses));
     }
   }
 
   stop(): void {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    clearTimeout(this.#statusTimer);
   }
 
   #publish(node: string, cluster: Snapshot): void {
@@ -168,7 +199,7 @@ export class Reconciler {
     };
     end();
     if (this.#o.writeStatuses && this.#o.isLeader()) {
-      await this.#o.writeStatuses(result.statuses);
+      await this.#o.writeStatuses(this.#withProgrammed(result.statuses));
     }
   }
 

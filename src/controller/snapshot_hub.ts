@@ -33,6 +33,8 @@ export function redactSnapshot(s: Snapshot): Snapshot {
 
 export class SnapshotHub {
   #entries = new Map<string, Entry>();
+  /** The last few snapshots per node, by version: what an agent that lags still serves. */
+  #history = new Map<string, Map<string, Snapshot>>();
   #watchers = new Map<string, Set<(s: EncodedSnapshot) => void>>();
   #encode: SnapshotEncoder;
   #onFirstWatch?: (node: string) => void;
@@ -68,6 +70,10 @@ export class SnapshotHub {
     }
     const encoded = { version: snapshot.version, bytes: bytes ?? this.#encode(snapshot) };
     this.#entries.set(node, { snapshot, encoded });
+    let h = this.#history.get(node);
+    if (!h) this.#history.set(node, h = new Map());
+    h.set(snapshot.version, snapshot);
+    while (h.size > 3) h.delete(h.keys().next().value!);
     for (const w of this.#watchers.get(node) ?? []) w(encoded);
     return true;
   }
@@ -87,6 +93,11 @@ export class SnapshotHub {
     return { version: e.encoded.version, bytes: this.#encode(redactSnapshot(e.snapshot)) };
   }
 
+  /** A recent snapshot of `node` by version (the current one or up to two before). */
+  recent(node: string, version: string): Snapshot | undefined {
+    return this.#history.get(node)?.get(version);
+  }
+
   /** Nodes with a published snapshot. */
   nodes(): string[] {
     return [...this.#entries.keys()].sort();
@@ -99,7 +110,10 @@ export class SnapshotHub {
 
   /** Forget a node (it left the cluster and nobody watches it). */
   forget(node: string): void {
-    if ((this.#watchers.get(node)?.size ?? 0) === 0) this.#entries.delete(node);
+    if ((this.#watchers.get(node)?.size ?? 0) === 0) {
+      this.#entries.delete(node);
+      this.#history.delete(node);
+    }
   }
 
   /** Call `fn` with every new version published for `node`. Returns the unsubscribe. */

@@ -193,6 +193,20 @@ spec:
         throw new Error(`${err.message}; last answer: ${lastBody}`);
       });
 
+      // The route says it is programmed where the controller can tell (node-0's agent).
+      const programmed = await until(
+        "ProxyRoute app Programmed=True for its generation",
+        async () => {
+          const o = await getObj(c, "proxyroutes.novaedge.io", "app");
+          const p = o.status?.conditions?.find((k) => k.type === "Programmed");
+          return p?.status === "True" && p.observedGeneration === o.metadata.generation
+            ? p
+            : undefined;
+        },
+      );
+      assert.match(programmed.message, /served by 1 of 2 node\(s\)/);
+      assert.match(programmed.message, /novaedge-node-1/);
+
       // Stopping the controller leaves the agent serving.
       await x.procs[0].stop();
       await new Promise((r) => setTimeout(r, 1000));
