@@ -17,7 +17,7 @@ import {
   SERVICE_CIDR,
   STATE_DIR,
 } from "./config.ts";
-import { exists, freePort, run, sleep, waitFor } from "./exec.ts";
+import { exists, freePort, run, waitFor } from "./exec.ts";
 import { cleanupNetwork, ensureBridge, listOurLinks, listPodNetns } from "./network.ts";
 import { ensurePki } from "./pki.ts";
 import { daemonPid, LOG_DIR, startDaemon, stopDaemon, stopPid, strayPids } from "./procs.ts";
@@ -278,7 +278,7 @@ export async function up(opts: UpOptions = {}): Promise<ClusterState> {
     `--state=${STATE_FILE}`,
   ]);
 
-  await installCrds(state);
+  await installCrds();
   const api = apiFor(state);
   try {
     await waitFor(
@@ -330,7 +330,7 @@ export function kubectlRaw(args: string[], stdin?: string): ReturnType<typeof ru
 }
 
 /** Apply the NovaEdge CRDs (manifests/crds/*.yaml, if any) and the Gateway API experimental CRDs. */
-export async function installCrds(_s: ClusterState): Promise<void> {
+export async function installCrds(): Promise<void> {
   const files: string[] = [];
   if (exists(NOVAEDGE_CRD_DIR)) {
     for (const e of Deno.readDirSync(NOVAEDGE_CRD_DIR)) {
@@ -421,10 +421,4 @@ export function envLines(): string[] {
     `export KUBECONFIG=${KUBECONFIG_PATH}`,
     `export PATH=${K8S_BIN_DIR}:$PATH`,
   ];
-}
-
-/** Wait until a started cluster answers; used by helpers that found it half-started. */
-export async function waitHealthy(timeoutMs: number): Promise<void> {
-  await waitFor("a healthy cluster", () => isHealthy(), timeoutMs, 500);
-  await sleep(0);
 }
