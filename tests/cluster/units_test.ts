@@ -133,6 +133,12 @@ Deno.test("kubelet API: containerLogs honours tailLines, limitBytes, timestamps 
     assert.deepEqual(await get("?limitBytes=6"), { status: 200, text: "one\ntw" });
     assert.deepEqual(await get("?previous=true"), { status: 200, text: "old-1\nold-2\n" });
     assert.match((await get("?timestamps=true")).text, /^\d{4}-\d\d-\d\dT[\d:.]+Z one\n/);
+    // sinceTime, as the conformance suite's mirror tests send it (second resolution).
+    assert.deepEqual(await get("?sinceTime=2000-01-01T00:00:00Z"), {
+      status: 200,
+      text: "one\ntwo\nthree\n",
+    });
+    assert.deepEqual(await get("?sinceTime=2999-01-01T00:00:00Z"), { status: 200, text: "" });
     // follow on a finished instance returns what there is and ends.
     assert.deepEqual(await get("?follow=true"), { status: 200, text: "one\ntwo\nthree\n" });
     const missing = handler(new Request("https://10.244.0.1:10250/containerLogs/shop/web-2/main"));
