@@ -4,9 +4,13 @@
  * `<RFC3339Nano timestamp> <stdout|stderr> F <text>`.
  */
 
-/** Appends a process's stdout and stderr to a log file, line by line. */
+/** Cap per container instance: logs live on tmpfs (RAM); a kubelet rotates at 10 MiB. */
+export const MAX_LOG_BYTES = 64 * 1024 * 1024;
+
+/** Appends a process's stdout and stderr to a log file, line by line (up to MAX_LOG_BYTES). */
 export class LogSink {
   #file: Deno.FsFile;
+  #written = 0;
   #chain: Promise<unknown> = Promise.resolve();
   #enc = new TextEncoder();
 
@@ -16,7 +20,14 @@ export class LogSink {
 
   #writeLine(stream: "stdout" | "stderr", line: string): void {
     const ts = new Date().toISOString().replace("Z", "000000Z").replace(/(\.\d{9})\d*Z$/, "$1Z");
-    const data = this.#enc.encode(`${ts} ${stream} F ${line}\n`);
+    if (this.#written >= MAX_LOG_BYTES) return;
+    let data = this.#enc.encode(`${ts} ${stream} F ${line}\n`);
+    this.#written += data.length;
+    if (this.#written >= MAX_LOG_BYTES) {
+      data = this.#enc.encode(
+        `${ts} stderr F [node simulator: log truncated at ${MAX_LOG_BYTES} bytes]\n`,
+      );
+    }
     this.#chain = this.#chain.then(async () => {
       let off = 0;
       while (off < data.length) off += await this.#file.write(data.subarray(off));
