@@ -14,6 +14,7 @@ import { PoolRegistry } from "./upstream/registry.ts";
 import { ListenerSocket } from "./listen/socket.ts";
 import { CertStore } from "./listen/tls_store.ts";
 import { HealthManager } from "./health/health.ts";
+import { flushAccessLog } from "./core/access_log.ts";
 
 export interface LocalOptions {
   readonly log?: Logger;
@@ -270,6 +271,7 @@ export class LocalDataPlane {
   async drain(deadlineMs: number): Promise<void> {
     await this.chain;
     await Promise.all([...this.sockets.values()].map((s) => s.drain(deadlineMs)));
+    flushAccessLog();
   }
 
   /** Closes every listener, connection and pool. */
@@ -283,5 +285,6 @@ export class LocalDataPlane {
     this.sockets.clear();
     this.registry.close();
     this.health.close();
+    flushAccessLog();
   }
 }

@@ -15,14 +15,18 @@ import type {
 } from "../../src/snapshot/types.ts";
 import { DataPlane } from "../../src/proxy/mod.ts";
 import { setLogSink } from "../../src/observe/log.ts";
+import { flushAccessLog } from "../../src/proxy/core/access_log.ts";
 
 /** Captured log lines (JSON-parsed) from every logger. */
 export const logLines: Record<string, unknown>[] = [];
-setLogSink((line) => {
-  try {
-    logLines.push(JSON.parse(line));
-  } catch {
-    // ignore
+setLogSink((text) => {
+  // Access lines arrive in batches: one sink call may carry several lines.
+  for (const line of text.split("\n")) {
+    try {
+      logLines.push(JSON.parse(line));
+    } catch {
+      // ignore
+    }
   }
   if (logLines.length > 5000) logLines.splice(0, 2500);
 });
@@ -226,5 +230,6 @@ export async function rawExchange(
 }
 
 export function accessLines(): Record<string, unknown>[] {
+  flushAccessLog();
   return logLines.filter((l) => l.component === "access");
 }

@@ -8,7 +8,7 @@ import type { Filter, Route, WeightedCluster } from "../../snapshot/types.ts";
 import type { RequestView, Router } from "../router/types.ts";
 import type { PickContext } from "../lb/types.ts";
 import { httpRequests, upstreamLatency } from "../../observe/metrics.ts";
-import { logger } from "../../observe/log.ts";
+import { accessLogEnabled, writeAccessLog } from "./access_log.ts";
 import { Hdrs, stripHopByHop } from "./headers.ts";
 import { type BodyReader, Cancel, type ProxyRequest, type ProxyResponse } from "./types.ts";
 import type { ClusterRuntime } from "./cluster.ts";
@@ -27,7 +27,6 @@ import { type OutboundRequest, UpstreamError, type UpstreamResponse } from "../u
 import { type Deadline, unwatch, watch } from "../io/ticker.ts";
 import { HttpError } from "../http1/parser.ts";
 
-const access = logger("access");
 const encoder = new TextEncoder();
 
 /** Limits in force on a listener (snapshot values with defaults filled in). */
@@ -246,8 +245,8 @@ export function finishRequest(
   const code = error !== null && req.cancel.cancelled ? 499 : status;
   countRequest(log.route, code);
   if (cfg !== null && !cfg.accessLog) return;
-  if (!access.enabled("info")) return;
-  access.info("request", {
+  if (!accessLogEnabled()) return;
+  writeAccessLog({
     method: req.method,
     authority: req.authority,
     path: req.target,
