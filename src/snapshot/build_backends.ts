@@ -147,15 +147,7 @@ export function buildBackends(ctx: BuildContext, backends: readonly Typed<"Proxy
     if (s.service) {
       const ns = s.service.namespace ?? be.namespace;
       if (
-        !ctx.refPermitted(
-          "novaedge.io",
-          "ProxyBackend",
-          be.namespace,
-          "",
-          "Service",
-          ns,
-          s.service.name,
-        )
+        !ctx.refPermittedFrom(be.source, "", "Service", ns, s.service.name)
       ) {
         const msg =
           `Service ${ns}/${s.service.name} is in another namespace and no ReferenceGrant allows it`;

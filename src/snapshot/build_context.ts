@@ -8,6 +8,7 @@ import { ObjectIndex } from "./object_index.ts";
 import { nsName } from "./object_index.ts";
 import { referenceGrantSpec } from "../crds/core.ts";
 import { parseWith } from "../crds/schema.ts";
+import { referenceGrantSubject } from "../translate/gateway_api/generated.ts";
 
 /** Builds one object's status: conditions by type plus extra members. */
 export class StatusBuilder {
@@ -106,6 +107,22 @@ export class BuildContext {
       ...(field ? { field } : {}),
       message,
     });
+  }
+
+  /**
+   * ReferenceGrant check for a reference made by object `from` (a generated
+   * object acts as its Gateway API source: see `referenceGrantSubject`).
+   */
+  refPermittedFrom(
+    from: KubeObject,
+    toGroup: string,
+    toKind: string,
+    toNs: string,
+    toName: string,
+  ): boolean {
+    const s = referenceGrantSubject(from);
+    const ns = from.metadata.namespace ?? "default";
+    return this.refPermitted(s.group, s.kind, ns, toGroup, toKind, toNs, toName);
   }
 
   /**

@@ -39,10 +39,20 @@ function family(p: ListenerProtocol): string {
 interface Placed {
   readonly spec: ListenerSpec;
   readonly name: string;
+  /** "<namespace>/<name>" of its gateway. */
+  readonly gateway: string;
 }
 
-/** Why `l` cannot share its port with `other`, or undefined when both can coexist. */
-function conflict(l: ListenerSpec, other: Placed): [string, string] | undefined {
+/**
+ * Why `l` (of gateway `gw`) cannot share its port with `other`, or undefined
+ * when both can coexist. Listeners of different gateways on one address and
+ * port are merged into one socket by the data plane (routing by hostname, as
+ * Gateway API conformance expects of Gateways sharing port 80): plain HTTP
+ * listeners always merge, even with the same hostname (their routes are then
+ * ordered by route precedence); TLS listeners need distinct hostnames, since
+ * SNI picks the certificate. Within one gateway, a hostname is claimed once.
+ */
+function conflict(l: ListenerSpec, gw: string, other: Placed): [string, string] | undefined {
   const a = l.address ?? "", b = other.spec.address ?? "";
   if (a !== b && !UNSPECIFIED.has(a) && !UNSPECIFIED.has(b)) return undefined;
   if (transport(l.protocol) !== transport(other.spec.protocol)) return undefined;
@@ -52,7 +62,8 @@ function conflict(l: ListenerSpec, other: Placed): [string, string] | undefined 
       `protocol ${l.protocol} conflicts with ${other.spec.protocol} listener ${other.name} on port ${l.port}`,
     ];
   }
-  if ((l.hostname ?? "") === (other.spec.hostname ?? "")) {
+  const merges = gw !== other.gateway && l.protocol === "HTTP" && other.spec.protocol === "HTTP";
+  if (!merges && (l.hostname ?? "") === (other.spec.hostname ?? "")) {
     return [
       "HostnameConflict",
       `port ${l.port} hostname ${
@@ -89,7 +100,7 @@ export function buildGateways(
       // 1. Port conflicts.
       const onPort = placed.get(l.port) ?? [];
       let clash: [string, string] | undefined;
-      for (const other of onPort) if ((clash = conflict(l, other))) break;
+      for (const other of onPort) if ((clash = conflict(l, gwKey, other))) break;
       if (clash) {
         const f = clash[0] === "ProtocolConflict" ? `${field}.protocol` : `${field}.hostname`;
         ctx.error(gw.source, f, `listener ${l.name}: ${clash[1]}`);
@@ -106,7 +117,7 @@ export function buildGateways(
         const ns = ref.namespace ?? gw.namespace;
         const rf = `${field}.tls.certificateRefs[${j}]`;
         if (
-          !ctx.refPermitted("novaedge.io", "ProxyGateway", gw.namespace, "", "Secret", ns, ref.name)
+          !ctx.refPermittedFrom(gw.source, "", "Secret", ns, ref.name)
         ) {
           refErr ??= [
             "RefNotPermitted",
@@ -155,7 +166,7 @@ export function buildGateways(
       conds.unshift(condition("Accepted", true, "Accepted", "listener accepted", g));
       conds.push(condition("Conflicted", false, "NoConflicts", "no conflicts", g));
       conds.push(condition("Programmed", true, "Programmed", "listener is in the snapshot", g));
-      onPort.push({ spec: l, name });
+      onPort.push({ spec: l, name, gateway: gwKey });
       placed.set(l.port, onPort);
       const lim = l.limits;
       listeners.push({

@@ -21,7 +21,8 @@ import type { PolicyTargets } from "./build_policies.ts";
 import { effectiveHostnames } from "./hostnames.ts";
 import { cmp, orderKey } from "./object_index.ts";
 import type { Filter, PathModifier, Route, RouteMatch, WeightedCluster } from "./types.ts";
-import type { Condition } from "../store/types.ts";
+import { FAIL_CLUSTER_PREFIX } from "./types.ts";
+import type { Condition, KubeObject } from "../store/types.ts";
 
 type RouteProtocol = "HTTP" | "TCP" | "TLS" | "UDP";
 
@@ -91,16 +92,24 @@ function parentRefStatus(
   };
 }
 
+/** The fail cluster standing for an unresolvable backend reference (see FAIL_CLUSTER_PREFIX). */
+function failClusterName(routeNs: string, ref: BackendObjectRefSpec): string {
+  const kind = ref.kind ?? "ProxyBackend";
+  const port = ref.port ? `:${ref.port}` : "";
+  return `${FAIL_CLUSTER_PREFIX}${kind}/${ref.namespace ?? routeNs}/${ref.name}${port}`;
+}
+
 /** Resolves a backend object reference to a cluster name, or explains why not. */
 function resolveBackend(
   ctx: BuildContext,
-  routeNs: string,
+  route: { readonly namespace: string; readonly source: KubeObject },
   ref: BackendObjectRefSpec,
 ): { cluster: string } | { reason: string; message: string } {
+  const routeNs = route.namespace;
   const kind = ref.kind ?? "ProxyBackend";
   const ns = ref.namespace ?? routeNs;
   const group = kind === "Service" ? "" : "novaedge.io";
-  if (!ctx.refPermitted("novaedge.io", "ProxyRoute", routeNs, group, kind, ns, ref.name)) {
+  if (!ctx.refPermittedFrom(route.source, group, kind, ns, ref.name)) {
     return {
       reason: "RefNotPermitted",
       message: `${kind} ${ns}/${ref.name} is in another namespace and no ReferenceGrant allows it`,
@@ -287,7 +296,7 @@ export function buildRoutes(
           }
           case "RequestMirror": {
             const m = f.requestMirror!;
-            const res = resolveBackend(ctx, r.namespace, m.backendRef);
+            const res = resolveBackend(ctx, r, m.backendRef);
             if ("reason" in res) {
               refError(`${field}.requestMirror.backendRef`, res.reason, res.message);
             } else {outF.push({
@@ -371,9 +380,18 @@ export function buildRoutes(
       }));
       const backends: WeightedCluster[] = [];
       (rule.backendRefs ?? []).forEach((b, k) => {
-        const res = resolveBackend(ctx, r.namespace, b);
+        const res = resolveBackend(ctx, r, b);
         if ("reason" in res) {
           refError(`${base}.backendRefs[${k}]`, res.reason, res.message);
+          // Its share of requests must fail (Gateway API: 500), never go to
+          // the other backends: keep the weight on a cluster that never exists.
+          if (b.weight > 0) {
+            backends.push({
+              cluster: failClusterName(r.namespace, b),
+              weight: b.weight,
+              filters: [],
+            });
+          }
           return;
         }
         backends.push({

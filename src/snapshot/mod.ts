@@ -4,6 +4,8 @@
  */
 import type { Diagnostic, KubeObject, ObjectStatus } from "../store/types.ts";
 import { translate } from "../translate/mod.ts";
+import type { GatewayApiOptions, IngressOptions } from "../translate/mod.ts";
+import { buildFactsFromStatuses, finalizeGatewayStatuses } from "../translate/gateway_api/mod.ts";
 import { buildSnapshot } from "./build.ts";
 import type { Snapshot } from "./types.ts";
 
@@ -12,17 +14,31 @@ export type { BuildOptions, BuildResult } from "./build.ts";
 export { canonicalJson, canonicalSnapshot, snapshotVersion } from "./version.ts";
 export { SnapshotValidationError, validateSnapshot } from "./validate.ts";
 export type * from "./types.ts";
+export { FAIL_CLUSTER_PREFIX, isFailCluster } from "./types.ts";
 
 /** Options of `runPipeline`. */
 export interface PipelineOptions {
   /** This node's name (directory mode: eligible for every ProxyVIP whose selector allows it). */
   readonly node?: string;
+  /** Options of the Gateway API translator (controllerName, addresses, ...). */
+  readonly gatewayApi?: GatewayApiOptions;
+  /** Options of the Ingress translator (controllerName, ports, addresses, ...). */
+  readonly ingress?: IngressOptions;
 }
 
 /** Output of `runPipeline`. */
 export interface PipelineResult {
   readonly snapshot: Snapshot;
+  /**
+   * Every status: Gateway API and Ingress objects (with the builder's decisions
+   * folded in), then the NovaEdge objects, hand-written and generated.
+   */
   readonly statuses: ObjectStatus[];
+  /**
+   * The NovaEdge objects the translators generated (in cluster mode the
+   * controller writes them; in directory mode they only live here), sorted.
+   */
+  readonly generated: KubeObject[];
   readonly diagnostics: Diagnostic[];
 }
 
@@ -76,11 +92,14 @@ export function runPipeline(
   opts: PipelineOptions = {},
 ): PipelineResult {
   const { ok, diagnostics: envelope } = wellFormed(objects);
-  const t = translate(ok);
+  const t = translate(ok, { gatewayApi: opts.gatewayApi, ingress: opts.ingress });
   const b = buildSnapshot(t.objects, { node: opts.node });
+  // Whether a generated listener or route was really programmed is the builder's call.
+  const gw = finalizeGatewayStatuses(t.gatewayApi, buildFactsFromStatuses(b.statuses));
   return {
     snapshot: b.snapshot,
-    statuses: [...t.statuses, ...b.statuses],
+    statuses: [...gw.statuses, ...t.ingress.statuses, ...b.statuses],
+    generated: t.generated,
     diagnostics: sortDiagnostics([...envelope, ...t.diagnostics, ...b.diagnostics]),
   };
 }

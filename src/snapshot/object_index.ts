@@ -4,6 +4,7 @@
  * Everything is sorted so iteration order never depends on input order.
  */
 import type { Diagnostic, KubeObject } from "../store/types.ts";
+import { precedenceKey } from "../translate/gateway_api/generated.ts";
 
 /** "<ns>/<name>" with the namespace defaulted to "default" (like kubectl apply). */
 export function nsName(o: KubeObject): string {
@@ -15,11 +16,12 @@ export function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Gateway API precedence key: oldest first, then namespace/name. */
+/**
+ * Gateway API precedence key: oldest first, then namespace/name. A generated
+ * object sorts by its source's age and name (see `precedenceKey`).
+ */
 export function orderKey(o: KubeObject): string {
-  return `${o.metadata.creationTimestamp ?? ""}/${
-    o.metadata.namespace ?? "default"
-  }/${o.metadata.name}`;
+  return precedenceKey(o);
 }
 
 export class ObjectIndex {

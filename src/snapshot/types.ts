@@ -88,6 +88,19 @@ export interface KeyMatch {
   readonly value: string;
 }
 
+/**
+ * Prefix of a WeightedCluster `cluster` that deliberately names no cluster: the
+ * backend reference could not be resolved, so its share of requests is
+ * answered with 500 by the data plane (which answers 500 for any cluster
+ * missing from `clusters`). The validator accepts these names.
+ */
+export const FAIL_CLUSTER_PREFIX = "unresolved:";
+
+/** Is `name` a fail cluster (an unresolvable backend's share; see FAIL_CLUSTER_PREFIX)? */
+export function isFailCluster(name: string): boolean {
+  return name.startsWith(FAIL_CLUSTER_PREFIX);
+}
+
 export interface WeightedCluster {
   readonly cluster: string;
   readonly weight: number;

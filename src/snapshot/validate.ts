@@ -7,6 +7,7 @@
 import { arr, bool, custom, enumOf, int, obj, parseWith, str } from "../crds/schema.ts";
 import type { Schema } from "../crds/schema.ts";
 import type { Snapshot } from "./types.ts";
+import { isFailCluster } from "./types.ts";
 import { snapshotVersion } from "./version.ts";
 
 // Proto3: missing scalars are their zero value; unknown fields are ignored so an
@@ -400,7 +401,7 @@ export function validateSnapshot(s: unknown, opts: { checkVersion?: boolean } = 
       }
     });
     rt.backends.forEach((b, j) => {
-      if (!clusters.has(b.cluster)) {
+      if (!clusters.has(b.cluster) && !isFailCluster(b.cluster)) {
         errs.push({
           field: `routes[${i}].backends[${j}].cluster`,
           message: `unknown cluster ${b.cluster}`,

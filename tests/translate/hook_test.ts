@@ -8,40 +8,17 @@
 import assert from "node:assert/strict";
 import type { KubeObject, ObjectStatus } from "../../src/store/types.ts";
 import { buildSnapshot } from "../../src/snapshot/build.ts";
-import {
-  buildFactsFromStatuses,
-  finalizeGatewayStatuses,
-  isGenerated,
-  isTranslatedSource,
-  translateGatewayApi,
-} from "../../src/translate/gateway_api/mod.ts";
-import { translateIngress } from "../../src/translate/ingress/mod.ts";
+import { runPipeline } from "../../src/pipeline.ts";
+import { isGenerated } from "../../src/translate/gateway_api/mod.ts";
+import { translate } from "../../src/translate/mod.ts";
 
-/** The body proposed for src/translate/mod.ts `translate`. */
-function translate(objects: readonly KubeObject[]) {
-  const input = objects.filter((o) => !isGenerated(o));
-  const g = translateGatewayApi(input);
-  // The builder refuses two gateways with a hostless listener on one port and
-  // address, so Ingress traffic gets its own ports here (see the report).
-  const i = translateIngress(input, { httpPort: 8080, httpsPort: 8443 });
-  return {
-    objects: [...input.filter((o) => !isTranslatedSource(o)), ...g.objects, ...i.objects],
-    statuses: [...g.statuses, ...i.statuses],
-    diagnostics: [...g.diagnostics, ...i.diagnostics],
-    gatewayApi: g,
-  };
-}
-
-/** translate → build → finalize, as runPipeline would. */
+/** translate → build → finalize, through the real `runPipeline` (t and b for inspection). */
 function pipeline(objects: readonly KubeObject[]) {
   const t = translate(objects);
   const b = buildSnapshot(t.objects);
-  const fin = finalizeGatewayStatuses(t.gatewayApi, buildFactsFromStatuses(b.statuses));
-  return {
-    t,
-    b,
-    statuses: [...fin.statuses, ...t.statuses.filter((s) => s.ref.kind === "Ingress")],
-  };
+  const p = runPipeline(objects);
+  assert.equal(p.snapshot.version, b.snapshot.version);
+  return { t, b, statuses: p.statuses.filter((s) => !s.ref.apiVersion.startsWith("novaedge.io/")) };
 }
 
 const G = "gateway.networking.k8s.io/v1";
@@ -132,7 +109,43 @@ Deno.test("hook: a hand-written object keeps its name; the generated one gets an
 });
 
 Deno.test("hook: a listener the builder refuses shows Programmed=False on its Gateway", () => {
-  // Gateway b wants the same port and hostname as a on the same (unbound) address.
+  // Gateway b wants port 80 on the same (unbound) address for TLS passthrough:
+  // a protocol conflict with a's HTTP listener; a is older and keeps the port.
+  const objs: KubeObject[] = [
+    ...base(),
+    {
+      apiVersion: G,
+      kind: "Gateway",
+      metadata: {
+        name: "b",
+        namespace: "ns",
+        generation: 3,
+        creationTimestamp: "2030-01-01T00:00:00Z",
+      },
+      spec: {
+        gatewayClassName: "nova",
+        listeners: [{
+          name: "tls",
+          port: 80,
+          protocol: "TLS",
+          hostname: "b.example.com",
+          tls: { mode: "Passthrough" },
+        }],
+      },
+    },
+  ];
+  const p = pipeline(objs);
+  const gw = (n: string) =>
+    p.statuses.find((s: ObjectStatus) => s.ref.kind === "Gateway" && s.ref.name === n)!;
+  const listenerProgrammed = (s: ObjectStatus) =>
+    (s.status.listeners as { conditions: { type: string; status: string }[] }[])[0].conditions
+      .find((c) => c.type === "Programmed")!.status;
+  assert.equal(listenerProgrammed(gw("a")), "True");
+  assert.equal(listenerProgrammed(gw("b")), "False");
+  assert.equal(gw("b").status.conditions.find((c) => c.type === "Programmed")!.status, "False");
+});
+
+Deno.test("hook: hostless HTTP listeners of two Gateways on one port merge (routing by hostname)", () => {
   const objs: KubeObject[] = [
     ...base(),
     {
@@ -143,16 +156,16 @@ Deno.test("hook: a listener the builder refuses shows Programmed=False on its Ga
     },
   ];
   const p = pipeline(objs);
-  const gw = (n: string) =>
-    p.statuses.find((s: ObjectStatus) => s.ref.kind === "Gateway" && s.ref.name === n)!;
-  const listenerProgrammed = (s: ObjectStatus) =>
-    (s.status.listeners as { conditions: { type: string; status: string }[] }[])[0].conditions
-      .find((c) => c.type === "Programmed")!.status;
-  // Exactly one of the two keeps the port; the other is reported, not silently dropped.
-  assert.deepEqual([listenerProgrammed(gw("a")), listenerProgrammed(gw("b"))].sort(), [
-    "False",
-    "True",
+  for (const n of ["a", "b"]) {
+    const s = p.statuses.find((s) => s.ref.kind === "Gateway" && s.ref.name === n)!;
+    assert.equal(s.status.conditions.find((c) => c.type === "Programmed")!.status, "True", n);
+  }
+  const ports = p.b.snapshot.listeners.filter((l) => l.port === 80);
+  // The Ingress class gateway shares port 80 as well.
+  assert.deepEqual(ports.map((l) => l.gateway).sort(), [
+    "novaedge-system/ingress-nova",
+    "ns/gw-a",
+    "ns/gw-b",
   ]);
-  const loser = listenerProgrammed(gw("a")) === "False" ? gw("a") : gw("b");
-  assert.equal(loser.status.conditions.find((c) => c.type === "Programmed")!.status, "False");
+  assert.deepEqual(p.b.diagnostics.filter((d) => d.severity === "error"), []);
 });
