@@ -199,7 +199,11 @@ export class Reconciler {
     };
     end();
     if (this.#o.writeStatuses && this.#o.isLeader()) {
-      await this.#o.writeStatuses(this.#withProgrammed(result.statuses));
+      // Not awaited: thousands of status writes must never delay the next snapshot.
+      // The writer coalesces calls made while it runs.
+      this.#o.writeStatuses(this.#withProgrammed(result.statuses)).catch((err) =>
+        log.warn("status sync failed", { error: (err as Error).message })
+      );
     }
   }
 

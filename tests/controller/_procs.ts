@@ -45,6 +45,10 @@ export class NovaProc {
     });
   }
 
+  get pid(): number {
+    return this.#child.pid;
+  }
+
   get exited(): Promise<Deno.CommandStatus> {
     return this.#status;
   }
