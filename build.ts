@@ -58,7 +58,7 @@ async function bundle(): Promise<string> {
   return out;
 }
 
-async function compile(bundlePath: string): Promise<boolean> {
+async function compile(): Promise<boolean> {
   const denort = Deno.env.get("DENORT_BIN");
   if (!denort) {
     console.log(
@@ -81,29 +81,38 @@ async function compile(bundlePath: string): Promise<boolean> {
         `of Deno ${Deno.version.deno}`,
     );
   }
-  const entries = `${dist}/entries`;
+  // Binaries are compiled from source (not from the bundle) so the data plane's
+  // worker module can be embedded with --include: a bundle has no worker file and
+  // falls back to one thread.
+  const entries = `${root}.build-entries`;
   await Deno.mkdir(entries, { recursive: true });
-  for (const [name, prefix] of Object.entries(BINARIES)) {
-    // Each role binary is the same bundle with its role fixed in argv.
-    const entry = `${entries}/${name}.js`;
-    await Deno.writeTextFile(
-      entry,
-      `globalThis.__NOVAEDGE_ARGV_PREFIX = ${JSON.stringify(prefix)};\n` +
-        `await import(${JSON.stringify(bundlePath)});\n`,
-    );
-    await run([
-      Deno.execPath(),
-      "compile",
-      "--quiet",
-      "-A",
-      "--unstable-net",
-      "--include",
-      bundlePath,
-      "-o",
-      `${dist}/${name}`,
-      entry,
-    ], { DENORT_BIN: denort });
-    console.log(`compiled ${dist}/${name}${prefix.length ? ` (runs "${prefix.join(" ")}")` : ""}`);
+  try {
+    for (const [name, prefix] of Object.entries(BINARIES)) {
+      const entry = `${entries}/${name}.ts`;
+      await Deno.writeTextFile(
+        entry,
+        `(globalThis as { __NOVAEDGE_ARGV_PREFIX?: string[] }).__NOVAEDGE_ARGV_PREFIX = ${
+          JSON.stringify(prefix)
+        };\nawait import("../src/main.ts");\n`,
+      );
+      await run([
+        Deno.execPath(),
+        "compile",
+        "--quiet",
+        "-A",
+        "--unstable-net",
+        "--include",
+        `${root}src/proxy/worker.ts`,
+        "-o",
+        `${dist}/${name}`,
+        entry,
+      ], { DENORT_BIN: denort });
+      console.log(
+        `compiled ${dist}/${name}${prefix.length ? ` (runs "${prefix.join(" ")}")` : ""}`,
+      );
+    }
+  } finally {
+    await Deno.remove(entries, { recursive: true }).catch(() => {});
   }
   return true;
 }
@@ -111,7 +120,7 @@ async function compile(bundlePath: string): Promise<boolean> {
 try {
   const bundlePath = await bundle();
   if (!args.has("--bundle-only")) {
-    const compiled = await compile(bundlePath);
+    const compiled = await compile();
     if (!compiled && args.has("--require-compile")) Deno.exit(1);
   }
 } catch (err) {
