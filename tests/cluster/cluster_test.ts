@@ -568,3 +568,22 @@ spec:
   assert.equal(out, `ip=${node.ip} host=${node.ip}\nhost-net-volume\n`);
   assert.equal(await Deno.stat("/etc/novaedge-hostnet").then(() => true, () => false), false);
 });
+
+clusterTest(
+  "a simulated node failure turns the Node and its pods not Ready, then recovers",
+  async (c) => {
+    await c.apply(echoDeployment("spread", 2));
+    const pods = await c.waitForReadyPods("app=spread", 2) as unknown as PodLike[];
+    const victim = pods[0].spec.nodeName!;
+    const onVictim = pods.filter((p) => p.spec.nodeName === victim).length;
+    const lease = await c.api.get<{ spec: { holderIdentity: string } }>(
+      `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${victim}`,
+    );
+    assert.equal(lease.spec.holderIdentity, victim);
+    await c.setNodeReady(victim, false);
+    // Only the pods on the other node stay Ready (so their endpoints stay ready).
+    await c.waitForReadyPods("app=spread", 2 - onVictim, 30_000);
+    await c.setNodeReady(victim, true);
+    await c.waitForReadyPods("app=spread", 2, 30_000);
+  },
+);

@@ -62,7 +62,16 @@ export interface Cluster {
   apply(yaml: string): Promise<void>;
   /** Wait until `count` pods matching `selector` are Ready (default 120 s); returns them. */
   waitForReadyPods(selector: string, count: number, timeoutMs?: number): Promise<KObj[]>;
+  /**
+   * Simulate a node failure (`ready: false`: its kubelet stops heartbeats, the Node turns
+   * NotReady and its pods not Ready; processes keep running, as in a partition) or recovery.
+   * Resolves once the Node's Ready condition shows it. Nodes are restored after the test.
+   */
+  setNodeReady(name: string, ready: boolean): Promise<void>;
 }
+
+/** The Node annotation the node simulator watches to simulate a failure. */
+export const SIMULATE_NOT_READY = "novaedge.io/simulate-not-ready";
 
 /** Options of {@link withCluster}. */
 export interface WithClusterOptions {
@@ -184,6 +193,21 @@ export async function withCluster<T>(
       `--namespace=${o.namespace ?? namespace}`,
       ...args,
     ], { stdin: o.stdin, check: o.check ?? true });
+  const downed = new Set<string>();
+  const setNodeReady = async (name: string, ready: boolean): Promise<void> => {
+    await api.mergePatch(`/api/v1/nodes/${name}`, {
+      metadata: { annotations: { [SIMULATE_NOT_READY]: ready ? null : "true" } },
+    });
+    if (ready) downed.delete(name);
+    else downed.add(name);
+    await waitFor(`node ${name} Ready=${ready}`, async () => {
+      const n = await api.get<{ status?: { conditions?: { type: string; status: string }[] } }>(
+        `/api/v1/nodes/${name}`,
+      );
+      const st = n.status?.conditions?.find((c) => c.type === "Ready")?.status;
+      return st === (ready ? "True" : "False");
+    }, 30_000);
+  };
   const cluster: Cluster = {
     kubeconfigPath: KUBECONFIG_PATH,
     server: s.server,
@@ -201,6 +225,7 @@ export async function withCluster<T>(
         stdin: yaml,
       });
     },
+    setNodeReady,
     async waitForReadyPods(selector: string, count: number, timeoutMs = 120_000) {
       const sel = encodeURIComponent(selector);
       return await waitFor(
@@ -230,6 +255,7 @@ export async function withCluster<T>(
   try {
     return await fn(cluster);
   } finally {
+    for (const name of [...downed]) await setNodeReady(name, true).catch(() => undefined);
     if (!opts.keepNamespace) {
       await api.delete(`/api/v1/namespaces/${namespace}`).catch(() => undefined);
     }

@@ -26,7 +26,14 @@ interface SimNode {
   /** Pod IP pool of this node's /24 (host part 2..254), allocated round-robin. */
   used: Set<string>;
   cursor: number;
+  /** Simulated failure: set by the annotation SIMULATE_NOT_READY on the Node. */
+  down: boolean;
+  /** When Ready last changed (lastTransitionTime). */
+  readySince: string;
 }
+
+/** Annotate a Node with this ("true") to make its simulated kubelet stop and report NotReady. */
+const SIMULATE_NOT_READY = "novaedge.io/simulate-not-ready";
 
 const statePath = Deno.args.find((a) => a.startsWith("--state="))?.slice("--state=".length);
 if (!statePath) {
@@ -52,6 +59,8 @@ const nodes: SimNode[] = Array.from({ length: state.nodes }, (_, i) => ({
   },
   used: new Set(),
   cursor: 1,
+  down: false,
+  readySince: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
 }));
 const nodeByName = new Map(nodes.map((n) => [n.name, n]));
 const runners = new Map<string, PodRunner>();
@@ -81,7 +90,7 @@ function nodeStatus(n: SimNode) {
     reason,
     message,
     lastHeartbeatTime: t,
-    lastTransitionTime: startedAt,
+    lastTransitionTime: type === "Ready" ? n.readySince : startedAt,
   });
   return {
     addresses: [{ type: "InternalIP", address: n.ip }, { type: "Hostname", address: n.name }],
@@ -91,7 +100,14 @@ function nodeStatus(n: SimNode) {
       cond("MemoryPressure", "False", "KubeletHasSufficientMemory", "simulated"),
       cond("DiskPressure", "False", "KubeletHasNoDiskPressure", "simulated"),
       cond("PIDPressure", "False", "KubeletHasSufficientPID", "simulated"),
-      cond("Ready", "True", "KubeletReady", "novaedge node simulator is posting ready status"),
+      n.down
+        ? cond(
+          "Ready",
+          "False",
+          "KubeletNotReady",
+          `simulated node failure (annotation ${SIMULATE_NOT_READY})`,
+        )
+        : cond("Ready", "True", "KubeletReady", "novaedge node simulator is posting ready status"),
     ],
     daemonEndpoints: { kubeletEndpoint: { Port: KUBELET_PORT } },
     nodeInfo: {
@@ -147,14 +163,57 @@ async function removeNotReadyTaints(name: string): Promise<void> {
   }
 }
 
+/** Renew the node's Lease in kube-node-lease, as a kubelet does every 10 s. */
+async function renewLease(n: SimNode): Promise<void> {
+  const renewTime = new Date().toISOString().replace(/Z$/, "000Z");
+  const path = `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${n.name}`;
+  try {
+    await api.mergePatch(path, { spec: { holderIdentity: n.name, renewTime } });
+  } catch (e) {
+    if (!(e instanceof ApiError && e.status === 404)) throw e;
+    await api.create("/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases", {
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      metadata: { name: n.name, namespace: "kube-node-lease" },
+      spec: { holderIdentity: n.name, leaseDurationSeconds: 40, renewTime },
+    });
+  }
+}
+
+/**
+ * Every 2 s: look for the failure annotation (and apply a change at once); every 10 s renew
+ * Leases and every 20 s post status for the nodes that are up. A "down" node posts nothing
+ * more, like a dead kubelet, and its pods are marked not Ready (as the node lifecycle
+ * controller would) so their endpoints turn unready.
+ */
 async function heartbeat(): Promise<void> {
+  let tick = 0;
   while (!shuttingDown) {
-    await new Promise((r) => setTimeout(r, 20_000));
     for (const n of nodes) {
-      await api.mergePatch(`/api/v1/nodes/${n.name}/status`, { status: nodeStatus(n) }).catch((e) =>
-        log(`heartbeat ${n.name}: ${e}`)
-      );
+      try {
+        const node = await api.get<{ metadata: { annotations?: Record<string, string> } }>(
+          `/api/v1/nodes/${n.name}`,
+        );
+        const down = node.metadata.annotations?.[SIMULATE_NOT_READY] === "true";
+        if (down !== n.down) {
+          n.down = down;
+          n.readySince = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+          log(`node ${n.name} is now ${down ? "NOT ready (simulated failure)" : "ready again"}`);
+          await api.mergePatch(`/api/v1/nodes/${n.name}/status`, { status: nodeStatus(n) });
+          for (const r of runners.values()) {
+            if (r.pod.spec.nodeName === n.name) r.setNodeDown(down);
+          }
+        }
+        if (!n.down && tick % 5 === 0) await renewLease(n);
+        if (!n.down && tick % 10 === 9) {
+          await api.mergePatch(`/api/v1/nodes/${n.name}/status`, { status: nodeStatus(n) });
+        }
+      } catch (e) {
+        if (!shuttingDown) log(`heartbeat ${n.name}: ${e}`);
+      }
     }
+    tick++;
+    await new Promise((r) => setTimeout(r, 2_000));
   }
 }
 
@@ -297,6 +356,7 @@ function handlePod(type: string, pod: Pod): void {
     log,
   }, pod);
   runners.set(uid, runner);
+  if (node.down) runner.setNodeDown(true);
   void runner.start();
 }
 

@@ -110,6 +110,7 @@ export class PodRunner {
   #conditionTimes = new Map<string, { status: string; time: string }>();
   #volumes?: VolumePlan;
   #starting?: Promise<void>;
+  #nodeDown = false;
 
   constructor(readonly ctx: RunnerContext, pod: Pod) {
     this.pod = pod;
@@ -155,6 +156,12 @@ export class PodRunner {
   /** Find a container by name (for the log endpoint). */
   find(name: string): ContainerRun | undefined {
     return this.all().find((c) => c.spec.name === name);
+  }
+
+  /** The node failed (simulated): the pod is reported not Ready until it recovers. */
+  setNodeDown(down: boolean): void {
+    this.#nodeDown = down;
+    this.schedulePatch();
   }
 
   /** A newer version of the pod object arrived from the watch. */
@@ -586,7 +593,7 @@ export class PodRunner {
     const inits = this.inits;
     const initsDone = inits.every((c) => c.final && c.state.terminated?.exitCode === 0);
     const cs = this.containers;
-    const allReady = cs.length > 0 && cs.every((c) => c.ready);
+    const allReady = cs.length > 0 && cs.every((c) => c.ready) && !this.#nodeDown;
     let phase: PodStatus["phase"] = "Pending";
     const anyStarted = cs.some((c) => c.state.running || c.state.terminated || c.restartCount > 0);
     const initFailed = inits.some((c) => c.final && (c.state.terminated?.exitCode ?? 1) !== 0);
