@@ -36,6 +36,23 @@ export const spec: RoleSpec = {
       help: "admin server (/healthz /readyz /metrics /debug/snapshot)",
       default: "127.0.0.1:9901",
     },
+    {
+      name: "controller-ca",
+      kind: "string",
+      help: "PEM file of the CA that signed the controller's certificate",
+      default: "/var/run/novaedge/ca/ca.crt",
+    },
+    {
+      name: "controller-server-name",
+      kind: "string",
+      help: "TLS name to verify when --controller is an IP address",
+    },
+    {
+      name: "token-file",
+      kind: "string",
+      help: "bearer token presented to the controller (re-read on every connect)",
+      default: "/var/run/secrets/novaedge/token",
+    },
     { name: "log-level", kind: "string", help: "debug | info | warn | error", default: "info" },
     { name: "workers", kind: "number", help: "data-plane workers (0 = one per core)", default: 0 },
     {
@@ -118,6 +135,9 @@ export async function main(args: string[]): Promise<number> {
       node,
       stateDir: stringFlag(flags, "state-dir") ?? "/var/lib/novaedge",
       applier,
+      caFile: stringFlag(flags, "controller-ca") ?? "/var/run/novaedge/ca/ca.crt",
+      tokenFile: stringFlag(flags, "token-file") ?? "/var/run/secrets/novaedge/token",
+      serverName: stringFlag(flags, "controller-server-name"),
     });
     stops.push(stop);
   }
