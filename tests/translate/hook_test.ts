@@ -169,3 +169,27 @@ Deno.test("hook: hostless HTTP listeners of two Gateways on one port merge (rout
   ]);
   assert.deepEqual(p.b.diagnostics.filter((d) => d.severity === "error"), []);
 });
+
+Deno.test("hook: route precedence follows the source HTTPRoute's age, not the generated object's", () => {
+  const route = (name: string, ts: string): KubeObject => ({
+    apiVersion: G,
+    kind: "HTTPRoute",
+    metadata: { name, namespace: "ns", generation: 1, creationTimestamp: ts },
+    spec: {
+      parentRefs: [{ name: "a" }],
+      hostnames: ["same.example.com"],
+      rules: [{ backendRefs: [{ name: "svc", port: 80 }] }],
+    },
+  });
+  // "z-old" is older but sorts after "a-new" by name.
+  const p = pipeline([
+    ...base(),
+    route("a-new", "2025-01-01T00:00:00Z"),
+    route("z-old", "2020-01-01T00:00:00Z"),
+  ]);
+  const key = (n: string) => p.b.snapshot.routes.find((r) => r.name.includes(`httproute-${n}/`))!;
+  assert.ok(key("z-old").orderKey < key("a-new").orderKey);
+  const shadowed = p.b.diagnostics.filter((d) => d.message.includes("already served by older"));
+  assert.equal(shadowed.length, 1);
+  assert.match(shadowed[0].source, /httproute-a-new/);
+});
