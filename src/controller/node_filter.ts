@@ -25,6 +25,11 @@ export function routeObjectKey(routeName: string): string {
   return parts.length >= 2 ? `${parts[0]}/${parts[1]}` : routeName;
 }
 
+/** Names of the VIPs `node` may announce: nodes with the same set get the same snapshot. */
+export function nodeSignature(s: Snapshot, node: string): string {
+  return s.vips.filter((v) => v.nodes.includes(node)).map((v) => v.name).join("\n");
+}
+
 export function snapshotForNode(s: Snapshot, node: string): Snapshot {
   const vips = s.vips.filter((v) => v.nodes.includes(node));
   const fronted = new Set(s.vips.flatMap((v) => v.gateways));
@@ -32,6 +37,9 @@ export function snapshotForNode(s: Snapshot, node: string): Snapshot {
   const gatewayKept = (g: string) => !fronted.has(g) || servedHere.has(g);
 
   const listeners = s.listeners.filter((l) => gatewayKept(l.gateway));
+  // Nothing to cut (no VIPs, or this node is eligible for all of them): the
+  // node serves the cluster snapshot itself, identical to --config-dir's.
+  if (vips.length === s.vips.length && listeners.length === s.listeners.length) return s;
   const listenerNames = new Set(listeners.map((l) => l.name));
   const routes = s.routes
     .map((r) => ({ ...r, listeners: r.listeners.filter((l) => listenerNames.has(l)) }))

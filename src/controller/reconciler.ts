@@ -16,7 +16,7 @@ import {
   snapshotBytes,
   watchedObjects,
 } from "./metrics.ts";
-import { snapshotForNode } from "./node_filter.ts";
+import { nodeSignature, snapshotForNode } from "./node_filter.ts";
 import { type NodeView, programmedConditions, withProgrammed } from "./programmed.ts";
 import type { SnapshotHub } from "./snapshot_hub.ts";
 
@@ -146,8 +146,23 @@ export class Reconciler {
     clearTimeout(this.#statusTimer);
   }
 
+  /** Per-node cuts of the current cluster snapshot, shared by nodes with the same VIPs. */
+  #cuts = new Map<string, Snapshot>();
+  #cutsOf: Snapshot | undefined;
+
+  #cut(cluster: Snapshot, node: string): Snapshot {
+    if (this.#cutsOf !== cluster) {
+      this.#cuts.clear();
+      this.#cutsOf = cluster;
+    }
+    const sig = nodeSignature(cluster, node);
+    let s = this.#cuts.get(sig);
+    if (!s) this.#cuts.set(sig, s = snapshotForNode(cluster, node));
+    return s;
+  }
+
   #publish(node: string, cluster: Snapshot): void {
-    const s = snapshotForNode(cluster, node);
+    const s = this.#cut(cluster, node);
     const changed = this.#o.hub.publish(node, s);
     this.#o.registry.expect(node, s.version);
     if (changed) {

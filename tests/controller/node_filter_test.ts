@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { routeObjectKey, snapshotForNode } from "../../src/controller/node_filter.ts";
+import {
+  nodeSignature,
+  routeObjectKey,
+  snapshotForNode,
+} from "../../src/controller/node_filter.ts";
 import type { Snapshot } from "../../src/snapshot/types.ts";
 import { snapshotVersion } from "../../src/snapshot/version.ts";
 
@@ -87,11 +91,30 @@ function cluster(): Snapshot {
   return { version: snapshotVersion(body), ...body };
 }
 
-Deno.test("snapshotForNode: a node eligible for the VIP gets both gateways and the edge's keys", () => {
-  const s = snapshotForNode(cluster(), "edge-1");
+Deno.test("snapshotForNode: a node eligible for every VIP serves the cluster snapshot itself", () => {
+  const c = cluster();
+  const s = snapshotForNode(c, "edge-1");
+  assert.equal(s, c, "same snapshot, same version as --config-dir would build");
+  assert.equal(nodeSignature(c, "edge-1"), "ns/vip");
+  assert.equal(nodeSignature(c, "worker-7"), "");
+});
+
+Deno.test("snapshotForNode: a cut keeps only what the kept routes and listeners reference", () => {
+  const c = cluster();
+  // Two VIPs: edge-1 is eligible for only one of them, so its snapshot is cut.
+  const withTwo: Snapshot = {
+    ...c,
+    vips: [...c.vips, {
+      ...c.vips[0],
+      name: "ns/vip2",
+      nodes: ["edge-2"],
+      gateways: ["ns/other-gw"],
+    }],
+  };
+  const s = snapshotForNode(withTwo, "edge-1");
   assert.deepEqual(s.listeners.map((l) => l.name), ["ns/public/http", "ns/edge/https"]);
   assert.deepEqual(s.routes.map((r) => r.name), ["ns/pub/0", "ns/secure/0"]);
-  assert.deepEqual(s.clusters.map((c) => c.name), ["ns/a", "ns/b", "ns/mirror"]);
+  assert.deepEqual(s.clusters.map((x) => x.name), ["ns/a", "ns/b", "ns/mirror"]);
   assert.deepEqual(s.secrets.map((e) => e.name), ["ns/edge-cert", "ns/client-cert"]);
   assert.deepEqual(s.vips.map((v) => v.name), ["ns/vip"]);
   assert.deepEqual(s.policies.map((p) => p.name), ["ns/secure-policy", "ns/pub-policy"]);
