@@ -120,7 +120,7 @@ export class Reconciler {
       do {
         this.#again = false;
         try {
-          await this.#reconcile();
+          this.#reconcile();
           reconciles.inc({ result: "ok" });
         } catch (err) {
           reconciles.inc({ result: "error" });
@@ -178,7 +178,7 @@ export class Reconciler {
     }
   }
 
-  async #reconcile(): Promise<void> {
+  #reconcile(): void {
     const end = reconcileDuration.startTimer();
     const objects = this.#o.objects();
     const counts: Record<string, number> = {};
