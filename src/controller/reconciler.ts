@@ -47,8 +47,6 @@ export class Reconciler {
   #o: ReconcilerOptions;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #firstPending = 0;
-  #running: Promise<void> | undefined;
-  #again = false;
   #snapshot: Snapshot | undefined;
   #state: ReconcileState | undefined;
   #diagKeys = new Set<string>();
@@ -110,27 +108,20 @@ export class Reconciler {
     }, wait);
   }
 
-  /** Reconcile now (or right after the one in progress). */
+  /**
+   * Reconcile now. The build is synchronous (pure pipeline, encode, publish),
+   * so two never overlap; status writes continue in the background.
+   */
   reconcileNow(): Promise<void> {
-    if (this.#running) {
-      this.#again = true;
-      return this.#running;
+    if (this.#stopped) return Promise.resolve();
+    try {
+      this.#reconcile();
+      reconciles.inc({ result: "ok" });
+    } catch (err) {
+      reconciles.inc({ result: "error" });
+      log.error("reconcile failed", { error: (err as Error).stack ?? String(err) });
     }
-    this.#running = (async () => {
-      do {
-        this.#again = false;
-        try {
-          this.#reconcile();
-          reconciles.inc({ result: "ok" });
-        } catch (err) {
-          reconciles.inc({ result: "error" });
-          log.error("reconcile failed", { error: (err as Error).stack ?? String(err) });
-        }
-      } while (this.#again && !this.#stopped);
-    })().finally(() => {
-      this.#running = undefined;
-    });
-    return this.#running;
+    return Promise.resolve();
   }
 
   /** Write the last computed statuses again (e.g. on becoming leader). */
