@@ -32,6 +32,17 @@ const staticEndpoint = obj({
   node: str({ maxLength: 253 }).opt(),
 });
 
+/**
+ * The CA bundle that verifies upstream certificates: a Secret (key ca.crt, or
+ * tls.crt) or a ConfigMap (key ca.crt), as BackendTLSPolicy allows.
+ */
+const caRef = obj({
+  group: str({ maxLength: 253 }).opt(),
+  kind: enumOf(["Secret", "ConfigMap"]).opt(),
+  name: objectName(),
+  namespace: sectionName().opt(),
+});
+
 export const proxyBackendSpec = obj({
   service: obj({
     name: objectName(),
@@ -48,7 +59,12 @@ export const proxyBackendSpec = obj({
   }).default("HTTP"),
   tls: obj({
     sni: str({ maxLength: 253 }).opt(),
-    caCertificateRef: secretRef().opt(),
+    caCertificateRef: caRef.opt(),
+    subjectAltNames: arr(str({ minLength: 1, maxLength: 253 }), {
+      maxItems: 16,
+      description:
+        "names the upstream certificate must carry (any one); empty = the SNI name (or address)",
+    }).opt(),
     insecureSkipVerify: bool().default(false),
     clientCertificateRef: secretRef().opt(),
   }).opt(),

@@ -35,7 +35,7 @@ const listener = obj({
   tls: listenerTls.opt(),
   allowedRoutes: obj({
     namespaces: obj({
-      from: enumOf(["Same", "All", "Selector"]).default("Same"),
+      from: enumOf(["Same", "All", "Selector", "None"]).default("Same"),
       selector: labelSelector().opt(),
     }).check((n) =>
       n.from === "Selector" && n.selector === undefined

@@ -136,6 +136,26 @@ export function implicitServiceCluster(
   return { cluster: cname };
 }
 
+/** A CA bundle from a Secret's ca.crt (or tls.crt). */
+function secretCa(ctx: BuildContext, ns: string, name: string): { pem: string; error?: string } {
+  const sec = ctx.index.get("Secret", `${ns}/${name}`);
+  const d = sec ? secretData(sec) : `Secret ${ns}/${name} not found`;
+  if (typeof d === "string") return { pem: "", error: d };
+  const pem = d.data.get("ca.crt") ?? d.data.get("tls.crt") ?? "";
+  return pem ? { pem } : { pem, error: `Secret ${ns}/${name} has no ca.crt` };
+}
+
+/** A CA bundle from a ConfigMap's ca.crt (BackendTLSPolicy's usual CA holder). */
+function configMapCa(ctx: BuildContext, ns: string, name: string): { pem: string; error?: string } {
+  const cm = ctx.index.get("ConfigMap", `${ns}/${name}`);
+  if (!cm) return { pem: "", error: `ConfigMap ${ns}/${name} not found` };
+  const pem = (cm as { data?: Record<string, unknown> }).data?.["ca.crt"];
+  if (typeof pem !== "string" || !pem.includes("-----BEGIN CERTIFICATE-----")) {
+    return { pem: "", error: `ConfigMap ${ns}/${name} has no PEM certificate under ca.crt` };
+  }
+  return { pem };
+}
+
 /** Builds a Cluster for each valid ProxyBackend and reports its status. */
 export function buildBackends(ctx: BuildContext, backends: readonly Typed<"ProxyBackend">[]): void {
   for (const be of backends) {
@@ -183,31 +203,28 @@ export function buildBackends(ctx: BuildContext, backends: readonly Typed<"Proxy
       const caRef = s.tls?.caCertificateRef;
       if (caRef) {
         const ns = caRef.namespace ?? be.namespace;
-        const sec = ctx.index.get("Secret", `${ns}/${caRef.name}`);
-        const d = sec ? secretData(sec) : `Secret ${ns}/${caRef.name} not found`;
-        if (typeof d === "string") {
+        const kind = caRef.kind ?? "Secret";
+        const ca = kind === "ConfigMap"
+          ? configMapCa(ctx, ns, caRef.name)
+          : secretCa(ctx, ns, caRef.name);
+        if (
+          ns !== be.namespace && !ctx.refPermittedFrom(be.source, "", kind, ns, caRef.name)
+        ) {
+          const msg =
+            `${kind} ${ns}/${caRef.name} is in another namespace and no ReferenceGrant allows it`;
+          st.set("ResolvedRefs", false, "RefNotPermitted", `spec.tls.caCertificateRef: ${msg}`);
+          ctx.error(be.source, "spec.tls.caCertificateRef", msg);
+          resolved = false;
+        } else if (ca.error !== undefined) {
           st.set(
             "ResolvedRefs",
             false,
             "InvalidCACertificateRef",
-            `spec.tls.caCertificateRef: ${d}`,
+            `spec.tls.caCertificateRef: ${ca.error}`,
           );
-          ctx.error(be.source, "spec.tls.caCertificateRef", d);
+          ctx.error(be.source, "spec.tls.caCertificateRef", ca.error);
           resolved = false;
-        } else {
-          caPem = d.data.get("ca.crt") ?? d.data.get("tls.crt") ?? "";
-          if (!caPem) {
-            const msg = `Secret ${ns}/${caRef.name} has no ca.crt`;
-            st.set(
-              "ResolvedRefs",
-              false,
-              "InvalidCACertificateRef",
-              `spec.tls.caCertificateRef: ${msg}`,
-            );
-            ctx.error(be.source, "spec.tls.caCertificateRef", msg);
-            resolved = false;
-          }
-        }
+        } else caPem = ca.pem;
       }
       const ccRef = s.tls?.clientCertificateRef;
       if (ccRef) {
@@ -234,6 +251,7 @@ export function buildBackends(ctx: BuildContext, backends: readonly Typed<"Proxy
         caPem,
         insecureSkipVerify: s.tls?.insecureSkipVerify ?? false,
         clientCert,
+        ...(s.tls?.subjectAltNames?.length ? { subjectAltNames: [...s.tls.subjectAltNames] } : {}),
       };
     }
     const lb = s.loadBalancing;

@@ -43,6 +43,7 @@ function listenerAccepts(route: RouteProtocol, l: AcceptedListener): boolean {
 function namespaceAllowed(ctx: BuildContext, l: AcceptedListener, routeNs: string): boolean {
   const ns = l.spec.allowedRoutes?.namespaces;
   const from = ns?.from ?? "Same";
+  if (from === "None") return false;
   if (from === "All") return true;
   if (from === "Same") return routeNs === l.gateway.namespace;
   const nsObj = ctx.index.get("Namespace", routeNs);

@@ -214,6 +214,11 @@ export interface UpstreamTls {
   readonly caPem: string;
   readonly insecureSkipVerify: boolean;
   readonly clientCert: string;
+  /**
+   * Names the upstream certificate must carry (any one), instead of the SNI
+   * name. Unset when empty (proto3 cannot tell the two apart).
+   */
+  readonly subjectAltNames?: readonly string[];
 }
 
 export interface LoadBalancing {

@@ -166,7 +166,13 @@ const route = obj({
 const cluster = obj({
   name: str({ minLength: 1 }),
   protocol: enumOf(["HTTP", "H2C", "GRPC"]).default("HTTP"),
-  tls: obj({ sni: S(), caPem: S(), insecureSkipVerify: B(), clientCert: S() }, L).opt(),
+  tls: obj({
+    sni: S(),
+    caPem: S(),
+    insecureSkipVerify: B(),
+    clientCert: S(),
+    subjectAltNames: arr(str({ minLength: 1 })).opt(),
+  }, L).opt(),
   lb: obj({
     policy: enumOf([
       "RoundRobin",
@@ -307,7 +313,13 @@ function normalizeAliases(s: unknown): unknown {
   if (Array.isArray(clusters)) {
     out = {
       ...out,
-      clusters: clusters.map((c) => {
+      clusters: clusters.map((c0) => {
+        // Proto3 cannot tell an empty list from unset: no subjectAltNames means none.
+        const t = (c0 as { tls?: Record<string, unknown> } | null)?.tls;
+        const c = t && typeof t === "object" && Array.isArray(t.subjectAltNames) &&
+            t.subjectAltNames.length === 0
+          ? { ...c0 as object, tls: (({ subjectAltNames: _s, ...rest }) => rest)(t) }
+          : c0;
         const od = (c as { outlierDetection?: Record<string, unknown> } | null)?.outlierDetection;
         if (!od || typeof od !== "object" || !("consecutive_5xx" in od)) return c;
         const { consecutive_5xx, ...rest } = od;

@@ -204,23 +204,14 @@ export function resolveBackendRef(
       }
       if (protocol === "HTTP" || protocol === "H2C") protocol = "HTTPS";
       const v = pol.spec.validation;
-      const secretCa = pol.caRefs.find((r) => r.kind === "Secret");
-      const cmCa = pol.caRefs.filter((r) => r.kind === "ConfigMap");
+      // ProxyBackend holds one CA bundle: the first usable reference (Secret or ConfigMap).
+      const ca = pol.caRefs.find((r) => r.kind === "Secret" || r.kind === "ConfigMap");
+      const sans = (v.subjectAltNames ?? []).map((s) => s.hostname ?? s.uri ?? "").filter(Boolean);
       tls = compact({
         sni: v.hostname,
-        caCertificateRef: secretCa
-          ? { kind: "Secret", name: secretCa.name, namespace: ns }
-          : undefined,
+        caCertificateRef: ca ? { kind: ca.kind, name: ca.name, namespace: ns } : undefined,
+        subjectAltNames: sans.length ? sans : undefined,
       });
-      // ProxyBackend has no ConfigMap CA or SAN fields yet: carried as annotations.
-      if (cmCa.length) {
-        annotations["novaedge.io/ca-configmaps"] = cmCa.map((r) => `${ns}/${r.name}`).join(",");
-      }
-      if (v.subjectAltNames?.length) {
-        annotations["novaedge.io/tls-subject-alt-names"] = v.subjectAltNames.map((s) =>
-          s.hostname ?? s.uri ?? ""
-        ).join(",");
-      }
       annotations["novaedge.io/backend-tls-policy"] = pname;
     }
   }

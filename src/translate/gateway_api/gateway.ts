@@ -32,8 +32,9 @@ export const SUPPORTED_BUNDLE_VERSIONS = ["v1.5", "v1.6"] as const;
  * Features whose configuration this translator carries through to the
  * generated objects (a feature may be claimed only once the data plane also
  * passes its conformance tests: `supportedFeatures` is the caller's choice).
- * BackendTLSPolicy is not listed: ProxyBackend has no field yet for a ConfigMap
- * CA or subjectAltNames (they travel as annotations).
+ * BackendTLSPolicy is not listed: its CA (Secret or ConfigMap) and
+ * subjectAltNames now reach the snapshot (ProxyBackend spec.tls), but the data
+ * plane does not verify subjectAltNames yet.
  */
 export const TRANSLATED_FEATURES = [
   "Gateway",
@@ -624,7 +625,7 @@ export function proxyGatewayOf(g: GatewayState): KubeObject | undefined {
       tls,
       allowedRoutes: {
         namespaces: compact({
-          from: from === "None" ? "Same" : from,
+          from,
           selector: from === "Selector"
             ? selectorOut(s.allowedRoutes?.namespaces?.selector)
             : undefined,
