@@ -53,9 +53,17 @@ interface Placed {
  * SNI picks the certificate. Within one gateway, a hostname is claimed once.
  */
 function conflict(l: ListenerSpec, gw: string, other: Placed): [string, string] | undefined {
-  const a = l.address ?? "", b = other.spec.address ?? "";
+  const a = l.address || "0.0.0.0", b = other.spec.address || "0.0.0.0";
   if (a !== b && !UNSPECIFIED.has(a) && !UNSPECIFIED.has(b)) return undefined;
   if (transport(l.protocol) !== transport(other.spec.protocol)) return undefined;
+  // A wildcard and a specific address (or two wildcards of different families)
+  // on one port cannot both be bound: they are never merged into one socket.
+  if (a !== b) {
+    return [
+      "PortUnavailable",
+      `port ${l.port} on ${a} overlaps listener ${other.name} on ${b}`,
+    ];
+  }
   if (family(l.protocol) !== family(other.spec.protocol)) {
     return [
       "ProtocolConflict",
@@ -102,11 +110,27 @@ export function buildGateways(
       let clash: [string, string] | undefined;
       for (const other of onPort) if ((clash = conflict(l, gwKey, other))) break;
       if (clash) {
-        const f = clash[0] === "ProtocolConflict" ? `${field}.protocol` : `${field}.hostname`;
+        const f = clash[0] === "ProtocolConflict"
+          ? `${field}.protocol`
+          : clash[0] === "PortUnavailable"
+          ? `${field}.address`
+          : `${field}.hostname`;
         ctx.error(gw.source, f, `listener ${l.name}: ${clash[1]}`);
         conds.push(condition("Accepted", false, clash[0], `${f}: ${clash[1]}`, g));
-        conds.push(condition("Conflicted", true, clash[0], `${f}: ${clash[1]}`, g));
-        conds.push(condition("Programmed", false, "Invalid", "listener is conflicted", g));
+        conds.push(
+          clash[0] === "PortUnavailable"
+            ? condition("Conflicted", false, "NoConflicts", "no conflicts", g)
+            : condition("Conflicted", true, clash[0], `${f}: ${clash[1]}`, g),
+        );
+        conds.push(
+          condition(
+            "Programmed",
+            false,
+            "Invalid",
+            clash[0] === "PortUnavailable" ? "port unavailable" : "listener is conflicted",
+            g,
+          ),
+        );
         bad++;
         return;
       }
