@@ -40,7 +40,7 @@ async function run(cmd: string[], env?: Record<string, string>): Promise<void> {
   if (code !== 0) throw new Error(`${cmd.join(" ")} failed with exit code ${code}`);
 }
 
-async function bundle(): Promise<string> {
+async function bundle(): Promise<void> {
   await Deno.mkdir(dist, { recursive: true });
   const out = `${dist}/novaedge.js`;
   await run([
@@ -55,7 +55,6 @@ async function bundle(): Promise<string> {
   ]);
   const size = (await Deno.stat(out)).size;
   console.log(`bundled ${out} (${(size / 1024 / 1024).toFixed(1)} MiB, novaedge ${VERSION})`);
-  return out;
 }
 
 async function compile(): Promise<boolean> {
@@ -118,7 +117,7 @@ async function compile(): Promise<boolean> {
 }
 
 try {
-  const bundlePath = await bundle();
+  await bundle();
   if (!args.has("--bundle-only")) {
     const compiled = await compile();
     if (!compiled && args.has("--require-compile")) Deno.exit(1);
