@@ -45,6 +45,8 @@ Deno.test("large bodies: 1 GiB upload and 1 GiB download stream through in const
   }
   const growthMiB = (peak - base) / (1024 * 1024);
   console.log(`RSS growth while moving 2 GiB: ${growthMiB.toFixed(0)} MiB`);
-  // Client, proxy and backend share this process; 2 GiB moved through it.
-  assert.ok(growthMiB < 256, `RSS grew by ${growthMiB.toFixed(0)} MiB`);
+  // Client, proxy and backend share this process; 2 GiB moved through it. Buffering
+  // either body would grow RSS by at least 1 GiB; streaming stays far below that even
+  // when a loaded machine (parallel test files) delays garbage collection.
+  assert.ok(growthMiB < 768, `RSS grew by ${growthMiB.toFixed(0)} MiB: a body is being buffered`);
 });
