@@ -1,0 +1,178 @@
+/**
+ * Same-run A/B of NovaEdge builds (and nginx as the yardstick) on a busy
+ * shared machine: variants run interleaved, several rounds, each under the
+ * same bounded wrk load against one shared backend; prints per-round and
+ * median CPU-seconds per 100k requests and p99 per variant.
+ *
+ *   deno run -A bench/profile/ab.ts --rounds 3 --duration 5 \
+ *     --variant base=/tmp/abA/src/main.ts --variant new=src/main.ts [--nginx] [--path /]
+ *
+ * A variant is a copy of the tree's src/main.ts (copy src/ + deno.json to
+ * compare against the code before a change).
+ */
+const args = Deno.args;
+const variants: [string, string][] = [];
+let rounds = 3;
+let duration = 5;
+let withNginx = false;
+let path = "/";
+for (let i = 0; i < args.length; i++) {
+  const a = args[i];
+  if (a === "--variant") {
+    const [n, p] = args[++i].split("=");
+    variants.push([n, p]);
+  } else if (a === "--rounds") rounds = Number(args[++i]);
+  else if (a === "--duration") duration = Number(args[++i]);
+  else if (a === "--path") path = args[++i];
+  else if (a === "--nginx") withNginx = true;
+}
+const root = new URL("../..", import.meta.url).pathname;
+const BACKEND = 18380;
+const PORT = 18383;
+
+async function waitPort(port: number): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error(`127.0.0.1:${port} did not open`);
+}
+
+async function cpuSeconds(pid: number): Promise<number> {
+  let total = 0;
+  const visit = async (p: number) => {
+    try {
+      const stat = await Deno.readTextFile(`/proc/${p}/stat`);
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      total += (Number(f[11]) + Number(f[12])) / 100;
+      const kids = await Deno.readTextFile(`/proc/${p}/task/${p}/children`).catch(() => "");
+      for (const k of kids.trim().split(/\s+/).filter(Boolean)) await visit(Number(k));
+    } catch { /* exited */ }
+  };
+  await visit(pid);
+  return total;
+}
+
+function toMs(v: string, unit: string): number {
+  const n = Number(v);
+  return unit === "us" ? n / 1000 : unit === "s" ? n * 1000 : n;
+}
+
+async function wrk(url: string, secs: number, conns = 64): Promise<{ n: number; p99: number }> {
+  const out = await new Deno.Command("wrk", {
+    args: ["-t2", `-c${conns}`, `-d${secs}s`, "--latency", url],
+    stdout: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  const m = /\s99%\s+([\d.]+)(us|ms|s)/.exec(text);
+  return {
+    n: Number(/(\d+) requests in/.exec(text)?.[1] ?? 0),
+    p99: m ? toMs(m[1], m[2]) : NaN,
+  };
+}
+
+const work = await Deno.makeTempDir({ prefix: "novaedge-ab-" });
+const tpl = await Deno.readTextFile(`${root}bench/novaedge.yaml`);
+await Deno.writeTextFile(
+  `${work}/config.yaml`,
+  tpl.replaceAll("${PORT}", String(PORT)).replaceAll("${BACKEND}", String(BACKEND)),
+);
+await Deno.writeTextFile(
+  `${work}/nginx.conf`,
+  `worker_processes 1;
+daemon off;
+pid ${work}/nginx.pid;
+error_log ${work}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${work}; proxy_temp_path ${work}; fastcgi_temp_path ${work};
+  uwsgi_temp_path ${work}; scgi_temp_path ${work};
+  upstream be { server 127.0.0.1:${BACKEND}; keepalive 128; keepalive_requests 1000000; }
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:${PORT};
+    location / {
+      proxy_pass http://be;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    }
+  }
+}
+`,
+);
+const backend = new Deno.Command(Deno.execPath(), {
+  args: ["run", "--allow-net", `${root}bench/backend.ts`, String(BACKEND)],
+  stdout: "null",
+}).spawn();
+const all: [string, string][] = withNginx ? [["nginx", ""], ...variants] : variants;
+const results = new Map<string, { cpu: number; p99: number }[]>();
+try {
+  await waitPort(BACKEND);
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, main] of all) {
+      const proc = name === "nginx"
+        ? new Deno.Command("nginx", {
+          args: ["-c", `${work}/nginx.conf`, "-p", work],
+          stdout: "null",
+          stderr: "null",
+        }).spawn()
+        : new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "-A",
+            "--unstable-net",
+            main,
+            "agent",
+            "--config-dir",
+            work,
+            "--admin-address",
+            "127.0.0.1:0",
+            "--log-level",
+            "warn",
+            "--workers",
+            "1",
+          ],
+          stdout: "null",
+          stderr: "null",
+        }).spawn();
+      try {
+        await waitPort(PORT);
+        const url = `http://127.0.0.1:${PORT}${path}`;
+        await wrk(url, 1, 8);
+        const before = await cpuSeconds(proc.pid);
+        const r = await wrk(url, duration);
+        const cpu = (await cpuSeconds(proc.pid) - before) / r.n * 100_000;
+        const list = results.get(name) ?? [];
+        list.push({ cpu, p99: r.p99 });
+        results.set(name, list);
+        console.log(
+          `round ${round + 1} ${name.padEnd(10)} ${(r.n / duration).toFixed(0).padStart(6)} req/s` +
+            `  cpu/100k ${cpu.toFixed(2)} s  p99 ${r.p99.toFixed(2)} ms`,
+        );
+      } finally {
+        proc.kill("SIGTERM");
+        await proc.status;
+      }
+    }
+  }
+} finally {
+  backend.kill("SIGTERM");
+  await backend.status;
+  await Deno.remove(work, { recursive: true });
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+console.log("\nmedian over rounds:");
+for (const [name, list] of results) {
+  console.log(
+    `${name.padEnd(10)} cpu/100k ${median(list.map((x) => x.cpu)).toFixed(2)} s  p99 ${
+      median(list.map((x) => x.p99)).toFixed(2)
+    } ms`,
+  );
+}

@@ -1,0 +1,171 @@
+/**
+ * CPU profile of the NovaEdge agent under a bounded wrk load: starts the
+ * benchmark backend and the agent (1 worker, access log off) with the V8
+ * inspector, drives `wrk -t2 -c64 -d<duration>s` through it while the
+ * inspector's Profiler samples, then prints self time by function and writes
+ * the .cpuprofile (open it in Chrome DevTools for the call tree).
+ *
+ *   deno run -A bench/profile/cpu_profile.ts [--duration 5] [--path /] [--out /tmp/novaedge.cpuprofile]
+ *
+ * Why the inspector: this Deno has no --cpu-prof flag, and the Profiler
+ * domain gives per-function self time without any external tooling.
+ */
+import { parseFlags } from "../../src/cli/flags.ts";
+
+const { flags } = parseFlags(Deno.args, [
+  { name: "duration", kind: "number", help: "seconds of load", default: 5 },
+  { name: "path", kind: "string", help: "request path", default: "/" },
+  { name: "out", kind: "string", help: "profile file", default: "/tmp/novaedge.cpuprofile" },
+  { name: "top", kind: "number", help: "functions to list", default: 45 },
+  { name: "main", kind: "string", help: "entry point to profile", default: "src/main.ts" },
+]);
+const duration = flags.duration as number;
+const root = new URL("../..", import.meta.url).pathname;
+const BACKEND = 18380;
+const PORT = 18383;
+const INSPECT = 19229;
+
+async function waitPort(port: number): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error(`127.0.0.1:${port} did not open`);
+}
+
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}
+interface ProfileNode {
+  id: number;
+  callFrame: CallFrame;
+  hitCount?: number;
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
+
+/** Minimal CDP client over the inspector's WebSocket. */
+class Cdp {
+  private id = 0;
+  private waiting = new Map<number, (v: unknown) => void>();
+  private constructor(private ws: WebSocket) {
+    ws.onmessage = (ev) => {
+      const m = JSON.parse(ev.data as string) as { id?: number; result?: unknown };
+      if (m.id !== undefined) {
+        this.waiting.get(m.id)?.(m.result);
+        this.waiting.delete(m.id);
+      }
+    };
+  }
+  static async open(url: string): Promise<Cdp> {
+    const ws = new WebSocket(url);
+    await new Promise((res, rej) => {
+      ws.onopen = res;
+      ws.onerror = rej;
+    });
+    return new Cdp(ws);
+  }
+  send<T>(method: string, params: Record<string, unknown> = {}): Promise<T> {
+    const id = ++this.id;
+    this.ws.send(JSON.stringify({ id, method, params }));
+    return new Promise((r) => this.waiting.set(id, r as (v: unknown) => void));
+  }
+  close(): void {
+    this.ws.close();
+  }
+}
+
+const work = await Deno.makeTempDir({ prefix: "novaedge-prof-" });
+const tpl = await Deno.readTextFile(`${root}bench/novaedge.yaml`);
+await Deno.writeTextFile(
+  `${work}/config.yaml`,
+  tpl.replaceAll("${PORT}", String(PORT)).replaceAll("${BACKEND}", String(BACKEND)),
+);
+const backend = new Deno.Command(Deno.execPath(), {
+  args: ["run", "--allow-net", `${root}bench/backend.ts`, String(BACKEND)],
+  stdout: "null",
+}).spawn();
+const agent = new Deno.Command(Deno.execPath(), {
+  args: [
+    "run",
+    "-A",
+    "--unstable-net",
+    `--inspect=127.0.0.1:${INSPECT}`,
+    `${root}${flags.main}`,
+    "agent",
+    "--config-dir",
+    work,
+    "--admin-address",
+    "127.0.0.1:0",
+    "--log-level",
+    "warn",
+    "--workers",
+    "1",
+  ],
+  stdout: "null",
+  stderr: "null",
+}).spawn();
+try {
+  await waitPort(BACKEND);
+  await waitPort(PORT);
+  const targets = await (await fetch(`http://127.0.0.1:${INSPECT}/json/list`)).json() as {
+    webSocketDebuggerUrl: string;
+  }[];
+  const cdp = await Cdp.open(targets[0].webSocketDebuggerUrl);
+  const url = `http://127.0.0.1:${PORT}${flags.path}`;
+  // Warm-up so the JIT and the pool are in steady state.
+  await new Deno.Command("wrk", { args: ["-t1", "-c8", "-d1s", url], stdout: "null" }).output();
+  await cdp.send("Profiler.enable");
+  await cdp.send("Profiler.setSamplingInterval", { interval: 100 });
+  await cdp.send("Profiler.start");
+  const out = await new Deno.Command("wrk", {
+    args: ["-t2", "-c64", `-d${duration}s`, "--latency", url],
+    stdout: "piped",
+  }).output();
+  const { profile } = await cdp.send<{ profile: Profile }>("Profiler.stop");
+  cdp.close();
+  console.log(new TextDecoder().decode(out.stdout));
+  await Deno.writeTextFile(flags.out as string, JSON.stringify(profile));
+
+  // Self time by function (samples × interval).
+  const byId = new Map<number, ProfileNode>();
+  for (const n of profile.nodes) byId.set(n.id, n);
+  const selfUs = new Map<number, number>();
+  for (let i = 0; i < profile.samples.length; i++) {
+    const id = profile.samples[i];
+    selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  }
+  const agg = new Map<string, number>();
+  let total = 0;
+  for (const [id, us] of selfUs) {
+    const cf = byId.get(id)!.callFrame;
+    const file = cf.url.replace(/^.*\/(src|ext|node_modules|deno)\//, "$1/");
+    const key = `${cf.functionName || "(anonymous)"}  ${file}:${cf.lineNumber + 1}`;
+    agg.set(key, (agg.get(key) ?? 0) + us);
+    total += us;
+  }
+  const rows = [...agg].sort((a, b) => b[1] - a[1]).slice(0, flags.top as number);
+  console.log(`self time, ${(total / 1e6).toFixed(2)} s sampled`);
+  for (const [k, us] of rows) {
+    console.log(`${(100 * us / total).toFixed(1).padStart(5)} %  ${k}`);
+  }
+  console.error(`profile written to ${flags.out}`);
+} finally {
+  agent.kill("SIGTERM");
+  backend.kill("SIGTERM");
+  await agent.status;
+  await backend.status;
+  await Deno.remove(work, { recursive: true });
+}
