@@ -40,6 +40,28 @@ export class Hdrs implements HeaderList {
     this.kv.push(n, value);
   }
 
+  /** `set` for a name already in lowercase (skips the case folding). */
+  setLower(name: string, value: string): void {
+    this.deleteLower(name);
+    this.kv.push(name, value);
+  }
+
+  /** `delete` for a name already in lowercase. */
+  deleteLower(n: string): void {
+    const kv = this.kv;
+    let w = 0;
+    for (let i = 0; i < kv.length; i += 2) {
+      if (kv[i] !== n) {
+        if (w !== i) {
+          kv[w] = kv[i];
+          kv[w + 1] = kv[i + 1];
+        }
+        w += 2;
+      }
+    }
+    if (w !== kv.length) kv.length = w;
+  }
+
   append(name: string, value: string): void {
     this.kv.push(name.toLowerCase(), value);
   }

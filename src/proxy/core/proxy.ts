@@ -436,16 +436,16 @@ export async function handleRequest(cfg: SocketConfig, req: ProxyRequest): Promi
 
   // Outbound head.
   const teTrailers = stripHopByHop(outHeaders);
-  if (teTrailers && cr.kind === "h2") outHeaders.set("te", "trailers");
-  outHeaders.delete("expect");
+  if (teTrailers && cr.kind === "h2") outHeaders.setLower("te", "trailers");
+  outHeaders.deleteLower("expect");
   // X-Forwarded-For is extended (as nginx and HAProxy do); -Proto and -Host
   // state what this proxy saw, so a client cannot claim https or another host.
   const prior = outHeaders.get("x-forwarded-for");
   const ip = normalizeClientIp(req.clientIp);
-  outHeaders.set("x-forwarded-for", prior ? `${prior}, ${ip}` : ip);
-  outHeaders.set("x-forwarded-proto", req.scheme);
-  outHeaders.set("x-forwarded-host", req.authority);
-  if (!outHeaders.has("x-request-id")) outHeaders.set("x-request-id", nextRequestId());
+  outHeaders.setLower("x-forwarded-for", prior ? `${prior}, ${ip}` : ip);
+  outHeaders.setLower("x-forwarded-proto", req.scheme);
+  outHeaders.setLower("x-forwarded-host", req.authority);
+  if (!outHeaders.has("x-request-id")) outHeaders.kv.push("x-request-id", nextRequestId());
   const authority = outAuthority ?? (cr.cluster.hostRewrite || req.authority);
   const body = req.body ? new GuardedBody(req.body, bodyLimit, req.body.length) : null;
   const out: OutboundRequest = {
@@ -516,6 +516,7 @@ export async function handleRequest(cfg: SocketConfig, req: ProxyRequest): Promi
         timedOut = true;
         attemptCancel.cancel("upstream timeout");
       },
+      slot: -1,
     };
     watch(deadline);
     cr.balancer.onStart(pick.key);

@@ -16,6 +16,7 @@ import {
   safeClose,
   type Transport,
   writeAll,
+  writeRest,
 } from "../io/transport.ts";
 import { type Deadline, unwatch, watch } from "../io/ticker.ts";
 import { ChunkedBody, encodeChunk, encodeLastChunk, FixedBody } from "./body.ts";
@@ -54,6 +55,7 @@ export async function serveH1(t: Transport, ctx: H1Context): Promise<void> {
       timeoutReason ??= "timeout";
       safeClose(t);
     },
+    slot: -1,
   };
   r.guard = dl;
   const handle: ConnHandle = {
@@ -63,7 +65,22 @@ export async function serveH1(t: Transport, ctx: H1Context): Promise<void> {
   ctx.conns.add(handle);
   watch(dl);
   let handedOff = false;
-  const st = { linger: false, wbuf: new Uint8Array(16384) };
+  // One hang-up watcher per connection, armed per request by field writes
+  // (no object, closure or watch-list entry per request).
+  const hup: HangupWatch = {
+    deadline: 0,
+    slot: -1,
+    cancel: null,
+    maxRead: 0,
+    fire() {
+      const c = hup.cancel;
+      if (c === null) return;
+      r.fill(hup.maxRead, false).then((n) => {
+        if (n === null && hup.cancel === c) c.cancel("client closed the connection");
+      });
+    },
+  };
+  const st: ConnState = { linger: false, wbuf: new Uint8Array(16384), hup };
   try {
     let first = true;
     for (;;) {
@@ -146,6 +163,8 @@ export async function serveH1(t: Transport, ctx: H1Context): Promise<void> {
     // connection-level failure: nothing more to say to this client
   } finally {
     unwatch(dl);
+    hup.cancel = null;
+    unwatch(hup);
     ctx.conns.delete(handle);
     if (!handedOff) {
       if (st.linger) await linger(t, r);
@@ -186,7 +205,7 @@ async function exchange(
   cfg: SocketConfig,
   ctx: H1Context,
   head: RequestHead,
-  st: { linger: boolean; wbuf: Uint8Array },
+  st: ConnState,
 ): Promise<boolean> {
   const start = performance.now();
   const cancel = new Cancel();
@@ -229,26 +248,24 @@ async function exchange(
   // With no body to read, a request that is still waiting after a moment
   // gets one read outstanding: it notices a client hang-up (and cancels the
   // upstream exchange) and doubles as the first read of the next request.
-  let inFlight = true;
-  let hup: Deadline | null = null;
+  // (`hup.cancel === cancel` means this request is still in flight.)
+  const hup = st.hup;
+  let watching = false;
   if (body === null && !head.upgrade) {
-    hup = {
-      deadline: Date.now() + HANGUP_WATCH_AFTER_MS,
-      fire: () => {
-        if (!inFlight) return;
-        r.fill(cfg.limits.maxHeaderBytes + 4096, false).then((n) => {
-          if (n === null && inFlight) cancel.cancel("client closed the connection");
-        });
-      },
-    };
+    hup.cancel = cancel;
+    hup.maxRead = cfg.limits.maxHeaderBytes + 4096;
+    hup.deadline = Date.now() + HANGUP_WATCH_AFTER_MS;
     watch(hup);
+    watching = true;
   }
   let res: ProxyResponse;
   try {
     res = await handleRequest(cfg, req);
   } catch (e) {
-    inFlight = false;
-    if (hup) unwatch(hup);
+    if (watching) {
+      hup.cancel = null;
+      hup.deadline = 0;
+    }
     const err = e instanceof HttpError
       ? e
       : new HttpError(500, `internal error: ${(e as Error).message}`);
@@ -278,11 +295,28 @@ async function exchange(
     keepAlive = false;
     if (res.body && !(res.body instanceof Uint8Array)) res.body.cancel("client write failed");
   } finally {
-    inFlight = false;
-    if (hup) unwatch(hup);
+    if (watching) {
+      hup.cancel = null;
+      hup.deadline = 0;
+    }
   }
   res.finish(bytes, error);
   return keepAlive;
+}
+
+/** The per-connection hang-up watcher (see exchange). */
+interface HangupWatch extends Deadline {
+  /** The in-flight request's Cancel while it is watched, else null. */
+  cancel: Cancel | null;
+  maxRead: number;
+}
+
+/** Per-connection state the exchanges share. */
+interface ConnState {
+  linger: boolean;
+  /** Scratch for response heads (one message at a time). */
+  wbuf: Uint8Array;
+  hup: HangupWatch;
 }
 
 function bodyDone(b: FixedBody | ChunkedBody): boolean {
@@ -340,7 +374,8 @@ async function writeResponse(
     }
     const out = encodeHeadInto(s, wbuf, body.length);
     out.set(body, out.length - body.length);
-    await writeAll(t, out);
+    const n = await t.write(out);
+    if (n < out.length) await writeRest(t, out, n);
     return body.length;
   }
   if (isHead) {
@@ -357,7 +392,9 @@ async function writeResponse(
     if (chunk !== null && chunk.length <= COALESCE_MAX) {
       const out = encodeHeadInto(s, wbuf, chunk.length);
       out.set(chunk, out.length - chunk.length);
-      await writeAll(t, out);
+      // One write op awaited directly (writeAll's extra promise is measurable here).
+      const n = await t.write(out);
+      if (n < out.length) await writeRest(t, out, n);
       bytes += chunk.length;
       chunk = body.readSync?.();
       if (chunk === undefined) chunk = await body.read();

@@ -55,27 +55,32 @@ export class BufReader {
       this.start = 0;
       this.end = unread;
     }
-    const p = this.t.read(this.buf.subarray(this.end)).then(
-      (n) => {
-        this.pending = null;
-        if (g !== null) g.deadline = 0;
-        if (n === null) {
-          this.eof = true;
-          return null;
-        }
-        this.end += n;
-        return n;
-      },
-      (_e) => {
-        this.pending = null;
-        if (g !== null) g.deadline = 0;
-        this.eof = true;
-        return null;
-      },
-    );
+    this.fillGuard = g;
+    const p = this.t.read(this.buf.subarray(this.end)).then(this.onRead, this.onReadError);
     this.pending = p;
     return p;
   }
+
+  // Settlement handlers bound once per reader: no closures per read.
+  private fillGuard: Deadline | null = null;
+  private readonly onRead = (n: number | null): number | null => {
+    this.pending = null;
+    const g = this.fillGuard;
+    if (g !== null) g.deadline = 0;
+    if (n === null) {
+      this.eof = true;
+      return null;
+    }
+    this.end += n;
+    return n;
+  };
+  private readonly onReadError = (_e: unknown): null => {
+    this.pending = null;
+    const g = this.fillGuard;
+    if (g !== null) g.deadline = 0;
+    this.eof = true;
+    return null;
+  };
 
   /** Reads straight into `p` (large bodies), under the idle guard. */
   async readDirect(p: Uint8Array): Promise<number | null> {

@@ -3,21 +3,29 @@
  * keep-alive, upstream response timeouts). Arming a deadline is a field write;
  * a single unref'd interval fires the expired ones, so no per-request timer
  * op is paid on the hot path. Resolution is TICK_MS.
+ *
+ * Watched deadlines live in an array and remember their slot: watch/unwatch
+ * are O(1) index writes. (A Set was measurably slower: every fresh per-request
+ * object added to a Set first gets an identity hash allocated.)
  */
 
 export interface Deadline {
   /** Absolute Date.now() milliseconds; 0 = disarmed. */
   deadline: number;
   fire(): void;
+  /** Index in the watch list, -1 (or absent) when not watched. Owned by this module. */
+  slot?: number;
 }
 
 const TICK_MS = 100;
-const entries = new Set<Deadline>();
+const entries: Deadline[] = [];
 let timer: ReturnType<typeof setInterval> | null = null;
 
 function tick(): void {
   const now = Date.now();
-  for (const e of entries) {
+  // A firing deadline may unwatch others: walk a copy.
+  const list = entries.slice();
+  for (const e of list) {
     if (e.deadline !== 0 && e.deadline <= now) {
       e.deadline = 0;
       try {
@@ -27,7 +35,7 @@ function tick(): void {
       }
     }
   }
-  if (entries.size === 0 && timer !== null) {
+  if (entries.length === 0 && timer !== null) {
     clearInterval(timer);
     timer = null;
   }
@@ -35,7 +43,10 @@ function tick(): void {
 
 /** Starts watching `e` (its `deadline` may be changed freely afterwards). */
 export function watch(e: Deadline): void {
-  entries.add(e);
+  const s = e.slot;
+  if (s !== undefined && s >= 0 && entries[s] === e) return;
+  e.slot = entries.length;
+  entries.push(e);
   if (timer === null) {
     const t = setInterval(tick, TICK_MS);
     Deno.unrefTimer(t as unknown as number);
@@ -44,7 +55,14 @@ export function watch(e: Deadline): void {
 }
 
 export function unwatch(e: Deadline): void {
-  entries.delete(e);
+  const i = e.slot;
+  if (i === undefined || i < 0 || entries[i] !== e) return;
+  const last = entries.pop()!;
+  if (last !== e) {
+    entries[i] = last;
+    last.slot = i;
+  }
+  e.slot = -1;
 }
 
 /** Cheap current time for arming deadlines. */

@@ -19,7 +19,8 @@ export function writeAll(t: Transport, p: Uint8Array): Promise<void> {
   ): void | Promise<void> => (n < p.length ? writeRest(t, p, n) : undefined));
 }
 
-async function writeRest(t: Transport, p: Uint8Array, n: number): Promise<void> {
+/** Writes `p` from offset `n` on (the tail of a partial write). */
+export async function writeRest(t: Transport, p: Uint8Array, n: number): Promise<void> {
   while (n < p.length) n += await t.write(p.subarray(n));
 }
 

@@ -9,7 +9,7 @@
 import { Hdrs } from "../core/headers.ts";
 import type { BodyReader, Cancel } from "../core/types.ts";
 import { BufReader } from "../io/reader.ts";
-import { encodeHeadInto, safeClose, type Transport, writeAll } from "../io/transport.ts";
+import { encodeHeadInto, safeClose, type Transport, writeAll, writeRest } from "../io/transport.ts";
 import { fromNodeSocket } from "../io/node_transport.ts";
 import {
   ChunkedBody,
@@ -263,7 +263,8 @@ async function exchangeOn(
   let bodyStarted = false;
   try {
     try {
-      await writeAll(t, head);
+      const n = await t.write(head);
+      if (n < head.length) await writeRest(t, head, n);
     } catch (e) {
       throw new StaleConnection(`write to upstream failed: ${(e as Error).message}`, false);
     }
