@@ -106,7 +106,10 @@ Deno.test("pipeline → data plane: merged gateways, ReferenceGrant, 500 share o
   const p = runPipeline(objects);
   const errors = p.diagnostics.filter((d) => d.severity === "error");
   // Only the unresolved backend is an error.
-  assert.ok(errors.every((d) => d.message.includes("httproute-rhalf-unresolved")), JSON.stringify(errors));
+  assert.ok(
+    errors.every((d) => d.message.includes("httproute-rhalf-unresolved")),
+    JSON.stringify(errors),
+  );
   validateSnapshot(JSON.parse(JSON.stringify(p.snapshot)), { checkVersion: true });
   assert.deepEqual(
     p.snapshot.listeners.map((l) => `${l.gateway}@${l.port}`).sort(),
