@@ -5,7 +5,11 @@
 import type { Diagnostic, KubeObject, ObjectStatus } from "../store/types.ts";
 import { translate } from "../translate/mod.ts";
 import type { GatewayApiOptions, IngressOptions } from "../translate/mod.ts";
-import { buildFactsFromStatuses, finalizeGatewayStatuses } from "../translate/gateway_api/mod.ts";
+import {
+  buildFactsFromStatuses,
+  finalizeGatewayStatuses,
+  SOURCE_ANNOTATION,
+} from "../translate/gateway_api/mod.ts";
 import { buildSnapshot } from "./build.ts";
 import type { Snapshot } from "./types.ts";
 
@@ -86,6 +90,25 @@ export function wellFormed(
   return { ok, diagnostics };
 }
 
+/**
+ * Names the source of a generated object in the builder's diagnostics about
+ * it: users wrote the HTTPRoute, not `ProxyRoute/ns/httproute-x`.
+ */
+function attributeGenerated(
+  diags: readonly Diagnostic[],
+  generated: readonly KubeObject[],
+): Diagnostic[] {
+  const sources = new Map<string, string>();
+  for (const o of generated) {
+    const src = o.metadata.annotations?.[SOURCE_ANNOTATION];
+    if (src) sources.set(`${o.kind}/${o.metadata.namespace ?? "default"}/${o.metadata.name}`, src);
+  }
+  return diags.map((d) => {
+    const src = sources.get(d.source);
+    return src ? { ...d, message: `${d.message} (generated from ${src})` } : d;
+  });
+}
+
 /** translate + build: the whole pure control-plane pipeline. */
 export function runPipeline(
   objects: readonly KubeObject[],
@@ -100,6 +123,10 @@ export function runPipeline(
     snapshot: b.snapshot,
     statuses: [...gw.statuses, ...t.ingress.statuses, ...b.statuses],
     generated: t.generated,
-    diagnostics: sortDiagnostics([...envelope, ...t.diagnostics, ...b.diagnostics]),
+    diagnostics: sortDiagnostics([
+      ...envelope,
+      ...t.diagnostics,
+      ...attributeGenerated(b.diagnostics, t.generated),
+    ]),
   };
 }

@@ -107,7 +107,10 @@ Deno.test("pipeline → data plane: merged gateways, ReferenceGrant, 500 share o
   const errors = p.diagnostics.filter((d) => d.severity === "error");
   // Only the unresolved backend is an error.
   assert.ok(
-    errors.every((d) => d.message.includes("httproute-rhalf-unresolved")),
+    errors.every((d) =>
+      d.message.includes("httproute-rhalf-unresolved") &&
+      d.message.endsWith("(generated from HTTPRoute/web/rhalf)")
+    ) && errors.length === 1,
     JSON.stringify(errors),
   );
   validateSnapshot(JSON.parse(JSON.stringify(p.snapshot)), { checkVersion: true });
