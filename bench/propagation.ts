@@ -159,8 +159,10 @@ async function runSize(n: number): Promise<Result> {
           `--state-dir=${dir}/state`,
           `--admin-address=127.0.0.1:${freePort()}`,
           "--log-level=warn",
+          `--controller-ca=${dir}/ca.crt`,
+          `--token-file=${dir}/token`,
         ],
-        { NOVAEDGE_CONTROLLER_CA: `${dir}/ca.crt`, NOVAEDGE_AGENT_TOKEN_FILE: `${dir}/token` },
+        {},
         dir,
       );
       procs.push(agent);

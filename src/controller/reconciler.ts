@@ -66,7 +66,7 @@ export class Reconciler {
         void this.resyncStatuses().catch((err) =>
           log.warn("status resync failed", { error: (err as Error).message })
         );
-      }, 250);
+      }, 1000);
     });
   }
 

@@ -71,7 +71,11 @@ export class StatusWriter {
 
   async #syncOnce(statuses: readonly ObjectStatus[]): Promise<SyncResult> {
     const r: SyncResult = { written: 0, unchanged: 0, conflicts: 0, failed: 0 };
+    let n = 0;
     for (const s of statuses) {
+      // Comparing thousands of unchanged statuses is CPU work without I/O: let
+      // gRPC streams and watches breathe now and then.
+      if (++n % 200 === 0) await new Promise((r) => setTimeout(r, 0));
       try {
         const outcome = await this.writeOne(s);
         if (outcome === "written") r.written++;

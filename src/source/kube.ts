@@ -150,6 +150,21 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/**
+ * True when `next` differs from `prev` only in status (or bookkeeping
+ * metadata): same generation, labels, annotations and deletion state. Only for
+ * objects that have a generation (spec changes bump it); others (Secrets,
+ * EndpointSlices, Nodes) always count as changed.
+ */
+export function statusOnlyChange(prev: Raw, next: Raw): boolean {
+  const a = prev.metadata ?? {};
+  const b = next.metadata ?? {};
+  if (a.generation === undefined || a.generation !== b.generation) return false;
+  const same = (x: unknown, y: unknown) => JSON.stringify(x ?? null) === JSON.stringify(y ?? null);
+  return same(a.labels, b.labels) && same(a.annotations, b.annotations) &&
+    same(a.deletionTimestamp, b.deletionTimestamp) && same(a.ownerReferences, b.ownerReferences);
+}
+
 /** Thrown inside a watch when the server says the resourceVersion is too old. */
 class Gone extends Error {}
 
@@ -308,8 +323,12 @@ export class KubeSource {
     trim(o, w.spec);
     const key = keyOf(o);
     log.debug("object " + e.type.toLowerCase(), { kind: w.spec.kind, key, resourceVersion: rv });
+    const prev = w.store.get(key);
     if (e.type === "DELETED") w.store.delete(key);
     else w.store.set(key, o);
+    // A status-only update (our own status writes, mostly) changes nothing the
+    // pipeline reads: skip the rebuild, or every write would trigger another one.
+    if (e.type === "MODIFIED" && prev && statusOnlyChange(prev, o)) return;
     this.#changed();
   }
 

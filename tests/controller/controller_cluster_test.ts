@@ -70,8 +70,10 @@ function startAgent(
       "--node=novaedge-node-0",
       `--state-dir=${x.dir}/state`,
       `--admin-address=127.0.0.1:${freePort()}`,
+      `--controller-ca=${creds.caFile}`,
+      `--token-file=${creds.tokenFile}`,
     ],
-    { NOVAEDGE_CONTROLLER_CA: creds.caFile, NOVAEDGE_AGENT_TOKEN_FILE: creds.tokenFile },
+    {},
     x.dir,
   );
   x.procs.push(p);
