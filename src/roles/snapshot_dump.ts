@@ -58,7 +58,12 @@ export async function main(args: string[]): Promise<number> {
   const loaded = await loadDirectory(dir);
   const built = runPipeline(loaded.objects);
   const diagnostics = [...loaded.diagnostics, ...built.diagnostics];
-  const out = { snapshot: redact(built.snapshot), statuses: built.statuses, diagnostics };
+  const out = {
+    snapshot: redact(built.snapshot),
+    generated: built.generated,
+    statuses: built.statuses,
+    diagnostics,
+  };
   const text = format === "json"
     ? JSON.stringify(out, null, 2) + "\n"
     : stringify(out, { lineWidth: 0, aliasDuplicateObjects: false });

@@ -62,3 +62,29 @@ Deno.test("snapshot dump examples/ingress: Ingress status, port from the Ingress
   assert.deepEqual(d.snapshot.listeners.map((l) => l.port), [8080]);
   assert.equal(d.snapshot.routes.length, 2);
 });
+
+Deno.test("snapshot dump shows the objects generated from Gateway API objects", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--unstable-net",
+      new URL("../../src/main.ts", import.meta.url).pathname,
+      "snapshot",
+      "dump",
+      "--format",
+      "json",
+      "--config-dir",
+      new URL("../../examples/gateway-api", import.meta.url).pathname,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const doc = JSON.parse(new TextDecoder().decode(out.stdout));
+  const kinds = new Set(
+    (doc.generated as { kind: string }[]).map((o) => o.kind),
+  );
+  for (const k of ["ProxyGateway", "ProxyRoute", "ProxyBackend"]) {
+    if (!kinds.has(k)) throw new Error(`generated lacks a ${k}: ${[...kinds].join(", ")}`);
+  }
+});
