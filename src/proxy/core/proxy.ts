@@ -66,17 +66,46 @@ export interface SocketConfig {
 const DEFAULT_HEAD_TIMEOUT_MS = 60_000;
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 
-// Cached metric children: label lookups cost more than the increment.
-type CounterChild = { inc(): void };
-const reqCounters = new Map<string, CounterChild>();
+// Request counts are kept in plain numbers per (route, code) and handed to
+// prom-client when the metric is collected: a prom-client child `inc()` still
+// hashes and validates its labels on every call, which is measurable per
+// request. Every reader goes through the registry, which calls `collect`.
+type CounterChild = { inc(n?: number): void };
+interface PendingCount {
+  readonly child: CounterChild;
+  n: number;
+}
+const reqCounts = new Map<string, Map<number, PendingCount>>();
+const dirtyCounts: PendingCount[] = [];
 function countRequest(route: string, code: number): void {
-  const k = `${route}\u0000${code}`;
-  let c = reqCounters.get(k);
-  if (!c) {
-    c = httpRequests.labels(route, String(code));
-    reqCounters.set(k, c);
+  let byCode = reqCounts.get(route);
+  if (byCode === undefined) {
+    byCode = new Map();
+    reqCounts.set(route, byCode);
   }
-  c.inc();
+  let e = byCode.get(code);
+  if (e === undefined) {
+    e = { child: httpRequests.labels(route, String(code)), n: 0 };
+    byCode.set(code, e);
+  }
+  if (e.n++ === 0) dirtyCounts.push(e);
+}
+/** Moves pending request counts into the prom-client counter. */
+export function flushRequestCounts(): void {
+  for (const e of dirtyCounts) {
+    e.child.inc(e.n);
+    e.n = 0;
+  }
+  dirtyCounts.length = 0;
+}
+{
+  // Chain onto any collect hook the metric already has.
+  const m = httpRequests as unknown as { collect?: (this: unknown) => unknown };
+  const prev = m.collect;
+  m.collect = function (this: unknown): unknown {
+    flushRequestCounts();
+    return prev ? prev.call(this) : undefined;
+  };
 }
 type HistChild = { observe(v: number): void };
 const latencyChildren = new Map<string, HistChild>();

