@@ -24,6 +24,8 @@ const only = typeof flags.only === "string" ? new Set(flags.only.split(",")) : n
 const root = new URL("..", import.meta.url).pathname;
 const work = await Deno.makeTempDir({ prefix: "novaedge-bench-" });
 const BACKEND = 18080;
+const GRPC_BACKEND = 18085;
+const GHZ = `${Deno.env.get("HOME")}/.cache/novaedge/gotools/bin/ghz`;
 const PORTS = { nginx: 18081, haproxy: 18082, novaedge: 18083 } as const;
 const H2PORTS = { nginx: 18091, haproxy: 18092, novaedge: 18083 } as const;
 type ProxyName = "direct" | keyof typeof PORTS;
@@ -161,6 +163,43 @@ async function h2load(url: string): Promise<LoadResult> {
   };
 }
 
+interface GhzReport {
+  count: number;
+  rps: number;
+  latencyDistribution: { percentage: number; latency: number }[] | null;
+  statusCodeDistribution?: Record<string, number>;
+}
+
+async function ghz(target: string): Promise<LoadResult> {
+  const out = await new Deno.Command(GHZ, {
+    args: [
+      "--insecure",
+      "--proto",
+      `${root}bench/echo.proto`,
+      "--call",
+      "bench.Echo.Say",
+      "-d",
+      '{"msg":"hello"}',
+      "-z",
+      `${duration}s`,
+      "-c",
+      String(Math.min(connections, 32)),
+      "--connections",
+      "4",
+      "-O",
+      "json",
+      target,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const r = JSON.parse(new TextDecoder().decode(out.stdout)) as GhzReport;
+  const pct = (p: number) =>
+    (r.latencyDistribution?.find((d) => d.percentage === p)?.latency ?? NaN) / 1e6;
+  const ok = r.statusCodeDistribution?.["OK"] ?? 0;
+  return { rps: r.rps, p50ms: pct(50), p99ms: pct(99), requests: r.count, errors: r.count - ok };
+}
+
 async function startNginx(): Promise<Deno.ChildProcess> {
   const dir = `${work}/nginx`;
   await Deno.mkdir(dir, { recursive: true });
@@ -179,6 +218,7 @@ http {
   uwsgi_temp_path ${dir};
   scgi_temp_path ${dir};
   upstream be { server 127.0.0.1:${BACKEND}; keepalive 128; keepalive_requests 1000000; }
+  upstream be_grpc { server 127.0.0.1:${GRPC_BACKEND}; keepalive 128; }
   keepalive_requests 1000000;
   server {
     listen 127.0.0.1:${PORTS.nginx};
@@ -190,6 +230,9 @@ http {
       proxy_set_header Host $host;
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
       proxy_buffering on;
+    }
+    location /bench.Echo/ {
+      grpc_pass grpc://be_grpc;
     }
   }
 }
@@ -218,9 +261,12 @@ defaults
 frontend fe
   bind 127.0.0.1:${PORTS.haproxy}
   bind 127.0.0.1:${H2PORTS.haproxy} proto h2
+  use_backend grpc if { path_beg /bench.Echo/ }
   default_backend be
 backend be
   server s1 127.0.0.1:${BACKEND}
+backend grpc
+  server g1 127.0.0.1:${GRPC_BACKEND} proto h2
 `,
   );
   const p = spawn("haproxy", ["-db", "-f", `${dir}/haproxy.cfg`]);
@@ -234,7 +280,8 @@ async function startNovaedge(): Promise<Deno.ChildProcess> {
   const tpl = await Deno.readTextFile(`${root}bench/novaedge.yaml`);
   await Deno.writeTextFile(
     `${dir}/config.yaml`,
-    tpl.replaceAll("${PORT}", String(PORTS.novaedge)).replaceAll("${BACKEND}", String(BACKEND)),
+    tpl.replaceAll("${PORT}", String(PORTS.novaedge)).replaceAll("${BACKEND}", String(BACKEND))
+      .replaceAll("${GRPC_BACKEND}", String(GRPC_BACKEND)),
   );
   const p = spawn(Deno.execPath(), [
     "run",
@@ -277,6 +324,15 @@ try {
   }).spawn();
   procs.push(backend);
   await waitPort(BACKEND, "backend");
+  const grpcBackend = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${root}bench/grpc_backend.ts`, String(GRPC_BACKEND)],
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  procs.push(grpcBackend);
+  await waitPort(GRPC_BACKEND, "gRPC backend");
+  const haveGhz = await Deno.stat(GHZ).then(() => true, () => false);
+  if (!haveGhz) console.error(`no gRPC rows: ${GHZ} is missing (run scripts/install_gotools.sh)`);
 
   const starters: Record<Exclude<ProxyName, "direct">, () => Promise<Deno.ChildProcess>> = {
     nginx: startNginx,
@@ -301,16 +357,21 @@ try {
       if (name !== "direct") {
         scenarios.push(["HTTP/2 (h2c) small", () => h2load(`http://127.0.0.1:${H2PORTS[name]}/`)]);
       }
+      if (haveGhz) {
+        const target = `127.0.0.1:${name === "direct" ? GRPC_BACKEND : H2PORTS[name]}`;
+        scenarios.push(["gRPC unary", () => ghz(target)]);
+      }
       for (const [scenario, fn] of scenarios) {
         // Warm up briefly so pools and JITs are in steady state.
         await (scenario.startsWith("HTTP/2")
           ? Promise.resolve()
           : wrkWarm(`http://127.0.0.1:${port}/`));
-        const before = await cpuSeconds(pid);
+        const measured = name === "direct" && scenario.startsWith("gRPC") ? grpcBackend.pid : pid;
+        const before = await cpuSeconds(measured);
         const load = await fn();
-        const after = await cpuSeconds(pid);
+        const after = await cpuSeconds(measured);
         const cpuPer100k = load.requests > 0 ? ((after - before) / load.requests) * 100_000 : NaN;
-        rows.push({ scenario, proxy: name, load, cpuPer100k, rssMiB: await peakRssMiB(pid) });
+        rows.push({ scenario, proxy: name, load, cpuPer100k, rssMiB: await peakRssMiB(measured) });
         console.error(
           `${scenario.padEnd(20)} ${name.padEnd(9)} ${load.rps.toFixed(0).padStart(8)} req/s  p99 ${
             load.p99ms.toFixed(2)
@@ -349,7 +410,8 @@ const fmt = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : "n/a");
 const lines = [
   `# NovaEdge benchmark (${new Date().toISOString()})`,
   "",
-  `wrk -t2 -c${connections} -d${duration}s (HTTP/1.1 keep-alive); h2load -c16 -m10 (h2c). ` +
+  `wrk -t2 -c${connections} -d${duration}s (HTTP/1.1 keep-alive); h2load -c16 -m10 (h2c); ` +
+  "ghz -c32 over 4 connections (gRPC unary, h2c). " +
   "Same backend, same run, 127.0.0.1, 2 cores. CPU-s/100k counts only the proxy's processes.",
   "",
   "| scenario | proxy | req/s | p50 ms | p99 ms | CPU-s / 100k req | CPU vs nginx | p99 vs nginx | peak RSS MiB | errors |",

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 # shellcheck source=../scripts/ensure_deno.sh
 source scripts/ensure_deno.sh || exit 1
 scripts/install_deps.sh || exit 1
+scripts/install_gotools.sh || exit 1
 
 export NO_COLOR=1
 log=$(mktemp -d)/tests.log

@@ -42,19 +42,22 @@ async function waitPort(port: number): Promise<void> {
   throw new Error(`127.0.0.1:${port} did not open`);
 }
 
-async function cpuSeconds(pid: number): Promise<number> {
+/** [user+sys, user] CPU seconds of a process tree. */
+async function cpuSeconds(pid: number): Promise<[number, number]> {
   let total = 0;
+  let user = 0;
   const visit = async (p: number) => {
     try {
       const stat = await Deno.readTextFile(`/proc/${p}/stat`);
       const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       total += (Number(f[11]) + Number(f[12])) / 100;
+      user += Number(f[11]) / 100;
       const kids = await Deno.readTextFile(`/proc/${p}/task/${p}/children`).catch(() => "");
       for (const k of kids.trim().split(/\s+/).filter(Boolean)) await visit(Number(k));
     } catch { /* exited */ }
   };
   await visit(pid);
-  return total;
+  return [total, user];
 }
 
 function toMs(v: string, unit: string): number {
@@ -112,7 +115,7 @@ const backend = new Deno.Command(Deno.execPath(), {
   stdout: "null",
 }).spawn();
 const all: [string, string][] = withNginx ? [["nginx", ""], ...variants] : variants;
-const results = new Map<string, { cpu: number; p99: number }[]>();
+const results = new Map<string, { cpu: number; user: number; p99: number }[]>();
 try {
   await waitPort(BACKEND);
   for (let round = 0; round < rounds; round++) {
@@ -148,13 +151,15 @@ try {
         await wrk(url, 1, 8);
         const before = await cpuSeconds(proc.pid);
         const r = await wrk(url, duration);
-        const cpu = (await cpuSeconds(proc.pid) - before) / r.n * 100_000;
+        const after = await cpuSeconds(proc.pid);
+        const cpu = (after[0] - before[0]) / r.n * 100_000;
+        const user = (after[1] - before[1]) / r.n * 100_000;
         const list = results.get(name) ?? [];
-        list.push({ cpu, p99: r.p99 });
+        list.push({ cpu, user, p99: r.p99 });
         results.set(name, list);
         console.log(
           `round ${round + 1} ${name.padEnd(10)} ${(r.n / duration).toFixed(0).padStart(6)} req/s` +
-            `  cpu/100k ${cpu.toFixed(2)} s  p99 ${r.p99.toFixed(2)} ms`,
+            `  cpu/100k ${cpu.toFixed(2)} s (user ${user.toFixed(2)})  p99 ${r.p99.toFixed(2)} ms`,
         );
       } finally {
         proc.kill("SIGTERM");
@@ -171,8 +176,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 console.log("\nmedian over rounds:");
 for (const [name, list] of results) {
   console.log(
-    `${name.padEnd(10)} cpu/100k ${median(list.map((x) => x.cpu)).toFixed(2)} s  p99 ${
-      median(list.map((x) => x.p99)).toFixed(2)
-    } ms`,
+    `${name.padEnd(10)} cpu/100k ${median(list.map((x) => x.cpu)).toFixed(2)} s  user ${
+      median(list.map((x) => x.user)).toFixed(2)
+    } s  p99 ${median(list.map((x) => x.p99)).toFixed(2)} ms`,
   );
 }
