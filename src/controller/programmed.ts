@@ -20,6 +20,18 @@ export interface NodeView {
   readonly nackReason?: string;
 }
 
+/** Canonical rules per route object, computed once per snapshot object (snapshots are immutable). */
+const canonCache = new WeakMap<Snapshot, Map<string, string>>();
+function canonicalRoutes(s: Snapshot): Map<string, string> {
+  let m = canonCache.get(s);
+  if (!m) {
+    m = new Map();
+    for (const [k, rs] of routesByObject(s)) m.set(k, canonicalJson(rs));
+    canonCache.set(s, m);
+  }
+  return m;
+}
+
 function routesByObject(s: Snapshot): Map<string, Route[]> {
   const m = new Map<string, Route[]>();
   for (const r of s.routes) {
@@ -40,16 +52,12 @@ export function programmedConditions(
   const have = new Map<string, Map<string, string>>();
   const nacks = new Map<string, string>();
   for (const v of views) {
-    for (const [k, rs] of routesByObject(v.expected)) {
+    for (const [k, rules] of canonicalRoutes(v.expected)) {
       let l = want.get(k);
       if (!l) want.set(k, l = []);
-      l.push({ node: v.node, rules: canonicalJson(rs) });
+      l.push({ node: v.node, rules });
     }
-    if (v.served) {
-      const m = new Map<string, string>();
-      for (const [k, rs] of routesByObject(v.served)) m.set(k, canonicalJson(rs));
-      have.set(v.node, m);
-    }
+    if (v.served) have.set(v.node, canonicalRoutes(v.served));
     if (v.nackReason) nacks.set(v.node, v.nackReason);
   }
   const out = new Map<string, Condition>();
