@@ -331,3 +331,45 @@ Deno.test("backoffDelay grows exponentially, is capped and jittered", () => {
   assert.equal(backoffDelay(20, 100, 10_000, () => 0), 1_000, "floor at a tenth");
   assert.equal(backoffDelay(2, 100, 10_000, () => 0.5), 200);
 });
+
+Deno.test("GrpcServer.rotateCertificate: new connections get the new certificate", async () => {
+  const f = await startController();
+  f.hub.publish("node-a", testSnapshot("v1"));
+  const wants = "rotated.novaedge.test";
+  const make = () => {
+    const got: string[] = [];
+    const client = new ControllerClient({
+      address: `127.0.0.1:${f.server.port}`,
+      serverName: wants,
+      node: "node-a",
+      caPem: ca.certPem,
+      token: () => Promise.resolve(TOKEN),
+      agentVersion: "t",
+      currentVersion: () => got.at(-1) ?? "",
+      backoff: { initialMs: 50, maxMs: 200 },
+      onSnapshot: (u) => {
+        got.push(u.version);
+        return Promise.resolve();
+      },
+    });
+    client.start();
+    return { client, got };
+  };
+  const before = make();
+  try {
+    await until("a TLS name failure", () => before.client.lastError !== "");
+    assert.equal(before.got.length, 0);
+    await before.client.stop();
+    const next = await issueLeaf(ca, { commonName: "ctl", sans: [wants] });
+    f.server.rotateCertificate(next.certPem, next.keyPem);
+    const after = make();
+    try {
+      await until("served after rotation", () => after.got.includes("v1"));
+    } finally {
+      await after.client.stop();
+    }
+  } finally {
+    await before.client.stop();
+    await f.server.close();
+  }
+});
