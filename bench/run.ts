@@ -174,8 +174,10 @@ async function ghz(target: string): Promise<LoadResult> {
   const out = await new Deno.Command(GHZ, {
     args: [
       "--insecure",
+      "--import-paths",
+      `${root}bench`,
       "--proto",
-      `${root}bench/echo.proto`,
+      "echo.proto",
       "--call",
       "bench.Echo.Say",
       "-d",
