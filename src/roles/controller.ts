@@ -139,7 +139,21 @@ export async function main(args: string[]): Promise<number> {
   log.info("starting", { id, namespace, apiServer: client.server, listen });
 
   // TLS for the agent channel: CA from its Secret (created by the first replica).
-  const ca = await ensureCa(client, namespace);
+  // The API server may be down while we start (or restart): retry, saying why.
+  let ca: Awaited<ReturnType<typeof ensureCa>> | undefined;
+  for (let attempt = 1; !ca; attempt++) {
+    try {
+      ca = await ensureCa(client, namespace);
+    } catch (err) {
+      const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
+      log.warn("cannot load or create the agent-channel CA yet; retrying", {
+        error: (err as Error).message,
+        attempt,
+        retryInMs: delay,
+      });
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
   const podIp = Deno.env.get("POD_IP");
   const sans = controllerSans(
     namespace,

@@ -256,12 +256,25 @@ export class KubeSource {
     const path = w.spec.group === ""
       ? `/api/${w.spec.version}`
       : `/apis/${w.spec.group}/${w.spec.version}`;
-    try {
-      const list = await this.#opts.client.get(path) as { resources?: { name: string }[] };
-      if (!(list.resources ?? []).some((r) => r.name === w.spec.plural)) w.skipped = true;
-    } catch (err) {
-      if (err instanceof KubeError && err.status === 404) w.skipped = true;
-      else throw err;
+    for (let attempt = 1;; attempt++) {
+      try {
+        const list = await this.#opts.client.get(path) as { resources?: { name: string }[] };
+        if (!(list.resources ?? []).some((r) => r.name === w.spec.plural)) w.skipped = true;
+        break;
+      } catch (err) {
+        if (err instanceof KubeError && err.status === 404) {
+          w.skipped = true;
+          break;
+        }
+        if (this.#stopped) return;
+        const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
+        log.warn("API discovery failed; retrying", {
+          resource: w.name,
+          error: (err as Error).message,
+          retryInMs: delay,
+        });
+        await new Promise((r) => setTimeout(r, delay));
+      }
     }
     if (w.skipped) {
       log.info("resource not served by this cluster; not watching it", { resource: w.name });

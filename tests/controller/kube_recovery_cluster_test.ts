@@ -60,6 +60,8 @@ spec:
     - {name: https, port: ${freePort()}, protocol: HTTPS, tls: {certificateRefs: [{name: secure-cert}]}}
 `,
       );
+      // 0. The API server is unreachable when the controller starts.
+      relay.pause();
       ctl = new NovaProc(
         "ctl-rec",
         [
@@ -74,6 +76,11 @@ spec:
         {},
         dir,
       );
+      await until("the controller reports the unreachable API server", () =>
+        Promise.resolve(
+          /cannot load or create the agent-channel CA yet; retrying/.test(ctl!.log()),
+        ));
+      relay.resume();
       const route = () => getObj(c, "proxyroutes.novaedge.io", "web");
       const statusAt = async (gen: number) => (await route()).status?.observedGeneration === gen;
       const bump = async (host: string) => {
