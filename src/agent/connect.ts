@@ -61,7 +61,7 @@ export async function connectAgentToController(opts: ConnectOptions): Promise<()
   const caPem = await readFile(
     opts.caFile,
     "controller CA certificate",
-    "mount the controller's CA (ConfigMap novaedge-ca) there or pass --controller-ca",
+    "mount the controller's CA (ConfigMap novaedge-controller-ca) there or pass --controller-ca",
   );
   const client = new ControllerClient({
     address: opts.address,

@@ -20,16 +20,8 @@ interface Entry {
   readonly encoded: EncodedSnapshot;
 }
 
-/** What redaction puts in place of a private key. */
-export const REDACTED = "<redacted>";
-
-/** The same snapshot with every private key replaced by REDACTED. */
-export function redactSnapshot(s: Snapshot): Snapshot {
-  return {
-    ...s,
-    secrets: s.secrets.map((e) => ({ ...e, keyPem: e.keyPem === "" ? "" : REDACTED })),
-  };
-}
+import { redactSnapshot } from "../agent/redact.ts";
+export { REDACTED, redactSnapshot } from "../agent/redact.ts";
 
 export class SnapshotHub {
   #entries = new Map<string, Entry>();

@@ -64,7 +64,7 @@ export const spec: RoleSpec = {
   ],
   epilog: "examples:\n" +
     "  novaedge agent --config-dir examples/quickstart/config\n" +
-    "  novaedge agent --controller novaedge-controller.novaedge-system:9090 --node $NODE_NAME",
+    "  novaedge agent --controller novaedge-controller.novaedge-system.svc:9443 --node $NODE_NAME",
 };
 
 const log = logger("agent");

@@ -5,33 +5,47 @@
  * rejected, after naming the file, object, field and reason on stderr.
  */
 import { stringify } from "yaml";
-import { parseRole, type RoleSpec, stringFlag, UsageError } from "../cli/flags.ts";
+import { parseRole, type RoleSpec, roleUsage, stringFlag, UsageError } from "../cli/flags.ts";
+import { redactSnapshot } from "../agent/redact.ts";
 import { loadDirectory } from "../source/dir.ts";
 import { locateDiagnostic, objectFiles } from "../source/parse.ts";
 import { runPipeline } from "../pipeline.ts";
 import type { Diagnostic, ObjectStatus } from "../store/types.ts";
-import type { Snapshot } from "../snapshot/types.ts";
 
 export const spec: RoleSpec = {
   name: "snapshot dump",
-  summary: "Print the snapshot (and every object's status and diagnostics) that a directory\n" +
-    "of Kubernetes YAML produces. Exits 1 when any object is rejected.",
+  summary: "Print a snapshot: the one a directory of Kubernetes YAML produces (with every\n" +
+    "object's status and diagnostics; exits 1 when any object is rejected), the one a\n" +
+    "controller serves to a node (with the version each agent serves), or the one an agent\n" +
+    "is serving. Private keys are always redacted.",
   flags: [
-    { name: "config-dir", kind: "string", help: "directory of YAML/JSON manifests (required)" },
+    { name: "config-dir", kind: "string", help: "directory of YAML/JSON manifests" },
+    { name: "controller", kind: "string", help: "controller gRPC address host:port" },
+    { name: "node", kind: "string", help: "with --controller: the node whose snapshot to show" },
+    {
+      name: "controller-ca",
+      kind: "string",
+      help: "with --controller: PEM file of the controller's CA (default $NOVAEDGE_CONTROLLER_CA)",
+    },
+    {
+      name: "token-file",
+      kind: "string",
+      help: "with --controller: bearer token file (default $NOVAEDGE_AGENT_TOKEN_FILE)",
+    },
+    {
+      name: "controller-server-name",
+      kind: "string",
+      help: "with --controller: TLS name to verify when the address is an IP",
+    },
+    { name: "agent", kind: "string", help: "an agent's admin URL, e.g. http://127.0.0.1:9901" },
     { name: "format", kind: "string", help: "json | yaml", default: "yaml" },
   ],
   epilog: "examples:\n" +
     "  novaedge snapshot dump --config-dir manifests/samples\n" +
-    "  novaedge snapshot dump --config-dir ./config --format json | jq .snapshot.routes",
+    "  novaedge snapshot dump --config-dir ./config --format json | jq .snapshot.routes\n" +
+    "  novaedge snapshot dump --controller novaedge-controller.novaedge-system.svc:9443 --node n1\n" +
+    "  novaedge snapshot dump --agent http://127.0.0.1:9901",
 };
-
-/** Private keys never leave through a dump: they are replaced by a marker. */
-function redact(s: Snapshot): Snapshot {
-  return {
-    ...s,
-    secrets: s.secrets.map((x) => ({ ...x, keyPem: x.keyPem ? "(redacted)" : "" })),
-  };
-}
 
 /** One line per problem: where, object, field and reason. */
 export function formatDiagnostic(d: Diagnostic, files: ReadonlyMap<string, string>): string {
@@ -49,25 +63,56 @@ export function rejected(statuses: readonly ObjectStatus[]): ObjectStatus[] {
 export async function main(args: string[]): Promise<number> {
   const flags = parseRole(args, spec);
   if (!flags) return 0;
-  const dir = stringFlag(flags, "config-dir");
-  if (!dir) throw new UsageError("--config-dir DIR is required", undefined);
   const format = stringFlag(flags, "format") ?? "yaml";
   if (format !== "json" && format !== "yaml") {
     throw new UsageError(`--format must be json or yaml, not "${format}"`);
   }
-  const loaded = await loadDirectory(dir);
+  const dir = stringFlag(flags, "config-dir");
+  const controller = stringFlag(flags, "controller");
+  const agent = stringFlag(flags, "agent");
+  const sources = [dir, controller, agent].filter((x) => x !== undefined).length;
+  if (sources !== 1) {
+    throw new UsageError(
+      "give exactly one of --config-dir DIR, --controller ADDR or --agent URL",
+      roleUsage(spec),
+    );
+  }
+  if (controller !== undefined) {
+    const node = stringFlag(flags, "node");
+    if (!node) throw new UsageError("--controller needs --node NAME", roleUsage(spec));
+    // Loaded lazily: the gRPC client is not needed to dump a directory.
+    const { dumpFromController } = await import("../controller/dump.ts");
+    const d = await dumpFromController({
+      address: controller,
+      node,
+      caFile: stringFlag(flags, "controller-ca"),
+      tokenFile: stringFlag(flags, "token-file"),
+      serverName: stringFlag(flags, "controller-server-name"),
+    });
+    await writeAll(Deno.stdout, render(d, format));
+    await writeAll(
+      Deno.stderr,
+      `snapshot ${d.version} for node ${node} from ${d.source}; ${d.agents.length} agent(s) connected\n`,
+    );
+    return 0;
+  }
+  if (agent !== undefined) {
+    const { dumpFromAgent } = await import("../controller/dump.ts");
+    const snapshot = redactSnapshot(await dumpFromAgent(agent));
+    await writeAll(Deno.stdout, render({ snapshot }, format));
+    await writeAll(Deno.stderr, `snapshot ${snapshot.version} served by the agent at ${agent}\n`);
+    return 0;
+  }
+  const loaded = await loadDirectory(dir!);
   const built = runPipeline(loaded.objects);
   const diagnostics = [...loaded.diagnostics, ...built.diagnostics];
   const out = {
-    snapshot: redact(built.snapshot),
+    snapshot: redactSnapshot(built.snapshot),
     generated: built.generated,
     statuses: built.statuses,
     diagnostics,
   };
-  const text = format === "json"
-    ? JSON.stringify(out, null, 2) + "\n"
-    : stringify(out, { lineWidth: 0, aliasDuplicateObjects: false });
-  await writeAll(Deno.stdout, text);
+  await writeAll(Deno.stdout, render(out, format));
 
   const files = objectFiles(loaded.objects);
   const errors = diagnostics.filter((d) => d.severity === "error");
@@ -83,6 +128,12 @@ export async function main(args: string[]): Promise<number> {
   );
   await writeAll(Deno.stderr, lines.join("\n") + "\n");
   return errors.length > 0 || bad.length > 0 ? 1 : 0;
+}
+
+function render(out: unknown, format: "json" | "yaml"): string {
+  return format === "json"
+    ? JSON.stringify(out, null, 2) + "\n"
+    : stringify(out, { lineWidth: 0, aliasDuplicateObjects: false });
 }
 
 async function writeAll(w: { write(p: Uint8Array): Promise<number> }, text: string): Promise<void> {

@@ -85,7 +85,7 @@ Deno.test("snapshot dump: private keys are redacted", async () => {
     const r = await dump(["--config-dir", dir, "--format", "json"]);
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout);
-    assert.equal(out.snapshot.secrets[0].keyPem, "(redacted)");
+    assert.equal(out.snapshot.secrets[0].keyPem, "<redacted>");
     assert.match(out.snapshot.secrets[0].certPem, /BEGIN CERTIFICATE/);
     assert.ok(!r.stdout.includes("PRIVATE KEY"));
   } finally {
