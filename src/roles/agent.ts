@@ -5,6 +5,7 @@
  * health, readiness, metrics and the snapshot in use.
  */
 import { numberFlag, parseRole, type RoleSpec, stringFlag, UsageError } from "../cli/flags.ts";
+import { waitForSignal } from "../cli/signals.ts";
 import { isLogLevel, logger, setLogLevel } from "../observe/log.ts";
 import { registry } from "../observe/metrics.ts";
 import { startAdminServer } from "../observe/admin.ts";
@@ -150,18 +151,4 @@ export async function main(args: string[]): Promise<number> {
   await admin.close();
   log.info("stopped");
   return 0;
-}
-
-function waitForSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    const handler = (name: Deno.Signal) => () => {
-      Deno.removeSignalListener("SIGTERM", term);
-      Deno.removeSignalListener("SIGINT", int);
-      resolve(name);
-    };
-    const term = handler("SIGTERM");
-    const int = handler("SIGINT");
-    Deno.addSignalListener("SIGTERM", term);
-    Deno.addSignalListener("SIGINT", int);
-  });
 }

@@ -12,6 +12,7 @@ import {
   stringFlag,
   UsageError,
 } from "../cli/flags.ts";
+import { waitForSignal } from "../cli/signals.ts";
 import { isLogLevel, logger, setLogLevel } from "../observe/log.ts";
 import { registry as metricsRegistry } from "../observe/metrics.ts";
 import { startAdminServer } from "../observe/admin.ts";
@@ -267,18 +268,4 @@ export async function main(args: string[]): Promise<number> {
   await admin.close();
   log.info("stopped");
   return 0;
-}
-
-function waitForSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    const handler = (name: Deno.Signal) => () => {
-      Deno.removeSignalListener("SIGTERM", term);
-      Deno.removeSignalListener("SIGINT", int);
-      resolve(name);
-    };
-    const term = handler("SIGTERM");
-    const int = handler("SIGINT");
-    Deno.addSignalListener("SIGTERM", term);
-    Deno.addSignalListener("SIGINT", int);
-  });
 }
