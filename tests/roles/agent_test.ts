@@ -3,29 +3,7 @@
  * backends, a real directory that changes under it.
  */
 import assert from "node:assert/strict";
-
-const main = new URL("../../src/main.ts", import.meta.url).pathname;
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-function backend(name: string): { port: number; close: () => Promise<void> } {
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
-    const url = new URL(req.url);
-    return Response.json({
-      backend: name,
-      path: url.pathname,
-      host: req.headers.get("host"),
-      xff: req.headers.get("x-forwarded-for"),
-      connection: req.headers.get("x-hop"),
-    });
-  });
-  return { port: server.addr.port, close: () => server.shutdown() };
-}
+import { freePort, jsonBackend, startAgent, waitFor } from "../_support/agent.ts";
 
 function config(listenPort: number, a: number, b: number, extra = ""): string {
   return `
@@ -59,63 +37,22 @@ spec:
 ${extra}`;
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 20000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}`);
-}
-
 Deno.test("agent --config-dir serves, reloads on change, keeps the last good config, reports", async () => {
   const dir = await Deno.makeTempDir({ prefix: "novaedge-agent-test-" });
-  const a = backend("a");
-  const b = backend("b");
+  const a = jsonBackend("a");
+  const b = jsonBackend("b");
   const listen = freePort();
-  const adminPort = freePort();
-  const admin = `http://127.0.0.1:${adminPort}`;
   const proxy = `http://127.0.0.1:${listen}`;
   await Deno.writeTextFile(`${dir}/config.yaml`, config(listen, a.port, b.port));
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--unstable-net",
-      main,
-      "agent",
-      "--config-dir",
-      dir,
-      "--admin-address",
-      `127.0.0.1:${adminPort}`,
-      "--workers",
-      "1",
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const logs: string[] = [];
-  const logDone = (async () => {
-    const dec = new TextDecoderStream();
-    for await (const chunk of child.stderr.pipeThrough(dec)) logs.push(chunk);
-  })();
+  const agent = await startAgent(dir);
+  const admin = agent.admin;
+  const hostClient = Deno.createHttpClient({ allowHost: true });
+  const get = async (host: string, path: string) => {
+    const r = await fetch(`${proxy}${path}`, { headers: { host }, client: hostClient });
+    return { status: r.status, body: await r.text() };
+  };
+  let code = -1;
   try {
-    await waitFor(
-      "readyz",
-      async () =>
-        (await (await fetch(`${admin}/readyz`)).text()).startsWith("ready") ? true : undefined,
-    );
-    const get = async (host: string, path: string) => {
-      const r = await fetch(`${proxy}${path}`, { headers: { host }, client: hostClient });
-      return { status: r.status, body: await r.text() };
-    };
-    const hostClient = Deno.createHttpClient({ allowHost: true });
     const r1 = await get("a.test", "/a/x");
     assert.equal(r1.status, 200);
     assert.equal(JSON.parse(r1.body).backend, "a");
@@ -158,17 +95,14 @@ Deno.test("agent --config-dir serves, reloads on change, keeps the last good con
     });
     assert.equal((await get("a.test", "/b/2")).status, 200);
     assert.equal((await get("a.test", "/a/2")).status, 200);
-    hostClient.close();
   } finally {
-    child.kill("SIGTERM");
-    const status = await child.status;
-    await logDone;
+    hostClient.close();
+    code = await agent.stop();
     await a.close();
     await b.close();
     await Deno.remove(dir, { recursive: true });
-    assert.equal(status.code, 0, `agent exited with ${status.code}:\n${logs.join("")}`);
   }
-  const joined = logs.join("");
-  assert.match(joined, /"component":"access"/, "one access-log line per request");
-  assert.match(joined, /broken\.yaml/);
+  assert.equal(code, 0, `agent exited with ${code}:\n${agent.logs()}`);
+  assert.match(agent.logs(), /"component":"access"/, "one access-log line per request");
+  assert.match(agent.logs(), /broken\.yaml/);
 });

@@ -1,5 +1,6 @@
 /** `snapshot dump --agent URL` and the source-selection errors, through the real CLI. */
 import assert from "node:assert/strict";
+import { freePort, startAgent } from "../_support/agent.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 const main = `${root}src/main.ts`;
@@ -15,17 +16,9 @@ async function novaedge(...args: string[]) {
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
 Deno.test("snapshot dump --agent prints the snapshot a running agent serves", async () => {
   const dir = await Deno.makeTempDir({ prefix: "novaedge-dump-agent-" });
   const listen = freePort();
-  const admin = freePort();
   await Deno.writeTextFile(
     `${dir}/gw.yaml`,
     `apiVersion: novaedge.io/v1alpha1
@@ -35,41 +28,15 @@ spec:
   listeners: [{ name: http, port: ${listen}, protocol: HTTP, address: 127.0.0.1 }]
 `,
   );
-  const agent = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--unstable-net",
-      main,
-      "agent",
-      "--config-dir",
-      dir,
-      "--admin-address",
-      `127.0.0.1:${admin}`,
-      "--workers",
-      "1",
-      "--log-level",
-      "warn",
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const agent = await startAgent(dir, ["--log-level", "warn"]);
   try {
-    let version = "";
-    for (let i = 0; i < 200 && !version; i++) {
-      try {
-        const r = await fetch(`http://127.0.0.1:${admin}/debug/snapshot`);
-        if (r.ok) version = (await r.json()).version;
-        else await r.body?.cancel();
-      } catch { /* not up yet */ }
-      if (!version) await new Promise((r) => setTimeout(r, 100));
-    }
+    const version = (await (await fetch(`${agent.admin}/debug/snapshot`)).json()).version;
     assert.match(version, /^v[0-9a-f]+$/, "the agent applied a snapshot");
     const r = await novaedge(
       "snapshot",
       "dump",
       "--agent",
-      `http://127.0.0.1:${admin}`,
+      agent.admin,
       "--format",
       "json",
     );
@@ -79,8 +46,7 @@ spec:
     assert.equal(doc.snapshot.listeners[0].port, listen);
     assert.match(r.stderr, new RegExp(`snapshot ${version} served by the agent`));
   } finally {
-    agent.kill("SIGTERM");
-    await agent.status;
+    await agent.stop();
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -6,39 +6,9 @@
  * example's fixed ports (8080, 9001-9003) are swapped for free ones.
  */
 import assert from "node:assert/strict";
+import { freePort, jsonBackend as backend, startAgent } from "../_support/agent.ts";
 
-const main = new URL("../../src/main.ts", import.meta.url).pathname;
 const examples = new URL("../../examples/", import.meta.url).pathname;
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-function backend(name: string): { port: number; close: () => Promise<void> } {
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
-    const url = new URL(req.url);
-    return Response.json({ backend: name, path: url.pathname, host: req.headers.get("host") });
-  });
-  return { port: server.addr.port, close: () => server.shutdown() };
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 30000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}`);
-}
 
 /** Copies an example directory, replacing its fixed ports. */
 async function copyExample(name: string, ports: Record<string, number>): Promise<string> {
@@ -57,44 +27,17 @@ async function copyExample(name: string, ports: Record<string, number>): Promise
 async function serveExample(name: string): Promise<void> {
   const app1 = backend("app-1"), app2 = backend("app-2"), api = backend("api");
   const listen = freePort();
-  const adminPort = freePort();
   const dir = await copyExample(name, {
     "8080": listen,
     "9001": app1.port,
     "9002": app2.port,
     "9003": api.port,
   });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--unstable-net",
-      main,
-      "agent",
-      "--config-dir",
-      dir,
-      "--admin-address",
-      `127.0.0.1:${adminPort}`,
-      "--workers",
-      "1",
-      "--state-dir",
-      dir,
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const logs: string[] = [];
-  const logDone = (async () => {
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) logs.push(chunk);
-  })();
+  const agent = await startAgent(dir);
+  const admin = agent.admin;
   const client = Deno.createHttpClient({ allowHost: true });
+  let code = -1;
   try {
-    const admin = `http://127.0.0.1:${adminPort}`;
-    await waitFor(
-      "readyz",
-      async () =>
-        (await (await fetch(`${admin}/readyz`)).text()).startsWith("ready") ? true : undefined,
-    );
     const get = async (host: string, path: string) => {
       const r = await fetch(`http://127.0.0.1:${listen}${path}`, { headers: { host }, client });
       const text = await r.text();
@@ -124,13 +67,11 @@ async function serveExample(name: string): Promise<void> {
     assert.ok(kinds.has(name === "ingress" ? "Ingress" : "HTTPRoute"));
   } finally {
     client.close();
-    child.kill("SIGTERM");
-    const status = await child.status;
-    await logDone;
+    code = await agent.stop();
     await Promise.all([app1.close(), app2.close(), api.close()]);
     await Deno.remove(dir, { recursive: true });
-    assert.equal(status.code, 0, `agent exited with ${status.code}:\n${logs.join("")}`);
   }
+  assert.equal(code, 0, `agent exited with ${code}:\n${agent.logs()}`);
 }
 
 Deno.test("examples/gateway-api served by the agent: HTTPRoute matches by host and path", async () => {
