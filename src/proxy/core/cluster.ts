@@ -7,7 +7,7 @@ import type { Balancer } from "../lb/types.ts";
 import type { Cancel } from "./types.ts";
 import type { PoolRegistry } from "../upstream/registry.ts";
 import type { ClusterHealth } from "../health/health.ts";
-import { h1Exchange } from "../upstream/h1_pool.ts";
+import { h1Exchange, type H1Pool } from "../upstream/h1_pool.ts";
 import {
   type EndpointConfig,
   endpointKey,
@@ -19,6 +19,8 @@ export class ClusterRuntime {
   /** "h1" for HTTP clusters, "h2" for H2C/GRPC (and TLS h2). */
   readonly kind: "h1" | "h2";
   private configs = new Map<string, EndpointConfig>();
+  /** Pools by endpoint key, so the per-request path builds no pool key. */
+  private h1Pools = new Map<string, H1Pool>();
   /** Retries in progress, for the retry budget. */
   activeRetries = 0;
   active = 0;
@@ -80,6 +82,11 @@ export class ClusterRuntime {
     if (this.kind === "h2" && req.upgrade === null) {
       return this.registry.h2Client(cfg).exchange(req, cancel);
     }
-    return h1Exchange(this.registry.h1Pool(cfg), req, cancel);
+    let pool = this.h1Pools.get(key);
+    if (pool === undefined || pool.closed) {
+      pool = this.registry.h1Pool(cfg);
+      this.h1Pools.set(key, pool);
+    }
+    return h1Exchange(pool, req, cancel);
   }
 }

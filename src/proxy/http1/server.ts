@@ -102,7 +102,18 @@ export async function serveH1(t: Transport, ctx: H1Context): Promise<void> {
           await refuse(t, cfg, ctx, new HttpError(431, "request header section too large"), r);
           return;
         }
-        const n = await r.fill(limits.maxHeaderBytes + 4096, false);
+        let n: number | null;
+        if (r.reading || r.eof) n = await r.fill(limits.maxHeaderBytes + 4096, false);
+        else {
+          // Inline read (no fill wrapper promise): nothing else reads now.
+          const v = r.space(limits.maxHeaderBytes + 4096);
+          try {
+            n = await t.read(v);
+          } catch {
+            n = null;
+          }
+          n = r.commit(n);
+        }
         if (n === null) {
           if (r.available > 0 && dl.deadline === 0 && timeoutReason) {
             logRefusal(cfg, ctx, 408, timeoutReason);

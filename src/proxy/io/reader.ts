@@ -40,6 +40,19 @@ export class BufReader {
     const g = guarded ? this.guard : null;
     if (g !== null) g.deadline = Date.now() + this.guardMs;
     if (this.eof) return Promise.resolve(null);
+    this.fillGuard = g;
+    const p = this.t.read(this.space(max)).then(this.onRead, this.onReadError);
+    this.pending = p;
+    return p;
+  }
+
+  /**
+   * The synchronous half of `fill` for callers that await the transport's
+   * read themselves (one promise less per read): makes room, growing up to
+   * `max` unread bytes, and returns the free tail to read into. Only when no
+   * read is outstanding (`!reading`) and not at EOF; pair with `commit`.
+   */
+  space(max = 1 << 20): Uint8Array {
     if (this.start === this.end) {
       this.start = this.end = 0;
     } else if (this.buf.length - this.end < 2048) {
@@ -55,10 +68,17 @@ export class BufReader {
       this.start = 0;
       this.end = unread;
     }
-    this.fillGuard = g;
-    const p = this.t.read(this.buf.subarray(this.end)).then(this.onRead, this.onReadError);
-    this.pending = p;
-    return p;
+    return this.buf.subarray(this.end);
+  }
+
+  /** Accounts the result of a read into `space()` (null: EOF or error). */
+  commit(n: number | null): number | null {
+    if (n === null) {
+      this.eof = true;
+      return null;
+    }
+    this.end += n;
+    return n;
   }
 
   // Settlement handlers bound once per reader: no closures per read.

@@ -201,35 +201,44 @@ function noBodyStatus(method: string, status: number): boolean {
  * One exchange on `pool`. Throws UpstreamError; on success the response body
  * reader returns the connection to the pool when it ends.
  */
-export async function h1Exchange(
+export function h1Exchange(
   pool: H1Pool,
   req: OutboundRequest,
   cancel: Cancel,
 ): Promise<UpstreamResponse> {
-  // Replay once on a fresh connection if a reused one turns out to be stale and
-  // the request body was not started (nothing can have been processed).
-  let fresh = false;
-  for (;;) {
-    const c = (fresh ? null : pool.takeIdle()) ?? await pool.acquire(fresh);
-    const reused = c.uses > 0;
-    c.uses++;
-    try {
-      return await exchangeOn(pool, c, req, cancel);
-    } catch (e) {
-      pool.discard(c);
-      if (e instanceof StaleConnection && reused && !fresh && !e.bodyStarted) {
-        fresh = true;
-        continue;
-      }
-      if (e instanceof StaleConnection) throw new UpstreamError("reset", e.message, e.bodyStarted);
-      if (cancel.cancelled) {
-        throw new UpstreamError("cancelled", cancel.reason ?? "cancelled", true);
-      }
-      if (e instanceof UpstreamError) throw e;
-      if (e instanceof HttpError) throw new UpstreamError("protocol", e.reason, true);
-      throw new UpstreamError("reset", `upstream exchange failed: ${(e as Error).message}`, true);
-    }
+  // No async frame of its own: errors (and the stale-connection replay) are
+  // handled in exchangeOn's catch, see recover().
+  const c = pool.takeIdle();
+  if (c !== null) return exchangeOn(pool, c, req, cancel, false);
+  return pool.acquire(false).then((c) => exchangeOn(pool, c, req, cancel, false));
+}
+
+/**
+ * After a failed exchange on `c`: replay once on a fresh connection if a
+ * reused one turned out to be stale and the request body was not started
+ * (nothing can have been processed); otherwise throw an UpstreamError.
+ */
+async function recover(
+  pool: H1Pool,
+  c: H1Conn,
+  req: OutboundRequest,
+  cancel: Cancel,
+  e: unknown,
+  reused: boolean,
+  fresh: boolean,
+): Promise<UpstreamResponse> {
+  pool.discard(c);
+  if (e instanceof StaleConnection && reused && !fresh && !e.bodyStarted) {
+    const c2 = await pool.acquire(true);
+    return exchangeOn(pool, c2, req, cancel, true);
   }
+  if (e instanceof StaleConnection) throw new UpstreamError("reset", e.message, e.bodyStarted);
+  if (cancel.cancelled) {
+    throw new UpstreamError("cancelled", cancel.reason ?? "cancelled", true);
+  }
+  if (e instanceof UpstreamError) throw e;
+  if (e instanceof HttpError) throw new UpstreamError("protocol", e.reason, true);
+  throw new UpstreamError("reset", `upstream exchange failed: ${(e as Error).message}`, true);
 }
 
 class StaleConnection extends Error {
@@ -243,7 +252,10 @@ async function exchangeOn(
   c: H1Conn,
   req: OutboundRequest,
   cancel: Cancel,
+  fresh: boolean,
 ): Promise<UpstreamResponse> {
+  const reused = c.uses > 0;
+  c.uses++;
   const t = c.t;
   const body = req.body;
   let framing: string;
@@ -287,7 +299,18 @@ async function exchangeOn(
         if (r.available > MAX_RESPONSE_HEAD) {
           throw new UpstreamError("protocol", "upstream response head too large", true);
         }
-        const n = await r.fill(MAX_RESPONSE_HEAD + 4096);
+        let n: number | null;
+        if (r.reading || r.eof) n = await r.fill(MAX_RESPONSE_HEAD + 4096);
+        else {
+          // Inline read (no fill wrapper promise): only this exchange reads here.
+          const v = r.space(MAX_RESPONSE_HEAD + 4096);
+          try {
+            n = await t.read(v);
+          } catch {
+            n = null;
+          }
+          n = r.commit(n);
+        }
         if (n === null) {
           if (cancel.cancelled) {
             throw new UpstreamError("cancelled", cancel.reason ?? "cancelled", true);
@@ -385,7 +408,7 @@ async function exchangeOn(
     return { status: res.status, headers: res.headers, body: rb };
   } catch (e) {
     off();
-    throw e;
+    return recover(pool, c, req, cancel, e, reused, fresh);
   }
 }
 
