@@ -18,6 +18,7 @@ const { flags } = parseFlags(Deno.args, [
   { name: "out", kind: "string", help: "profile file", default: "/tmp/novaedge.cpuprofile" },
   { name: "top", kind: "number", help: "functions to list", default: 45 },
   { name: "main", kind: "string", help: "entry point to profile", default: "src/main.ts" },
+  { name: "heap", kind: "boolean", help: "sample allocations instead of CPU", default: false },
 ]);
 const duration = flags.duration as number;
 const root = new URL("../..", import.meta.url).pathname;
@@ -47,6 +48,11 @@ interface ProfileNode {
   callFrame: CallFrame;
   hitCount?: number;
   children?: number[];
+}
+interface HeapNode {
+  callFrame: CallFrame;
+  selfSize: number;
+  children: HeapNode[];
 }
 interface Profile {
   nodes: ProfileNode[];
@@ -127,41 +133,81 @@ try {
   const url = `http://127.0.0.1:${PORT}${flags.path}`;
   // Warm-up so the JIT and the pool are in steady state.
   await new Deno.Command("wrk", { args: ["-t1", "-c8", "-d1s", url], stdout: "null" }).output();
-  await cdp.send("Profiler.enable");
-  await cdp.send("Profiler.setSamplingInterval", { interval: 100 });
-  await cdp.send("Profiler.start");
-  const out = await new Deno.Command("wrk", {
-    args: ["-t2", "-c64", `-d${duration}s`, "--latency", url],
-    stdout: "piped",
-  }).output();
-  const { profile } = await cdp.send<{ profile: Profile }>("Profiler.stop");
-  cdp.close();
-  console.log(new TextDecoder().decode(out.stdout));
-  await Deno.writeTextFile(flags.out as string, JSON.stringify(profile));
+  if (flags.heap) {
+    // Allocation sampling: bytes allocated per function (live or not).
+    await cdp.send("HeapProfiler.enable");
+    await cdp.send("HeapProfiler.startSampling", {
+      samplingInterval: 4096,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+    const out = await new Deno.Command("wrk", {
+      args: ["-t2", "-c64", `-d${duration}s`, url],
+      stdout: "piped",
+    }).output();
+    const { profile } = await cdp.send<{ profile: { head: HeapNode } }>(
+      "HeapProfiler.stopSampling",
+    );
+    cdp.close();
+    const text = new TextDecoder().decode(out.stdout);
+    const requests = Number(/(\d+) requests in/.exec(text)?.[1] ?? 0);
+    const agg = new Map<string, number>();
+    let total = 0;
+    const walk = (n: HeapNode) => {
+      const own = n.selfSize;
+      if (own > 0) {
+        const cf = n.callFrame;
+        const file = cf.url.replace(/^.*\/(src|ext|node_modules|deno)\//, "$1/");
+        const key = `${cf.functionName || "(anonymous)"}  ${file}:${cf.lineNumber + 1}`;
+        agg.set(key, (agg.get(key) ?? 0) + own);
+        total += own;
+      }
+      for (const c of n.children) walk(c);
+    };
+    walk(profile.head);
+    console.log(
+      `${requests} requests; sampled allocation ${(total / requests).toFixed(0)} B/request`,
+    );
+    for (const [k, b] of [...agg].sort((a, b) => b[1] - a[1]).slice(0, flags.top as number)) {
+      console.log(`${(b / requests).toFixed(0).padStart(7)} B/req  ${k}`);
+    }
+  } else {
+    await cdp.send("Profiler.enable");
+    await cdp.send("Profiler.setSamplingInterval", { interval: 100 });
+    await cdp.send("Profiler.start");
+    const out = await new Deno.Command("wrk", {
+      args: ["-t2", "-c64", `-d${duration}s`, "--latency", url],
+      stdout: "piped",
+    }).output();
+    const { profile } = await cdp.send<{ profile: Profile }>("Profiler.stop");
+    cdp.close();
+    console.log(new TextDecoder().decode(out.stdout));
+    await Deno.writeTextFile(flags.out as string, JSON.stringify(profile));
 
-  // Self time by function (samples × interval).
-  const byId = new Map<number, ProfileNode>();
-  for (const n of profile.nodes) byId.set(n.id, n);
-  const selfUs = new Map<number, number>();
-  for (let i = 0; i < profile.samples.length; i++) {
-    const id = profile.samples[i];
-    selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+    // Self time by function (samples × interval).
+    const byId = new Map<number, ProfileNode>();
+    for (const n of profile.nodes) byId.set(n.id, n);
+    const selfUs = new Map<number, number>();
+    for (let i = 0; i < profile.samples.length; i++) {
+      const id = profile.samples[i];
+      selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+    }
+    const agg = new Map<string, number>();
+    let total = 0;
+    for (const [id, us] of selfUs) {
+      const cf = byId.get(id)!.callFrame;
+      const file = cf.url.replace(/^.*\/(src|ext|node_modules|deno)\//, "$1/");
+      const key = `${cf.functionName || "(anonymous)"}  ${file}:${cf.lineNumber + 1}`;
+      agg.set(key, (agg.get(key) ?? 0) + us);
+      total += us;
+    }
+    const rows = [...agg].sort((a, b) => b[1] - a[1]).slice(0, flags.top as number);
+    console.log(`self time, ${(total / 1e6).toFixed(2)} s sampled`);
+    for (const [k, us] of rows) {
+      console.log(`${(100 * us / total).toFixed(1).padStart(5)} %  ${k}`);
+    }
+    console.error(`profile written to ${flags.out}`);
   }
-  const agg = new Map<string, number>();
-  let total = 0;
-  for (const [id, us] of selfUs) {
-    const cf = byId.get(id)!.callFrame;
-    const file = cf.url.replace(/^.*\/(src|ext|node_modules|deno)\//, "$1/");
-    const key = `${cf.functionName || "(anonymous)"}  ${file}:${cf.lineNumber + 1}`;
-    agg.set(key, (agg.get(key) ?? 0) + us);
-    total += us;
-  }
-  const rows = [...agg].sort((a, b) => b[1] - a[1]).slice(0, flags.top as number);
-  console.log(`self time, ${(total / 1e6).toFixed(2)} s sampled`);
-  for (const [k, us] of rows) {
-    console.log(`${(100 * us / total).toFixed(1).padStart(5)} %  ${k}`);
-  }
-  console.error(`profile written to ${flags.out}`);
 } finally {
   agent.kill("SIGTERM");
   backend.kill("SIGTERM");
