@@ -74,6 +74,19 @@ export class FixedBody implements BodyReader {
     return out;
   }
 
+  /**
+   * The whole remaining body when it is already buffered (a view, see
+   * BufReader.take), else undefined without consuming anything. The end is
+   * still reported by the next read/readSync (null), as usual.
+   */
+  takeAllSync(): Uint8Array | undefined {
+    if (this.onFirstRead !== null || this.cancelled || this.remaining === 0) return undefined;
+    if (this.r.available < this.remaining) return undefined;
+    const out = this.r.take(this.remaining);
+    this.remaining = 0;
+    return out;
+  }
+
   private early(): never {
     this.truncated = true;
     throw new Error("connection closed before the body ended");

@@ -296,7 +296,30 @@ async function exchange(
     if (cancel.cancelled) keepAlive = false;
     if (body && !bodyDone(body)) keepAlive = false; // unread body: framing lost
     if (ctx.conns.draining) keepAlive = false;
-    bytes = await writeResponse(t, res, head, keepAlive, st.wbuf);
+    // Fast path, no writeResponse frame: a small fixed-length upstream body
+    // that is already buffered goes out with its head in one write.
+    const rb = res.body;
+    const status = res.status;
+    let chunk: Uint8Array | undefined;
+    if (
+      rb instanceof FixedBody && rb.length > 0 && rb.length <= COALESCE_MAX &&
+      head.method !== "HEAD" && status >= 200 && status !== 204 && status !== 304 &&
+      (chunk = rb.takeAllSync()) !== undefined
+    ) {
+      const conn = keepAlive
+        ? (head.version === 10 ? "connection: keep-alive\r\n" : "")
+        : "connection: close\r\n";
+      const s = statusLine(status) + serializeHeaders(res.headers, true) +
+        `content-length: ${rb.length}\r\n` + conn + "\r\n";
+      const out = encodeHeadInto(s, st.wbuf, chunk.length);
+      out.set(chunk, out.length - chunk.length);
+      const n = await t.write(out);
+      if (n < out.length) await writeRest(t, out, n);
+      rb.readSync(); // null: reports the end (the upstream connection is released)
+      bytes = chunk.length;
+    } else {
+      bytes = await writeResponse(t, res, head, keepAlive, st.wbuf);
+    }
     if (body && !bodyDone(body)) {
       keepAlive = false;
       st.linger = true;
