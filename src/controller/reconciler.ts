@@ -5,7 +5,7 @@
  * costs one build; builds never overlap.
  */
 import { logger } from "../observe/log.ts";
-import { runPipeline } from "../snapshot/mod.ts";
+import { type PipelineOptions, runPipeline } from "../snapshot/mod.ts";
 import type { Snapshot } from "../snapshot/types.ts";
 import type { Diagnostic, KubeObject, ObjectStatus } from "../store/types.ts";
 import type { AgentRegistry } from "./agents.ts";
@@ -28,6 +28,13 @@ export interface ReconcilerOptions {
   readonly registry: AgentRegistry;
   /** Write statuses (called only while leading). */
   readonly writeStatuses?: (statuses: readonly ObjectStatus[]) => Promise<unknown>;
+  /**
+   * Write the objects the translators generated (called only while leading,
+   * before the statuses: a generated object's status needs the object).
+   */
+  readonly writeGenerated?: (generated: readonly KubeObject[]) => Promise<unknown>;
+  /** Options of the pure pipeline (Gateway API / Ingress translator options). */
+  readonly pipeline?: PipelineOptions;
   readonly isLeader: () => boolean;
   /** Quiet time before a build (default 50 ms); a burst never delays a build past maxDelayMs. */
   readonly debounceMs?: number;
@@ -39,6 +46,8 @@ export interface ReconcileState {
   readonly objects: number;
   readonly diagnostics: readonly Diagnostic[];
   readonly statuses: readonly ObjectStatus[];
+  /** What the translators generated (the leader writes it to the cluster). */
+  readonly generated: readonly KubeObject[];
   readonly nodes: Record<string, string>;
   readonly at: string;
 }
@@ -126,6 +135,9 @@ export class Reconciler {
 
   /** Write the last computed statuses again (e.g. on becoming leader). */
   async resyncStatuses(): Promise<void> {
+    if (this.#state && this.#o.writeGenerated && this.#o.isLeader()) {
+      await this.#o.writeGenerated(this.#state.generated);
+    }
     if (this.#state && this.#o.writeStatuses && this.#o.isLeader()) {
       await this.#o.writeStatuses(this.#withProgrammed(this.#state.statuses));
     }
@@ -177,7 +189,7 @@ export class Reconciler {
     for (const [kind, n] of Object.entries(counts)) watchedObjects.set({ kind }, n);
 
     const endBuild = snapshotBuildDuration.startTimer();
-    const result = runPipeline(objects);
+    const result = runPipeline(objects, this.#o.pipeline ?? {});
     endBuild();
     this.#snapshot = result.snapshot;
     this.#logDiagnostics(result.diagnostics);
@@ -200,10 +212,16 @@ export class Reconciler {
       objects: objects.length,
       diagnostics: result.diagnostics,
       statuses: result.statuses,
+      generated: result.generated,
       nodes: versions,
       at: new Date().toISOString(),
     };
     end();
+    if (this.#o.writeGenerated && this.#o.isLeader()) {
+      this.#o.writeGenerated(result.generated).catch((err) =>
+        log.warn("writing generated objects failed", { error: (err as Error).message })
+      );
+    }
     if (this.#o.writeStatuses && this.#o.isLeader()) {
       // Not awaited: thousands of status writes must never delay the next snapshot.
       // The writer coalesces calls made while it runs.

@@ -34,6 +34,8 @@ import { watchRestarts } from "../controller/metrics.ts";
 import { Reconciler } from "../controller/reconciler.ts";
 import { SnapshotHub } from "../controller/snapshot_hub.ts";
 import { StatusWriter } from "../controller/status_writer.ts";
+import { GeneratedWriter } from "../controller/generated_writer.ts";
+import type { GatewayApiOptions } from "../translate/mod.ts";
 
 export const spec: RoleSpec = {
   name: "controller",
@@ -106,6 +108,30 @@ export const spec: RoleSpec = {
       help: "quiet time after a change before a build",
       default: 50,
     },
+    {
+      name: "gateway-controller-name",
+      kind: "string",
+      help: "GatewayClass controllerName served (default novaedge.io/gateway-controller)",
+    },
+    {
+      name: "gateway-address",
+      kind: "string",
+      repeat: true,
+      help: "where clients reach a Gateway, as ns/name=ADDR or *=ADDR (Gateway status.addresses)",
+    },
+    {
+      name: "gateway-address-pool",
+      kind: "string",
+      repeat: true,
+      help: "IPs (a.b.c.d or a range a.b.c.d-e) given one per Gateway that has no address",
+    },
+    {
+      name: "bind-gateway-addresses",
+      kind: "boolean",
+      help:
+        "bind each Gateway's listeners to its own IP (Gateways sharing a port on different IPs)",
+      default: false,
+    },
     { name: "log-level", kind: "string", help: "debug | info | warn | error", default: "info" },
   ],
   epilog: "examples:\n" +
@@ -114,6 +140,40 @@ export const spec: RoleSpec = {
 };
 
 const log = logger("controller");
+
+/** Expand "a.b.c.d" or "a.b.c.d-e" (last octet range) into IPs. */
+export function expandAddressRange(s: string): string[] {
+  const m = /^(\d{1,3}\.\d{1,3}\.\d{1,3}\.)(\d{1,3})(?:-(\d{1,3}))?$/.exec(s.trim());
+  if (!m) {
+    if (s.includes("-")) throw new UsageError(`--gateway-address-pool: bad range "${s}"`);
+    return [s.trim()];
+  }
+  const from = Number(m[2]), to = m[3] === undefined ? from : Number(m[3]);
+  if (from > 255 || to > 255 || to < from) {
+    throw new UsageError(`--gateway-address-pool: bad range "${s}"`);
+  }
+  return Array.from({ length: to - from + 1 }, (_, i) => `${m[1]}${from + i}`);
+}
+
+/** Gateway API translator options from the controller's flags. */
+export function gatewayApiOptions(flags: Record<string, unknown>): GatewayApiOptions {
+  const addresses: Record<string, string[]> = {};
+  for (const a of (flags["gateway-address"] as string[] | undefined) ?? []) {
+    const i = a.indexOf("=");
+    if (i <= 0) throw new UsageError(`--gateway-address takes ns/name=ADDR or *=ADDR, not "${a}"`);
+    (addresses[a.slice(0, i)] ??= []).push(a.slice(i + 1));
+  }
+  const pool = ((flags["gateway-address-pool"] as string[] | undefined) ?? []).flatMap((p) =>
+    p.split(",").filter(Boolean).flatMap(expandAddressRange)
+  );
+  const name = flags["gateway-controller-name"];
+  return {
+    ...(typeof name === "string" ? { controllerName: name } : {}),
+    ...(Object.keys(addresses).length ? { gatewayAddresses: addresses } : {}),
+    ...(pool.length ? { gatewayAddressPool: pool } : {}),
+    ...(flags["bind-gateway-addresses"] === true ? { bindGatewayAddresses: true } : {}),
+  };
+}
 
 export async function main(args: string[]): Promise<number> {
   const flags = parseRole(args, spec);
@@ -179,9 +239,14 @@ export async function main(args: string[]): Promise<number> {
     // Only kinds whose status we own fully or merge safely.
     resourceOf: (kind) =>
       isNovaEdgeKind(kind) || kind.endsWith("Route") || kind === "Gateway" ||
-        kind === "GatewayClass"
+        kind === "GatewayClass" || kind === "BackendTLSPolicy"
         ? source?.specOf(kind)
         : undefined,
+  });
+  const generatedWriter = new GeneratedWriter({
+    client,
+    live: () => source?.objects() ?? [],
+    resourceOf: (kind) => (isNovaEdgeKind(kind) ? source?.specOf(kind) : undefined),
   });
   const reconciler = new Reconciler({
     objects: () => source?.objects() ?? [],
@@ -189,6 +254,8 @@ export async function main(args: string[]): Promise<number> {
     registry,
     isLeader,
     writeStatuses: (s) => writer.sync(s),
+    writeGenerated: (g) => generatedWriter.sync(g),
+    pipeline: { gatewayApi: gatewayApiOptions(flags) },
     debounceMs: numberFlag(flags, "debounce-ms") ?? 50,
   });
   source = new KubeSource({
@@ -250,7 +317,7 @@ export async function main(args: string[]): Promise<number> {
       name: stringFlag(flags, "lease-name") ?? "novaedge-controller",
       identity: id,
       onStartedLeading: () => void reconciler.resyncStatuses(),
-      onStoppedLeading: () => {},
+      onStoppedLeading: () => generatedWriter.reset(),
     });
     leader.start();
   }

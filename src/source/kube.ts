@@ -74,6 +74,7 @@ export const WATCHED_RESOURCES: readonly ResourceSpec[] = [
   gw("TLSRoute", "tlsroutes", "v1alpha2"),
   gw("TCPRoute", "tcproutes", "v1alpha2"),
   gw("UDPRoute", "udproutes", "v1alpha2"),
+  gw("BackendTLSPolicy", "backendtlspolicies"),
   {
     group: "networking.k8s.io",
     version: "v1",
