@@ -141,8 +141,12 @@ export const spec: RoleSpec = {
 
 const log = logger("controller");
 
-/** Expand "a.b.c.d" or "a.b.c.d-e" (last octet range) into IPs. */
+/** Expand "a.b.c.d", "a.b.c.d-e" or "a.b.c.d-a.b.c.e" (last octet range) into IPs. */
 export function expandAddressRange(s: string): string[] {
+  // "a.b.c.d-a.b.c.e" (same /24) is read as "a.b.c.d-e".
+  const full = /^(\d{1,3}\.\d{1,3}\.\d{1,3}\.)(\d{1,3})-(\d{1,3}\.\d{1,3}\.\d{1,3}\.)(\d{1,3})$/
+    .exec(s.trim());
+  if (full && full[1] === full[3]) s = `${full[1]}${full[2]}-${full[4]}`;
   const m = /^(\d{1,3}\.\d{1,3}\.\d{1,3}\.)(\d{1,3})(?:-(\d{1,3}))?$/.exec(s.trim());
   if (!m) {
     if (s.includes("-")) throw new UsageError(`--gateway-address-pool: bad range "${s}"`);

@@ -1,0 +1,15 @@
+/**
+ * `deno task gen:conformance-table`: rewrites README.md's conformance section
+ * (between the conformance-table markers) from tests/conformance/report.yaml,
+ * so the table always shows the latest report, never hand-written numbers.
+ */
+import { parse as parseYaml } from "yaml";
+import { conformanceTable, replaceTable } from "./report.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const report = parseYaml(await Deno.readTextFile(`${ROOT}tests/conformance/report.yaml`));
+const readmePath = `${ROOT}README.md`;
+const before = await Deno.readTextFile(readmePath);
+const after = replaceTable(before, conformanceTable(report));
+if (after !== before) await Deno.writeTextFile(readmePath, after);
+console.log(after === before ? "README.md conformance table unchanged" : "README.md updated");
