@@ -181,6 +181,8 @@ spec: {controllerName: ${CONTROLLER_NAME}}
         console.error(`[conformance] no report written at ${REPORT_PATH}`);
       }
       if (reportText) {
+        // Kept as `deno fmt` (checked in CI) formats YAML.
+        await new Deno.Command(Deno.execPath(), { args: ["fmt", "-q", REPORT_PATH] }).output();
         const s = summarize(parseYaml(reportText));
         for (const p of s) {
           console.log(
