@@ -28,6 +28,9 @@ export interface BodyReader {
 /** Aborts a request (client hung up, deadline hit). Cheaper than AbortController. */
 export class Cancel {
   reason: string | null = null;
+  // The common case is one listener at a time: it lives in `first`, and the
+  // array is only allocated for more.
+  private first: (() => void) | null = null;
   private listeners: (() => void)[] | null = null;
 
   get cancelled(): boolean {
@@ -37,8 +40,11 @@ export class Cancel {
   cancel(reason: string): void {
     if (this.reason !== null) return;
     this.reason = reason;
+    const f = this.first;
     const ls = this.listeners;
+    this.first = null;
     this.listeners = null;
+    if (f) f();
     if (ls) { for (const l of ls) l(); }
   }
 
@@ -48,13 +54,26 @@ export class Cancel {
       fn();
       return () => {};
     }
+    // `first` only while the array is empty, so listeners fire in order.
+    if (this.first === null && (this.listeners === null || this.listeners.length === 0)) {
+      this.first = fn;
+      return () => {
+        if (this.first === fn) this.first = null;
+        else this.removeListener(fn);
+      };
+    }
     (this.listeners ??= []).push(fn);
     return () => {
-      const ls = this.listeners;
-      if (!ls) return;
-      const i = ls.indexOf(fn);
-      if (i >= 0) ls.splice(i, 1);
+      if (this.first === fn) this.first = null;
+      else this.removeListener(fn);
     };
+  }
+
+  private removeListener(fn: () => void): void {
+    const ls = this.listeners;
+    if (!ls) return;
+    const i = ls.indexOf(fn);
+    if (i >= 0) ls.splice(i, 1);
   }
 }
 
