@@ -26,6 +26,27 @@ const log = logger("controller.generated");
 /** The field manager of every object the controller applies. */
 export const FIELD_MANAGER = "novaedge-controller";
 
+/**
+ * Label naming the controller that wrote a generated object. Pruning only
+ * touches objects carrying our value: two controllers serving different
+ * controllerNames in one cluster never delete each other's objects.
+ */
+export const GENERATED_BY_LABEL = "novaedge.io/generated-by";
+
+/** A label value (≤ 63 chars of [A-Za-z0-9_.-], alphanumeric at both ends) naming `controllerName`. */
+export function generatedByValue(controllerName: string): string {
+  let v = controllerName.replace(/[^A-Za-z0-9_.-]+/g, "-").replace(
+    /^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g,
+    "",
+  );
+  if (v.length > 63) {
+    let h = 0;
+    for (const ch of controllerName) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+    v = `${v.slice(0, 54).replace(/[^A-Za-z0-9]+$/, "")}-${h.toString(16).padStart(8, "0")}`;
+  }
+  return v || "novaedge";
+}
+
 export interface GeneratedWriterOptions {
   readonly client: KubeClient;
   /** Every object the informers hold now (live copies of what we wrote among them). */
@@ -33,6 +54,8 @@ export interface GeneratedWriterOptions {
   /** API coordinates of a NovaEdge kind (undefined: not watched, so not written). */
   readonly resourceOf: (kind: string) => ResourceSpec | undefined;
   readonly fieldManager?: string;
+  /** Value of GENERATED_BY_LABEL on what we write (see generatedByValue). */
+  readonly generatedBy: string;
 }
 
 export interface GeneratedSyncResult {
@@ -46,7 +69,7 @@ const keyOf = (o: KubeObject) =>
   `${o.kind}/${o.metadata.namespace ?? "default"}/${o.metadata.name}`;
 
 /** The part of an object we own: compared with the live copy to skip no-op applies. */
-function ownedView(o: KubeObject): string {
+export function ownedView(o: KubeObject): string {
   const m = o.metadata;
   return canonical({
     labels: m.labels ?? {},
@@ -132,7 +155,8 @@ export class GeneratedWriter {
     const live = new Map<string, KubeObject>();
     for (const o of this.#o.live()) if (isNovaEdgeKind(o.kind)) live.set(keyOf(o), o);
     const wanted = new Set<string>();
-    for (const d of generated) {
+    for (const g of generated) {
+      const d = this.#labelled(g);
       const key = keyOf(d);
       wanted.add(key);
       const spec = this.#o.resourceOf(d.kind);
@@ -155,6 +179,7 @@ export class GeneratedWriter {
     }
     for (const [key, l] of live) {
       if (wanted.has(key) || !isGenerated(l)) continue;
+      if (l.metadata.labels?.[GENERATED_BY_LABEL] !== this.#o.generatedBy) continue;
       const spec = this.#o.resourceOf(l.kind);
       if (!spec) continue;
       try {
@@ -186,6 +211,17 @@ export class GeneratedWriter {
     return r;
   }
 
+  /** `d` as we write it: with our GENERATED_BY_LABEL. */
+  #labelled(d: KubeObject): KubeObject {
+    return {
+      ...d,
+      metadata: {
+        ...d.metadata,
+        labels: { ...d.metadata.labels, [GENERATED_BY_LABEL]: this.#o.generatedBy },
+      },
+    };
+  }
+
   async #apply(spec: ResourceSpec, d: KubeObject): Promise<void> {
     const m = d.metadata;
     const body = {
@@ -194,7 +230,7 @@ export class GeneratedWriter {
       metadata: {
         name: m.name,
         namespace: m.namespace,
-        labels: m.labels,
+        labels: { ...m.labels, [GENERATED_BY_LABEL]: this.#o.generatedBy },
         annotations: m.annotations,
         ...(m.ownerReferences ? { ownerReferences: m.ownerReferences } : {}),
       },

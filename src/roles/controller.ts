@@ -34,7 +34,8 @@ import { watchRestarts } from "../controller/metrics.ts";
 import { Reconciler } from "../controller/reconciler.ts";
 import { SnapshotHub } from "../controller/snapshot_hub.ts";
 import { StatusWriter } from "../controller/status_writer.ts";
-import { GeneratedWriter } from "../controller/generated_writer.ts";
+import { generatedByValue, GeneratedWriter } from "../controller/generated_writer.ts";
+import { GATEWAY_CONTROLLER_NAME } from "../translate/gateway_api/mod.ts";
 import type { GatewayApiOptions } from "../translate/mod.ts";
 
 export const spec: RoleSpec = {
@@ -247,8 +248,10 @@ export async function main(args: string[]): Promise<number> {
         ? source?.specOf(kind)
         : undefined,
   });
+  const gatewayApi = gatewayApiOptions(flags);
   const generatedWriter = new GeneratedWriter({
     client,
+    generatedBy: generatedByValue(gatewayApi.controllerName ?? GATEWAY_CONTROLLER_NAME),
     live: () => source?.objects() ?? [],
     resourceOf: (kind) => (isNovaEdgeKind(kind) ? source?.specOf(kind) : undefined),
   });
@@ -259,7 +262,7 @@ export async function main(args: string[]): Promise<number> {
     isLeader,
     writeStatuses: (s) => writer.sync(s),
     writeGenerated: (g) => generatedWriter.sync(g),
-    pipeline: { gatewayApi: gatewayApiOptions(flags) },
+    pipeline: { gatewayApi },
     debounceMs: numberFlag(flags, "debounce-ms") ?? 50,
   });
   source = new KubeSource({

@@ -64,6 +64,15 @@ spec:
     - matches: [{path: {type: PathPrefix, value: /}}]
       backendRefs: [{name: echo, port: 80}]
 ---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: extra, namespace: ${ns}}
+spec:
+  parentRefs: [{name: gw}]
+  hostnames: [extra.example.test]
+  rules:
+    - backendRefs: [{name: echo, port: 80}]
+---
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: echo, namespace: ${ns}}
@@ -215,6 +224,30 @@ clusterTest(
         const g = await getJson<GwObj>(c, ["get", "gateway", "gw"]);
         return cond(g.status?.conditions, "Programmed")?.status === "True";
       });
+
+      // A route that no longer attaches generates nothing: the controller prunes
+      // its ProxyRoute (the owner still exists, so this is not the GC's doing).
+      const ownedBy = async (name: string) =>
+        (await getJson<ItemList>(c, ["get", "proxyroutes.novaedge.io"])).items.filter((i) =>
+          i.metadata.ownerReferences?.some((o) => o.kind === "HTTPRoute" && o.name === name)
+        );
+      await until(
+        "the ProxyRoute generated from extra",
+        async () => (await ownedBy("extra")).length > 0,
+      );
+      await c.kubectl([
+        "patch",
+        "httproute",
+        "extra",
+        "--type=merge",
+        "-p",
+        JSON.stringify({ spec: { parentRefs: [{ name: "no-such-gateway" }] } }),
+      ]);
+      await until(
+        "the controller prunes what extra no longer generates",
+        async () => (await ownedBy("extra")).length === 0,
+      );
+      assert.equal((await ownedBy("web")).length, 1, "web's ProxyRoute is kept");
 
       // The controller is gone: only the garbage collector can remove what the route became.
       await ctl.stop();
