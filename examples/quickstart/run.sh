@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # NovaEdge quick start: three demo backends on 127.0.0.1:9001-9003 and an agent
 # serving examples/quickstart/config on 127.0.0.1:8080 (admin on :9901).
-# Installs Deno first if it is missing. Ctrl-C stops everything.
+# Installs Deno first if it is missing. Ctrl-C stops everything. One data-plane
+# worker keeps round robin visible request by request (each worker balances on its own).
 #   bash examples/quickstart/run.sh          # run until Ctrl-C
 #   bash examples/quickstart/run.sh --check  # start, run the demo requests, stop
 set -euo pipefail
@@ -21,8 +22,15 @@ trap cleanup EXIT INT TERM
 deno run --quiet --allow-net "$here/backend.ts" app-1 9001 & pids+=($!)
 deno run --quiet --allow-net "$here/backend.ts" app-2 9002 & pids+=($!)
 deno run --quiet --allow-net "$here/backend.ts" api 9003 & pids+=($!)
+# Wait until every backend listens, so the first requests show the round robin.
+for port in 9001 9002 9003; do
+  for _ in $(seq 1 300); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    sleep 0.1
+  done
+done
 deno run --quiet -A --unstable-net src/main.ts agent --config-dir "$here/config" \
-  --admin-address 127.0.0.1:9901 --state-dir "${TMPDIR:-/tmp}/novaedge-quickstart" & pids+=($!)
+  --admin-address 127.0.0.1:9901 --workers 1 --state-dir "${TMPDIR:-/tmp}/novaedge-quickstart" & pids+=($!)
 
 for _ in $(seq 1 300); do
   if curl -sf http://127.0.0.1:9901/readyz >/dev/null 2>&1; then break; fi
