@@ -137,7 +137,7 @@ Deno.test("rate limit: per source IP, per header, route-wide; 429 with Retry-Aft
 });
 
 Deno.test("rate limit: buckets survive a recompile when the policy is unchanged", () => {
-  let t = 0;
+  const t = 0;
   const p = pol("ns/rl", { rateLimit: { requestsPerSecond: 1, burst: 1, key: "" } });
   const s1 = compilePolicies([p], { clock: () => t });
   assert.equal((s1.forRoute(route("r", ["ns/rl"]))!.check(req()) as PolicyDecision).allow, true);
