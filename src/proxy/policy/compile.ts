@@ -26,7 +26,12 @@
  */
 import type { Cors, HeaderModifier, Policy, Route } from "../../snapshot/types.ts";
 import type { HeaderList } from "../filters/types.ts";
-import { corsPreflight, corsResponseHeaders, isCorsPreflight } from "../filters/mod.ts";
+import {
+  corsPreflight,
+  corsResponseHeaders,
+  isCorsPreflight,
+  normalizeClientIp,
+} from "../filters/mod.ts";
 import { IpMatcher, parseIp } from "./ip_match.ts";
 import { type Clock, DEFAULT_MAX_BUCKETS, TokenBucketLimiter } from "./rate_limit.ts";
 import { HtpasswdVerifier, parseBasicAuthorization } from "./basic_auth.ts";
@@ -153,7 +158,11 @@ export class RoutePolicy {
     const limits = this.#limits;
     for (let i = 0; i < limits.length; i++) {
       const l = limits[i];
-      const key = l.by === "" ? "" : l.by === "ip" ? req.sourceIp : (req.header(l.by) ?? "\0none");
+      const key = l.by === ""
+        ? ""
+        : l.by === "ip"
+        ? normalizeClientIp(req.sourceIp)
+        : (req.header(l.by) ?? "\0none");
       const wait = l.limiter.take(key);
       if (wait > 0) {
         return this.#respond(

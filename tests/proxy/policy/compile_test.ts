@@ -363,3 +363,31 @@ Deno.test("compile problems are reported: bad CIDR, unsupported hash, JWKS", () 
   assert.match(set.problems.join("\n"), /unsupported hash/);
   assert.match(set.problems.join("\n"), /jwksUri/);
 });
+
+Deno.test("rate limit: an IPv4-mapped source shares the IPv4 client's bucket", () => {
+  const rp = compilePolicies([
+    pol("ns/rl", { rateLimit: { requestsPerSecond: 1, burst: 1, key: "source-ip" } }),
+  ], { clock: () => 0 }).forRoute(route("r", ["ns/rl"]))!;
+  assert.equal((rp.check(req({ ip: "10.0.0.7" })) as PolicyDecision).allow, true);
+  assert.equal((rp.check(req({ ip: "::ffff:10.0.0.7" })) as PolicyDecision).allow, false);
+});
+
+Deno.test("decisions apply to the engine's own header list (Hdrs)", async () => {
+  const { Hdrs } = await import("../../../src/proxy/core/headers.ts");
+  const d = compilePolicies([
+    pol("ns/h", {
+      requestHeaders: { set: [{ name: "X-Policy", value: "yes" }], add: [], remove: ["cookie"] },
+      responseHeaders: { set: [], add: [{ name: "Via", value: "edge" }], remove: [] },
+    }),
+  ]).forRoute(route("r", ["ns/h"]))!.check(req()) as PolicyDecision;
+  assert.ok(d.allow);
+  if (!d.allow) return;
+  const up = new Hdrs(["cookie", "a=1", "host", "x"]);
+  applyPolicyRequest(d, up);
+  assert.equal(up.get("x-policy"), "yes");
+  assert.equal(up.get("cookie"), null);
+  assert.equal(up.get("host"), "x");
+  const down = new Hdrs(["via", "backend"]);
+  applyPolicyResponse(d, null, down);
+  assert.deepEqual(down.getAll("via"), ["backend", "edge"]);
+});
