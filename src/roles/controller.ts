@@ -127,6 +127,12 @@ export const spec: RoleSpec = {
       help: "IPs (a.b.c.d or a range a.b.c.d-e) given one per Gateway that has no address",
     },
     {
+      name: "gateway-supported-feature",
+      kind: "string",
+      repeat: true,
+      help: "GatewayClass status.supportedFeatures entry (default: GATEWAY-HTTP core features)",
+    },
+    {
       name: "bind-gateway-addresses",
       kind: "boolean",
       help:
@@ -172,7 +178,11 @@ export function gatewayApiOptions(flags: Record<string, unknown>): GatewayApiOpt
     p.split(",").filter(Boolean).flatMap(expandAddressRange)
   );
   const name = flags["gateway-controller-name"];
+  const features = ((flags["gateway-supported-feature"] as string[] | undefined) ?? []).flatMap((
+    f,
+  ) => f.split(",").filter(Boolean));
   return {
+    ...(features.length ? { supportedFeatures: features } : {}),
     ...(typeof name === "string" ? { controllerName: name } : {}),
     ...(Object.keys(addresses).length ? { gatewayAddresses: addresses } : {}),
     ...(pool.length ? { gatewayAddressPool: pool } : {}),

@@ -14,6 +14,8 @@
  *    tests/conformance/last-run.log, and prints pass/fail/skip counts.
  *
  * Usage: deno task conformance [--timeout-minutes=N] [--run-test=NAME] [--keep-logs]
+ *        [--extended]   (the GatewayClass advertises every feature the translator
+ *                        implements, so the suite runs their extended tests too)
  */
 import { parse as parseYaml } from "yaml";
 import { withCluster } from "../cluster/mod.ts";
@@ -21,6 +23,7 @@ import { GATEWAY_API_VERSION } from "../cluster/config.ts";
 import { buildConformance } from "./build.ts";
 import { freePort, NovaProc, until } from "../controller/_procs.ts";
 import { summarize } from "./report.ts";
+import { TRANSLATED_FEATURES } from "../../src/translate/gateway_api/mod.ts";
 
 const HERE = new URL(".", import.meta.url).pathname;
 /** The report of the latest run (README's table is generated from it). */
@@ -74,6 +77,9 @@ spec: {controllerName: ${CONTROLLER_NAME}}
             `--gateway-controller-name=${CONTROLLER_NAME}`,
             `--gateway-address-pool=${ADDRESS_POOL}`,
             "--bind-gateway-addresses",
+            ...(Deno.args.includes("--extended")
+              ? [`--gateway-supported-feature=${TRANSLATED_FEATURES.join(",")}`]
+              : []),
           ],
           {},
           dir,

@@ -156,4 +156,8 @@ Deno.test("controller flags: gateway address pool ranges and translator options"
     },
   );
   assert.deepEqual(gatewayApiOptions({}), {});
+  assert.deepEqual(
+    gatewayApiOptions({ "gateway-supported-feature": ["Gateway,HTTPRoute", "HTTPRouteRetry"] }),
+    { supportedFeatures: ["Gateway", "HTTPRoute", "HTTPRouteRetry"] },
+  );
 });
