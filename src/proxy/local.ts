@@ -3,6 +3,7 @@
  * upstream pools. `DataPlane` (mod.ts) runs one of these in-process or one
  * per worker thread.
  */
+import { compilePolicies, type PolicySet } from "./policy/mod.ts";
 import type { Cluster, Listener, Route, SecretEntry, Snapshot } from "../snapshot/types.ts";
 import { type Logger, logger } from "../observe/log.ts";
 import { compileRouter } from "./router/mod.ts";
@@ -75,6 +76,8 @@ export class LocalDataPlane {
   private version: string | null = null;
   private chain: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** Compiled ProxyPolicies of the active snapshot (rate-limit state carries over). */
+  private policies: PolicySet | null = null;
   private opts: LocalOptions;
 
   constructor(opts: LocalOptions = {}) {
@@ -178,6 +181,7 @@ export class LocalDataPlane {
       }
       this.registry.retain(keep);
       this.version = snap.version;
+      this.policies = [...plans.values()][0]?.config.policies ?? null;
       this.log.info("snapshot applied", {
         version: snap.version,
         listeners: [...this.sockets.keys()],
@@ -207,6 +211,8 @@ export class LocalDataPlane {
       if (g) g.push(l);
       else groups.set(key, [l]);
     }
+    const policies = compilePolicies(snap.policies, { previous: this.policies });
+    for (const p of policies.problems) this.log.warn("policy problem", { problem: p });
     const plans = new Map<string, SocketPlan>();
     for (const [key, ls] of groups) {
       const isTls = ls[0].protocol === "HTTPS";
@@ -261,6 +267,7 @@ export class LocalDataPlane {
           clusters,
           version: snap.version,
           accessLog: this.opts.accessLog ?? true,
+          policies,
         },
       });
     }

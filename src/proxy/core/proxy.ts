@@ -26,6 +26,12 @@ import {
 import { type OutboundRequest, UpstreamError, type UpstreamResponse } from "../upstream/types.ts";
 import { type Deadline, unwatch, watch } from "../io/ticker.ts";
 import { HttpError } from "../http1/parser.ts";
+import {
+  applyPolicyRequest,
+  applyPolicyResponse,
+  type PolicyAllow,
+  type PolicySet,
+} from "../policy/mod.ts";
 
 const encoder = new TextEncoder();
 
@@ -61,6 +67,8 @@ export interface SocketConfig {
   readonly port: number;
   /** Process-wide switches. */
   readonly accessLog: boolean;
+  /** ProxyPolicy enforcement compiled for this snapshot (absent: no policies). */
+  readonly policies?: PolicySet | null;
 }
 
 const DEFAULT_HEAD_TIMEOUT_MS = 60_000;
@@ -380,6 +388,40 @@ export async function handleRequest(cfg: SocketConfig, req: ProxyRequest): Promi
     );
   }
 
+  // ProxyPolicy: after routing, before any backend work.
+  let pol: PolicyAllow | null = null;
+  const rp = cfg.policies?.forRoute(route) ?? null;
+  if (rp !== null) {
+    const r = rp.check({
+      method: req.method,
+      sourceIp: req.clientIp,
+      header: (n: string) => req.headers.get(n),
+      query,
+    });
+    const d = r instanceof Promise ? await r : r;
+    if (!d.allow) {
+      req.body?.cancel("refused by policy");
+      const h = new Hdrs();
+      for (const [n, v] of d.headers) h.append(n, v);
+      if (d.status !== 200 && req.httpVersion === "2" && isGrpc(req.headers)) {
+        const g = generated(cfg, req, d.status, d.body.trim(), log, h);
+        log.reason = d.reason;
+        return g;
+      }
+      log.reason = d.reason;
+      return respond(
+        cfg,
+        req,
+        d.status,
+        h,
+        d.body === "" ? null : encoder.encode(d.body),
+        log,
+        null,
+      );
+    }
+    pol = d;
+  }
+
   const wc = chooseBackend(route.backends);
   const filters = filtersOf(route, wc);
   const outHeaders = req.headers.clone();
@@ -427,6 +469,7 @@ export async function handleRequest(cfg: SocketConfig, req: ProxyRequest): Promi
         break;
     }
   }
+  if (pol !== null) applyPolicyRequest(pol, outHeaders);
   if (cors) {
     const h = new Hdrs();
     if (corsPreflight(cors, req.method, req.headers, h)) {
@@ -596,6 +639,7 @@ export async function handleRequest(cfg: SocketConfig, req: ProxyRequest): Promi
         respMods,
         cors,
         unlink,
+        pol,
       );
     }
     cr.balancer.onEnd(pick.key);
@@ -677,6 +721,7 @@ function upstreamResponse(
   respMods: Filter[],
   cors: Filter["cors"],
   unlink: () => void,
+  pol: PolicyAllow | null = null,
 ): ProxyResponse {
   const h = res.headers;
   const upgradeValue = res.status === 101 ? h.get("upgrade") : null;
@@ -686,6 +731,7 @@ function upstreamResponse(
     if (f.responseHeaderModifier) applyHeaderModifier(f.responseHeaderModifier, h);
   }
   if (cors) corsResponseHeaders(cors, req.headers.get("origin"), h);
+  if (pol !== null) applyPolicyResponse(pol, req.headers.get("origin"), h);
   if (setCookie) h.append("set-cookie", setCookie);
   let ended = false;
   const end = () => {

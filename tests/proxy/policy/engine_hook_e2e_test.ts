@@ -4,7 +4,7 @@
  * from the policy and reach the backend with the policy's header edits.
  *
  * Ignored until the engine hook (src/proxy/policy/engine_hook.patch) is wired
- * into src/proxy/core/proxy.ts and src/proxy/local.ts: flip HOOK_WIRED then.
+ * into src/proxy/core/proxy.ts and src/proxy/local.ts.
  * (Verified passing on a scratch checkout with the patch applied.)
  */
 import assert from "node:assert/strict";
@@ -13,7 +13,7 @@ import { DataPlane } from "../../../src/proxy/mod.ts";
 import type { Policy } from "../../../src/snapshot/types.ts";
 import { backend, cluster, freePort, listener, prefix, route, snapshot } from "../_helpers.ts";
 
-const HOOK_WIRED = false;
+const HOOK_WIRED = true;
 
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 
