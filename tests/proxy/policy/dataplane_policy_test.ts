@@ -2,10 +2,6 @@
  * End to end through the DataPlane: a snapshot with ProxyPolicies attached to
  * routes; requests over real sockets get 403 / 401 / 429 / preflight answers
  * from the policy and reach the backend with the policy's header edits.
- *
- * Ignored until the engine hook (src/proxy/policy/engine_hook.patch) is wired
- * into src/proxy/core/proxy.ts and src/proxy/local.ts.
- * (Verified passing on a scratch checkout with the patch applied.)
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -13,11 +9,9 @@ import { DataPlane } from "../../../src/proxy/mod.ts";
 import type { Policy } from "../../../src/snapshot/types.ts";
 import { backend, cluster, freePort, listener, prefix, route, snapshot } from "../_helpers.ts";
 
-const HOOK_WIRED = true;
-
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 
-Deno.test({ name: "policies are enforced by the data plane", ignore: !HOOK_WIRED }, async () => {
+Deno.test("policies are enforced by the data plane", async () => {
   const seen: Record<string, string | null>[] = [];
   const b = backend((req) => {
     seen.push({ xp: req.headers.get("x-policy"), key: req.headers.get("x-api-key") });
