@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { DataPlane } from "../../src/proxy/mod.ts";
 import { registry } from "../../src/observe/metrics.ts";
 import { cluster, echoBackend, freePort, listener, route, snapshot } from "./_helpers.ts";
+import { curl, makePki } from "./_tls.ts";
 
 Deno.test("workers: two threads share the port, apply to both, metrics are folded back", async () => {
   const b = echoBackend("w");
@@ -77,5 +78,40 @@ Deno.test("workers: a crashed worker does not take the process down and is repla
   } finally {
     await dp.close();
     await b.close();
+  }
+});
+
+Deno.test("workers: an HTTPS listener is shared by every worker (SO_REUSEPORT on TLS sockets)", async () => {
+  const pki = await makePki();
+  const leaf = await pki.leaf("edge", ["secure.example.com"]);
+  const b = echoBackend("tls");
+  const port = freePort();
+  const dp = new DataPlane({ workers: 2, accessLog: false });
+  try {
+    await dp.apply(snapshot({
+      listeners: [listener("l", port, {
+        protocol: "HTTPS",
+        tls: { mode: "Terminate", certificates: [leaf.name], minVersion: "1.2", alpn: [] },
+      })],
+      routes: [route("r", ["c"])],
+      clusters: [cluster("c", [b.port])],
+      secrets: [leaf],
+    }));
+    // Several fresh connections: whichever worker accepts must terminate TLS.
+    for (let i = 0; i < 6; i++) {
+      const r = await curl([
+        "--cacert",
+        pki.caFile,
+        "--resolve",
+        `secure.example.com:${port}:127.0.0.1`,
+        `https://secure.example.com:${port}/w${i}`,
+      ]);
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, new RegExp(`/w${i}`));
+    }
+  } finally {
+    await dp.close();
+    await b.close();
+    await Deno.remove(pki.dir, { recursive: true });
   }
 });

@@ -5,6 +5,7 @@
  * the config it started with.
  */
 import * as tls from "node:tls";
+import type * as net from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "../../observe/log.ts";
 import type { SocketConfig } from "../core/proxy.ts";
@@ -96,7 +97,9 @@ export class ListenerSocket {
       const onErr = (e: Error) =>
         reject(new Error(`cannot listen on ${host}:${this.port}: ${e.message}`));
       srv.once("error", onErr);
-      srv.listen({ port: this.port, host }, () => {
+      // Workers share the port: SO_REUSEPORT, as for plain listeners.
+      const opts = { port: this.port, host, ...(this.reusePort ? { reusePort: true } : {}) };
+      srv.listen(opts as net.ListenOptions, () => {
         srv.off("error", onErr);
         resolve();
       });
