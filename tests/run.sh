@@ -42,6 +42,15 @@ if [ -d tests/cluster ]; then
   [ "${PIPESTATUS[0]}" = 0 ] || status=1
 fi
 
+if [ -f tests/conformance/run.ts ]; then
+  step "official Gateway API conformance suite (GATEWAY-HTTP core)"
+  deno task --quiet conformance 2>&1 | tee "$log.conformance"
+  [ "${PIPESTATUS[0]}" = 0 ] || status=1
+  # "GATEWAY-HTTP core: success — passed 37, failed 0, skipped 0" counts into the total.
+  sed -nE 's/.*: [a-z]+ — passed ([0-9]+), failed ([0-9]+).*/ok | \1 passed | \2 failed/p' \
+    "$log.conformance" >>"$log"
+fi
+
 # Sum Deno's "ok | N passed ... | M failed" summaries into the plain closing line.
 passed=0; failed=0
 while read -r p f; do passed=$((passed + p)); failed=$((failed + f)); done < <(
