@@ -13,6 +13,7 @@ import { Cancel, type ProxyRequest, type ProxyResponse } from "../core/types.ts"
 import { generated, handleRequest, type SocketConfig } from "../core/proxy.ts";
 import { NodeBody } from "../io/node_body.ts";
 import type { ConnSet } from "../listen/conns.ts";
+import { drainOrClose } from "../io/node_transport.ts";
 
 const CONN_SPECIFIC = new Set([
   "connection",
@@ -238,15 +239,7 @@ async function writeH2(
         }
         bytes += c.length;
         if (!stream.write(Buffer.from(c))) {
-          await new Promise<void>((r) => {
-            const f = () => {
-              stream.off("drain", f);
-              stream.off("close", f);
-              r();
-            };
-            stream.on("drain", f);
-            stream.on("close", f);
-          });
+          await drainOrClose(stream);
         }
       }
       stream.end();
@@ -308,15 +301,7 @@ async function bridgeWebSocket(
       bytes += c.length;
       if (stream.destroyed) break;
       if (!stream.write(Buffer.from(c))) {
-        await new Promise<void>((resolve) => {
-          const f = () => {
-            stream.off("drain", f);
-            stream.off("close", f);
-            resolve();
-          };
-          stream.on("drain", f);
-          stream.on("close", f);
-        });
+        await drainOrClose(stream);
       }
     }
     if (!stream.destroyed) stream.end();

@@ -141,3 +141,19 @@ export function toNodeDuplex(t: Transport, pre: Uint8Array | null): Duplex {
   if (pre && pre.length > 0) d.unshift(Buffer.from(pre));
   return d;
 }
+
+/** Resolves once a node stream can take more data ("drain") or is gone ("close"). */
+export function drainOrClose(stream: {
+  on(e: "drain" | "close", f: () => void): unknown;
+  off(e: "drain" | "close", f: () => void): unknown;
+}): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      stream.off("drain", done);
+      stream.off("close", done);
+      resolve();
+    };
+    stream.on("drain", done);
+    stream.on("close", done);
+  });
+}

@@ -8,10 +8,8 @@
 import type { HashOn } from "../../snapshot/types.ts";
 import { type EndpointSet, type EndpointState, isExcluded } from "./endpoints.ts";
 import { hash32 } from "./hash.ts";
-import { hashKeyOf } from "./hash_key.ts";
-import type { Picker, RandomSource } from "./picker.ts";
-import { weightedRandom } from "./random.ts";
-import type { PickContext } from "./types.ts";
+import type { RandomSource } from "./picker.ts";
+import { HashPicker } from "./hash_picker.ts";
 
 /** Default table size: prime, ≥ 100 × endpoints for clusters up to ~650 endpoints. */
 export const MAGLEV_TABLE_SIZE = 65537;
@@ -59,15 +57,16 @@ export function buildMaglevTable(
   return table;
 }
 
-export class MaglevPicker implements Picker {
+export class MaglevPicker extends HashPicker {
   readonly #table: Uint16Array | Uint32Array;
 
   constructor(
-    private readonly set: EndpointSet,
-    private readonly hashOn: HashOn | undefined,
-    private readonly random: RandomSource,
+    set: EndpointSet,
+    hashOn: HashOn | undefined,
+    random: RandomSource,
     tableSize = MAGLEV_TABLE_SIZE,
   ) {
+    super(set, hashOn, random);
     const ready = set.all.filter((s) => s.endpoint.ready);
     // Every endpoint needs at least one slot; a table smaller than that is a config error.
     if (ready.length >= tableSize) {
@@ -76,23 +75,8 @@ export class MaglevPicker implements Picker {
     this.#table = buildMaglevTable(ready, tableSize);
   }
 
-  pick(ctx: PickContext, exclude: ReadonlySet<string> | undefined): EndpointState | null {
-    if (this.set.available.length === 0) return null;
-    const key = hashKeyOf(ctx, this.hashOn);
-    if (key === null) {
-      return weightedRandom(
-        exclude && exclude.size
-          ? this.set.available.filter((s) => !exclude.has(s.key))
-          : this.set.available,
-        this.set.uniformWeights,
-        this.random,
-      );
-    }
-    return this.lookup(hash32(key), exclude);
-  }
-
   /** Owner of slot `h mod size`, probing forward past unusable or excluded owners. */
-  lookup(h: number, exclude: ReadonlySet<string> | undefined): EndpointState | null {
+  override lookup(h: number, exclude: ReadonlySet<string> | undefined): EndpointState | null {
     const t = this.#table;
     const size = t.length;
     const all = this.set.all;

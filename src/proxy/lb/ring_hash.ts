@@ -7,25 +7,24 @@
 import type { HashOn } from "../../snapshot/types.ts";
 import { type EndpointSet, type EndpointState, isExcluded } from "./endpoints.ts";
 import { hash32 } from "./hash.ts";
-import { hashKeyOf } from "./hash_key.ts";
-import type { Picker, RandomSource } from "./picker.ts";
-import { weightedRandom } from "./random.ts";
-import type { PickContext } from "./types.ts";
+import type { RandomSource } from "./picker.ts";
+import { HashPicker } from "./hash_picker.ts";
 
 /** Ring size bounds: enough points for an even spread, bounded memory. */
 export const MIN_RING_SIZE = 1024;
 export const MAX_RING_SIZE = 65536;
 export const POINTS_PER_ENDPOINT = 160;
 
-export class RingHashPicker implements Picker {
+export class RingHashPicker extends HashPicker {
   readonly #points: Uint32Array;
   readonly #owners: Int32Array;
 
   constructor(
-    private readonly set: EndpointSet,
-    private readonly hashOn: HashOn | undefined,
-    private readonly random: RandomSource,
+    set: EndpointSet,
+    hashOn: HashOn | undefined,
+    random: RandomSource,
   ) {
+    super(set, hashOn, random);
     const ready = set.all.filter((s) => s.endpoint.ready);
     const sumW = ready.reduce((a, s) => a + s.weight, 0);
     const size = Math.min(
@@ -48,23 +47,8 @@ export class RingHashPicker implements Picker {
     return this.#points.length;
   }
 
-  pick(ctx: PickContext, exclude: ReadonlySet<string> | undefined): EndpointState | null {
-    if (this.set.available.length === 0) return null;
-    const key = hashKeyOf(ctx, this.hashOn);
-    if (key === null) {
-      return weightedRandom(
-        exclude && exclude.size
-          ? this.set.available.filter((s) => !exclude.has(s.key))
-          : this.set.available,
-        this.set.uniformWeights,
-        this.random,
-      );
-    }
-    return this.lookup(hash32(key), exclude);
-  }
-
   /** Owner of the first usable, non-excluded point at or after `h`. */
-  lookup(h: number, exclude: ReadonlySet<string> | undefined): EndpointState | null {
+  override lookup(h: number, exclude: ReadonlySet<string> | undefined): EndpointState | null {
     const pts = this.#points;
     const n = pts.length;
     if (n === 0) return null;

@@ -14,6 +14,7 @@ import {
   UpstreamError,
   type UpstreamResponse,
 } from "./types.ts";
+import { drainOrClose } from "../io/node_transport.ts";
 
 type Session = http2.ClientHttp2Session;
 
@@ -131,15 +132,7 @@ export class H2Client {
           if (chunk === null) break;
           if (stream.destroyed) return;
           if (!stream.write(Buffer.from(chunk))) {
-            await new Promise<void>((r) => {
-              const done = () => {
-                stream.off("drain", done);
-                stream.off("close", done);
-                r();
-              };
-              stream.on("drain", done);
-              stream.on("close", done);
-            });
+            await drainOrClose(stream);
           }
         }
         stream.end();
