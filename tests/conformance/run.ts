@@ -21,7 +21,7 @@ import { parse as parseYaml } from "yaml";
 import { withCluster } from "../cluster/mod.ts";
 import { GATEWAY_API_VERSION } from "../cluster/config.ts";
 import { buildConformance } from "./build.ts";
-import { freePort, NovaProc, until } from "../controller/_procs.ts";
+import { agentCredentials, freePort, NovaProc, until } from "../controller/_procs.ts";
 import { summarize } from "./report.ts";
 import { TRANSLATED_FEATURES } from "../../src/translate/gateway_api/mod.ts";
 
@@ -85,24 +85,7 @@ spec: {controllerName: ${CONTROLLER_NAME}}
           dir,
         ),
       );
-      await c.kubectl(["create", "serviceaccount", "novaedge-agent"], { check: false });
-      const token = (await c.kubectl([
-        "create",
-        "token",
-        "novaedge-agent",
-        "--audience=novaedge-controller",
-        "--duration=6h",
-      ])).stdout.trim();
-      const ca = await until("the controller's CA ConfigMap", async () => {
-        const r = await c.kubectl(["get", "configmap", "novaedge-controller-ca", "-o", "json"], {
-          check: false,
-        });
-        return r.code === 0
-          ? (JSON.parse(r.stdout) as { data: Record<string, string> }).data["ca.crt"]
-          : undefined;
-      });
-      await Deno.writeTextFile(`${dir}/token`, token);
-      await Deno.writeTextFile(`${dir}/ca.crt`, ca);
+      await agentCredentials(c, dir, "6h");
       // One agent: the agents run on this one host, and every agent serves every
       // Gateway (no ProxyVIP), so one per simulated node would only share the sockets.
       procs.push(

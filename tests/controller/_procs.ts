@@ -275,3 +275,33 @@ export class FlakyRelay {
     void pipe(up, c);
   }
 }
+
+/**
+ * What an agent needs to reach the controller in these tests: a token of the
+ * `novaedge-agent` ServiceAccount (audience novaedge-controller) and the
+ * controller's CA from its ConfigMap, written into `dir`.
+ */
+export async function agentCredentials(
+  c: Cluster,
+  dir: string,
+  duration = "1h",
+): Promise<{ caFile: string; tokenFile: string }> {
+  await c.kubectl(["create", "serviceaccount", "novaedge-agent"], { check: false });
+  const token = (await c.kubectl([
+    "create",
+    "token",
+    "novaedge-agent",
+    "--audience=novaedge-controller",
+    `--duration=${duration}`,
+  ])).stdout.trim();
+  const ca = await until("the controller's CA ConfigMap", async () => {
+    const r = await c.kubectl(["get", "configmap", "novaedge-controller-ca", "-o", "json"], {
+      check: false,
+    });
+    if (r.code !== 0) return undefined;
+    return (JSON.parse(r.stdout) as { data: Record<string, string> }).data["ca.crt"];
+  });
+  await Deno.writeTextFile(`${dir}/token`, token);
+  await Deno.writeTextFile(`${dir}/ca.crt`, ca);
+  return { caFile: `${dir}/ca.crt`, tokenFile: `${dir}/token` };
+}

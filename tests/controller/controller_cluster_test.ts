@@ -7,7 +7,16 @@ import assert from "node:assert/strict";
 import { type Cluster, clusterTest } from "../cluster/mod.ts";
 import { fetchSnapshotFromController } from "../../src/controller/dump_client.ts";
 import { decodeSnapshot } from "../../src/snapshot/codec.ts";
-import { freePort, getObj, getVia, NovaProc, type Obj, samplesFor, until } from "./_procs.ts";
+import {
+  agentCredentials as sharedAgentCredentials,
+  freePort,
+  getObj,
+  getVia,
+  NovaProc,
+  type Obj,
+  samplesFor,
+  until,
+} from "./_procs.ts";
 
 interface Ctx {
   c: Cluster;
@@ -35,25 +44,8 @@ function startController(x: Ctx, id: string, grpcPort: number, adminPort: number
   return p;
 }
 
-async function agentCredentials(x: Ctx): Promise<{ caFile: string; tokenFile: string }> {
-  await x.c.kubectl(["create", "serviceaccount", "novaedge-agent"], { check: false });
-  const token = (await x.c.kubectl([
-    "create",
-    "token",
-    "novaedge-agent",
-    "--audience=novaedge-controller",
-    "--duration=1h",
-  ])).stdout.trim();
-  const ca = await until("the CA ConfigMap", async () => {
-    const r = await x.c.kubectl(["get", "configmap", "novaedge-controller-ca", "-o", "json"], {
-      check: false,
-    });
-    if (r.code !== 0) return undefined;
-    return (JSON.parse(r.stdout) as { data: Record<string, string> }).data["ca.crt"];
-  });
-  await Deno.writeTextFile(`${x.dir}/token`, token);
-  await Deno.writeTextFile(`${x.dir}/ca.crt`, ca);
-  return { caFile: `${x.dir}/ca.crt`, tokenFile: `${x.dir}/token` };
+function agentCredentials(x: Ctx): Promise<{ caFile: string; tokenFile: string }> {
+  return sharedAgentCredentials(x.c, x.dir);
 }
 
 function startAgent(

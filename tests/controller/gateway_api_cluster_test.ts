@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { type Cluster, clusterTest } from "../cluster/mod.ts";
-import { freePort, getVia, NovaProc, until } from "./_procs.ts";
+import { agentCredentials, freePort, getVia, NovaProc, until } from "./_procs.ts";
 
 interface Cond {
   type: string;
@@ -178,24 +178,7 @@ clusterTest(
       assert.equal(cond(parent.conditions, "ResolvedRefs")?.status, "True");
 
       // An agent serves the route from the echo pods.
-      await c.kubectl(["create", "serviceaccount", "novaedge-agent"], { check: false });
-      const token = (await c.kubectl([
-        "create",
-        "token",
-        "novaedge-agent",
-        "--audience=novaedge-controller",
-        "--duration=1h",
-      ])).stdout.trim();
-      const ca = await until("the CA ConfigMap", async () => {
-        const r = await c.kubectl(["get", "configmap", "novaedge-controller-ca", "-o", "json"], {
-          check: false,
-        });
-        return r.code === 0
-          ? (JSON.parse(r.stdout) as { data: Record<string, string> }).data["ca.crt"]
-          : undefined;
-      });
-      await Deno.writeTextFile(`${dir}/token`, token);
-      await Deno.writeTextFile(`${dir}/ca.crt`, ca);
+      await agentCredentials(c, dir, "1h");
       procs.push(
         new NovaProc(
           "agent",
