@@ -9,7 +9,7 @@ import { parseRole, type RoleSpec, roleUsage, stringFlag, UsageError } from "../
 import { redactSnapshot } from "../agent/redact.ts";
 import { loadDirectory } from "../source/dir.ts";
 import { locateDiagnostic, objectFiles } from "../source/parse.ts";
-import { runPipeline } from "../pipeline.ts";
+import { runPipeline } from "../snapshot/mod.ts";
 import type { Diagnostic, ObjectStatus } from "../store/types.ts";
 
 export const spec: RoleSpec = {

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import type { KubeObject } from "../../src/store/types.ts";
-import { runPipeline } from "../../src/pipeline.ts";
+import { runPipeline } from "../../src/snapshot/mod.ts";
 import { DataPlane } from "../../src/proxy/mod.ts";
 import { makePki } from "../proxy/_tls.ts";
 

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import type { KubeObject, ObjectStatus } from "../../src/store/types.ts";
 import { buildSnapshot } from "../../src/snapshot/build.ts";
-import { runPipeline } from "../../src/pipeline.ts";
+import { runPipeline } from "../../src/snapshot/mod.ts";
 import { isGenerated } from "../../src/translate/gateway_api/mod.ts";
 import { translate } from "../../src/translate/mod.ts";
 
