@@ -125,6 +125,22 @@ export function toNodeDuplex(t: Transport, pre: Uint8Array | null): Duplex {
         while (off < chunk.length) off += await t.write(chunk.subarray(off));
       })().then(() => cb(), (e: Error) => cb(e));
     },
+    // Frames node:http2 queued while a write was in flight go out as one
+    // write op (one syscall) instead of one each.
+    writev(chunks: { chunk: Uint8Array }[], cb: (e?: Error | null) => void) {
+      let len = 0;
+      for (const c of chunks) len += c.chunk.length;
+      const all = new Uint8Array(len);
+      let o = 0;
+      for (const c of chunks) {
+        all.set(c.chunk, o);
+        o += c.chunk.length;
+      }
+      (async () => {
+        let off = 0;
+        while (off < all.length) off += await t.write(all.subarray(off));
+      })().then(() => cb(), (e: Error) => cb(e));
+    },
     final(cb: (e?: Error | null) => void) {
       t.closeWrite().then(() => cb(), () => cb());
     },

@@ -116,6 +116,7 @@ export class ListenerSocket {
       return;
     }
     if (sock.alpnProtocol === "h2") {
+      sock.setNoDelay(true);
       this.engine().serve(sock as unknown as Duplex, ip);
       return;
     }
@@ -141,7 +142,13 @@ export class ListenerSocket {
         scheme: "http",
         clientIp: ip,
         conns: this.conns,
-        h2: (t, pre) => this.engine().serve(toNodeDuplex(t, pre), ip),
+        h2: (t, pre) => {
+          // HTTP/2 writes several frames per response: without TCP_NODELAY
+          // (Deno does not set it on accepted sockets) Nagle holds the later
+          // ones for the peer's delayed ACK (~40 ms per gRPC call).
+          c.setNoDelay(true);
+          this.engine().serve(toNodeDuplex(t, pre), ip);
+        },
       });
     }
   }
