@@ -127,6 +127,13 @@ export const spec: RoleSpec = {
       help: "IPs (a.b.c.d or a range a.b.c.d-e) given one per Gateway that has no address",
     },
     {
+      name: "gateway-usable-address",
+      kind: "string",
+      repeat: true,
+      help:
+        "IPs (a.b.c.d or a range) agents can serve besides the pool; a Gateway asking for any other is AddressNotUsable",
+    },
+    {
       name: "gateway-supported-feature",
       kind: "string",
       repeat: true,
@@ -177,6 +184,9 @@ export function gatewayApiOptions(flags: Record<string, unknown>): GatewayApiOpt
   const pool = ((flags["gateway-address-pool"] as string[] | undefined) ?? []).flatMap((p) =>
     p.split(",").filter(Boolean).flatMap(expandAddressRange)
   );
+  const usable = ((flags["gateway-usable-address"] as string[] | undefined) ?? []).flatMap((p) =>
+    p.split(",").filter(Boolean).flatMap(expandAddressRange)
+  );
   const name = flags["gateway-controller-name"];
   const features = ((flags["gateway-supported-feature"] as string[] | undefined) ?? []).flatMap((
     f,
@@ -186,6 +196,7 @@ export function gatewayApiOptions(flags: Record<string, unknown>): GatewayApiOpt
     ...(typeof name === "string" ? { controllerName: name } : {}),
     ...(Object.keys(addresses).length ? { gatewayAddresses: addresses } : {}),
     ...(pool.length ? { gatewayAddressPool: pool } : {}),
+    ...(usable.length ? { usableGatewayAddresses: usable } : {}),
     ...(flags["bind-gateway-addresses"] === true ? { bindGatewayAddresses: true } : {}),
   };
 }

@@ -1,38 +1,71 @@
 /**
- * `deno task conformance`: the official Gateway API conformance suite
- * (v1.6.1, GATEWAY-HTTP profile) against NovaEdge on the local cluster.
+ * `deno task conformance`: the official Gateway API conformance suite (v1.6.1,
+ * every gateway profile: HTTP, GRPC, TLS, TCP, UDP) against NovaEdge on the
+ * local cluster.
  *
  * 1. builds (once, cached) the suite's test binary (build.ts);
  * 2. brings up the local cluster (tests/cluster; stopped again afterwards if
  *    this run started it) and creates the GatewayClass `novaedge`;
  * 3. starts `novaedge controller` and one `novaedge agent` as host processes;
- *    the controller gives each Gateway its own loopback IP from 127.0.1.0/24
- *    and binds its listeners there, so the suite (on this host) reaches every
- *    Gateway at the `status.addresses` it reads;
- * 4. runs the suite with a time bound, writes the report to
- *    tests/conformance/report.yaml and the suite's output to
- *    tests/conformance/last-run.log, and prints pass/fail/skip counts.
+ *    the controller gives each Gateway its own loopback IP from
+ *    127.0.<cluster id + 1>.0/24 and binds its listeners there, so the suite
+ *    (on this host) reaches every Gateway at the `status.addresses` it reads;
+ * 4. runs the suite with a time bound, writes the report (report.yaml for a
+ *    full default run, last-report[-<id>].yaml otherwise) and the suite's output
+ *    (last-run[-<id>].log), and prints pass/fail/skip counts per profile.
  *
- * Usage: deno task conformance [--timeout-minutes=N] [--run-test=NAME] [--keep-logs]
- *        [--extended]   (the GatewayClass advertises every feature the translator
- *                        implements, so the suite runs their extended tests too)
+ * Usage: deno task conformance [--timeout-minutes=N] [--keep-logs]
+ *        [--profiles=GATEWAY-HTTP,GATEWAY-TLS,...]  (default: all five)
+ *        [--features=conformant|translated|A,B,...]  (advertised supportedFeatures;
+ *                        default: the features that pass, features.ts)
+ *        [--extended]   (= --features=translated)
+ *        [--run-test=NAME] [--skip-tests=A,B] [--address-pool=A-B] [--report=PATH]
  */
 import { parse as parseYaml } from "yaml";
 import { withCluster } from "../cluster/mod.ts";
-import { GATEWAY_API_VERSION } from "../cluster/config.ts";
+import { CLUSTER_ID, GATEWAY_API_VERSION } from "../cluster/config.ts";
 import { buildConformance } from "./build.ts";
 import { agentCredentials, freePort, NovaProc, until } from "../controller/_procs.ts";
 import { summarize } from "./report.ts";
-import { TRANSLATED_FEATURES } from "../../src/translate/gateway_api/mod.ts";
+import { featuresFor, profilesFor } from "./features.ts";
 
 const HERE = new URL(".", import.meta.url).pathname;
 /** The report of the latest run (README's table is generated from it). */
 export const REPORT_PATH = `${HERE}report.yaml`;
-const RUN_LOG = `${HERE}last-run.log`;
+/** Logs (and focused runs' reports) carry the cluster id, so runs on separate clusters coexist. */
+const SUFFIX = CLUSTER_ID ? `-${CLUSTER_ID}` : "";
+const RUN_LOG = `${HERE}last-run${SUFFIX}.log`;
 const GATEWAY_CLASS = "novaedge";
 const CONTROLLER_NAME = "novaedge.io/gateway-controller";
-/** One IP per Gateway, all on loopback (Linux routes all of 127/8 to lo). */
-const ADDRESS_POOL = "127.0.1.1-127.0.1.254";
+/** Where the Gateways of a run live (all on loopback: Linux routes all of 127/8 to lo). */
+export interface RunAddresses {
+  /** One IP per Gateway without an address of its own (the controller's pool). */
+  readonly pool: string;
+  /** A static `spec.addresses` IP agents can serve (GatewayStaticAddresses' usable one). */
+  readonly usable: string;
+  /** An IP no agent serves (TEST-NET-1, RFC 5737): GatewayStaticAddresses' unusable one. */
+  readonly unusable: string;
+}
+
+/**
+ * Each cluster instance gets its own /24, 127.0.<id+1>.0 (id = NOVAEDGE_CLUSTER_ID
+ * or 0), so runs against separate clusters never bind each other's Gateway IPs:
+ * .1-.250 is the pool, .253 the usable static address. `--address-pool=A-B`
+ * overrides the pool.
+ */
+export function runAddresses(clusterId: string, poolOverride?: string): RunAddresses {
+  const net = `127.0.${Number(clusterId || "0") + 1}`;
+  if (poolOverride !== undefined && !/^\d+\.\d+\.\d+\.\d+-\d+\.\d+\.\d+\.\d+$/.test(poolOverride)) {
+    throw new Error(
+      `--address-pool=${poolOverride}: expected an IPv4 range like 127.0.9.1-127.0.9.250`,
+    );
+  }
+  return {
+    pool: poolOverride ?? `${net}.1-${net}.250`,
+    usable: `${net}.253`,
+    unusable: "192.0.2.1",
+  };
+}
 
 function arg(name: string): string | undefined {
   const a = Deno.args.find((x) => x.startsWith(`--${name}=`));
@@ -51,6 +84,15 @@ async function version(): Promise<string> {
 
 async function main(): Promise<number> {
   const timeoutMin = Number(arg("timeout-minutes") ?? "45");
+  const addrs = runAddresses(CLUSTER_ID, arg("address-pool"));
+  const profiles = profilesFor(arg("profiles"));
+  const features = featuresFor(Deno.args.includes("--extended") ? "translated" : arg("features"));
+  const runTest = arg("run-test");
+  // Only a full default run (every profile, the conformant features) replaces the
+  // committed report; focused or exploratory runs write last-report[-<id>].yaml.
+  const full = runTest === undefined && arg("profiles") === undefined &&
+    arg("features") === undefined && !Deno.args.includes("--extended");
+  const reportPath = arg("report") ?? (full ? REPORT_PATH : `${HERE}last-report${SUFFIX}.yaml`);
   const bin = await buildConformance();
   return await withCluster(async (c) => {
     const dir = await Deno.makeTempDir({ prefix: "novaedge-conformance-" });
@@ -75,11 +117,10 @@ spec: {controllerName: ${CONTROLLER_NAME}}
             `--id=conformance`,
             `--lease-name=novaedge-conformance`,
             `--gateway-controller-name=${CONTROLLER_NAME}`,
-            `--gateway-address-pool=${ADDRESS_POOL}`,
+            `--gateway-address-pool=${addrs.pool}`,
+            `--gateway-usable-address=${addrs.usable}`,
             "--bind-gateway-addresses",
-            ...(Deno.args.includes("--extended")
-              ? [`--gateway-supported-feature=${TRANSLATED_FEATURES.join(",")}`]
-              : []),
+            `--gateway-supported-feature=${features.join(",")}`,
           ],
           {},
           dir,
@@ -121,18 +162,24 @@ spec: {controllerName: ${CONTROLLER_NAME}}
         `-test.timeout=${timeoutMin}m`,
         `--kubeconfig=${c.kubeconfigPath}`,
         `--gateway-class=${GATEWAY_CLASS}`,
-        "--conformance-profiles=GATEWAY-HTTP",
-        `--report-output=${REPORT_PATH}`,
+        `--conformance-profiles=${profiles.join(",")}`,
+        `--report-output=${reportPath}`,
         "--organization=novaedge",
         "--project=novaedge",
         "--url=https://github.com/novaedge/novaedge",
         `--version=${await version()}`,
         "--contact=novaedge maintainers",
         "--cleanup-base-resources=true",
+        `--usable-address=${addrs.usable}`,
+        `--unusable-address=${addrs.unusable}`,
       ];
-      const runTest = arg("run-test");
+      const skip = arg("skip-tests");
+      if (skip) args.push(`--skip-tests=${skip}`);
       if (runTest) args.push(`--run-test=${runTest}`);
-      console.error(`[conformance] running the suite ${GATEWAY_API_VERSION} (≤ ${timeoutMin} min)`);
+      console.error(
+        `[conformance] running the suite ${GATEWAY_API_VERSION}: ${profiles.join(", ")}; ` +
+          `advertising ${features.length} feature(s); pool ${addrs.pool} (≤ ${timeoutMin} min)`,
+      );
       const log = await Deno.open(RUN_LOG, { write: true, create: true, truncate: true });
       const child = new Deno.Command(bin, {
         args,
@@ -165,13 +212,13 @@ spec: {controllerName: ${CONTROLLER_NAME}}
       console.error(`[conformance] suite exited with ${status.code}; output in ${RUN_LOG}`);
       let reportText: string | undefined;
       try {
-        reportText = await Deno.readTextFile(REPORT_PATH);
+        reportText = await Deno.readTextFile(reportPath);
       } catch {
-        console.error(`[conformance] no report written at ${REPORT_PATH}`);
+        console.error(`[conformance] no report written at ${reportPath}`);
       }
       if (reportText) {
         // Kept as `deno fmt` (checked in CI) formats YAML.
-        await new Deno.Command(Deno.execPath(), { args: ["fmt", "-q", REPORT_PATH] }).output();
+        await new Deno.Command(Deno.execPath(), { args: ["fmt", "-q", reportPath] }).output();
         const s = summarize(parseYaml(reportText));
         for (const p of s) {
           console.log(
@@ -187,7 +234,7 @@ spec: {controllerName: ${CONTROLLER_NAME}}
       for (const p of procs) {
         await p.stop();
         if (Deno.args.includes("--keep-logs")) {
-          await Deno.copyFile(p.logPath, `${HERE}last-${p.name}.log`).catch(() => {});
+          await Deno.copyFile(p.logPath, `${HERE}last-${p.name}${SUFFIX}.log`).catch(() => {});
         }
       }
       await c.kubectl(["delete", "gatewayclass", GATEWAY_CLASS, "--wait=false"], { check: false });

@@ -157,6 +157,10 @@ Deno.test("controller flags: gateway address pool ranges and translator options"
   );
   assert.deepEqual(gatewayApiOptions({}), {});
   assert.deepEqual(
+    gatewayApiOptions({ "gateway-usable-address": ["127.0.6.253", "10.0.0.1-2"] }),
+    { usableGatewayAddresses: ["127.0.6.253", "10.0.0.1", "10.0.0.2"] },
+  );
+  assert.deepEqual(
     gatewayApiOptions({ "gateway-supported-feature": ["Gateway,HTTPRoute", "HTTPRouteRetry"] }),
     { supportedFeatures: ["Gateway", "HTTPRoute", "HTTPRouteRetry"] },
   );

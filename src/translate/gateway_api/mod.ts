@@ -79,10 +79,10 @@ export interface GatewayApiOptions {
    */
   readonly gatewayAddressPool?: readonly string[];
   /**
-   * IPs NovaEdge agents can serve. A Gateway asking (in `spec.addresses`) for an IP
-   * outside it is Accepted but not Programmed (AddressNotUsable). Default: when a
-   * `gatewayAddressPool` is given, the pool plus `gatewayAddresses` and ProxyVIP
-   * addresses; otherwise every address is assumed usable.
+   * IPs NovaEdge agents can serve besides the pool, `gatewayAddresses` and ProxyVIP
+   * addresses. When this or a `gatewayAddressPool` is given, a Gateway asking (in
+   * `spec.addresses`) for an IP outside all of them is Accepted but not Programmed
+   * (AddressNotUsable); otherwise every address is assumed usable.
    */
   readonly usableGatewayAddresses?: readonly string[];
 }
@@ -191,13 +191,12 @@ export function translateGatewayApi(
     >,
     pooled: new Set<string>(),
     unassigned: new Set<string>(),
-    usableAddresses: options.usableGatewayAddresses
-      ? new Set(options.usableGatewayAddresses)
-      : undefined as Set<string> | undefined,
+    usableAddresses: undefined as Set<string> | undefined,
   };
-  if (!opts.usableAddresses && options.gatewayAddressPool?.length) {
+  if (options.usableGatewayAddresses?.length || options.gatewayAddressPool?.length) {
     opts.usableAddresses = new Set([
-      ...options.gatewayAddressPool,
+      ...(options.usableGatewayAddresses ?? []),
+      ...(options.gatewayAddressPool ?? []),
       ...Object.values(opts.gatewayAddresses).flat(),
     ]);
   }
