@@ -28,6 +28,10 @@ const ROLES: Record<string, Role> = {
     summary: "print the snapshot (and every object's status) that would be served",
     load: async () => (await import("./roles/snapshot_dump.ts")).main,
   },
+  ctl: {
+    summary: "read-only views: Gateway API objects, describe-gateway, conformance (also `novactl`)",
+    load: async () => (await import("./roles/ctl.ts")).main,
+  },
   version: {
     summary: "print the version",
     load: () => Promise.resolve(versionMain),
