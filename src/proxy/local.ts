@@ -12,7 +12,10 @@ import { createBalancer } from "./lb/mod.ts";
 import { ClusterRuntime } from "./core/cluster.ts";
 import { DEFAULT_LIMITS, type ResolvedLimits, type SocketConfig } from "./core/proxy.ts";
 import { PoolRegistry } from "./upstream/registry.ts";
-import { ListenerSocket } from "./listen/socket.ts";
+import { ListenerSocket, type SocketKind } from "./listen/socket.ts";
+import type { L4Config } from "./l4/config.ts";
+import { isTlsL4, planL4 } from "./l4/plan.ts";
+import { UdpSocket } from "./l4/udp.ts";
 import { CertStore } from "./listen/tls_store.ts";
 import { HealthManager } from "./health/health.ts";
 import { flushAccessLog } from "./core/access_log.ts";
@@ -25,6 +28,11 @@ export interface LocalOptions {
   readonly reusePort?: boolean;
   /** Balancer factory; defaults to the shared lb library when available. */
   readonly balancerFactory?: (c: Cluster) => Balancer;
+  /**
+   * Serve UDP listeners (default true). With workers only the first one does:
+   * a client's datagrams must all reach the one thread holding its session.
+   */
+  readonly udp?: boolean;
 }
 
 /** A listener as bound: the key, its name(s) and the port actually in use. */
@@ -34,18 +42,52 @@ export interface BoundListener {
   readonly address: string;
   readonly port: number;
   readonly tls: boolean;
+  /** What the socket serves: http, https, tcp, tls (SNI dispatch) or udp. */
+  readonly kind: SocketKind | "udp";
 }
 
 interface SocketPlan {
   key: string;
   address: string;
   port: number;
-  tls: boolean;
+  kind: SocketKind | "udp";
   listeners: Listener[];
   config: SocketConfig;
   certs: CertStore | null;
   alpn: readonly string[];
+  /** TCP, TLS and UDP ports. */
+  l4: L4Config | null;
 }
+
+/**
+ * What a group of listeners sharing address:port (one transport) is served
+ * as, or why they cannot share it. HTTPS and TLS listeners share a port by
+ * server name; anything else needs one protocol per port.
+ */
+function socketKind(key: string, ls: readonly Listener[]): SocketKind | "udp" {
+  const protos = new Set(ls.map((l) => (isTlsL4(l) ? "TLS" : l.protocol)));
+  if (protos.size === 1) {
+    const p = [...protos][0];
+    return p === "HTTP"
+      ? "http"
+      : p === "HTTPS"
+      ? "https"
+      : p === "TCP"
+      ? "tcp"
+      : p === "UDP"
+      ? "udp"
+      : "tls";
+  }
+  if (protos.size === 2 && protos.has("HTTPS") && protos.has("TLS")) return "tls";
+  throw new Error(
+    `listeners ${
+      ls.map((l) => `${l.name} (${l.protocol})`).join(", ")
+    } share ${key} with protocols that cannot share a port: only HTTPS and TLS listeners may (routed by server name); give each a port of its own`,
+  );
+}
+
+/** Every socket kind: the HTTP/TCP/TLS ListenerSocket, or a UDP socket. */
+type AnySocket = ListenerSocket | UdpSocket;
 
 function resolveLimits(ls: readonly Listener[]): ResolvedLimits {
   const l = ls.find((x) => x.limits)?.limits;
@@ -70,7 +112,7 @@ function routesFor(routes: readonly Route[], names: ReadonlySet<string>): Route[
 /** Single-threaded data plane. */
 export class LocalDataPlane {
   private log: Logger;
-  private sockets = new Map<string, ListenerSocket>();
+  private sockets = new Map<string, AnySocket>();
   private registry = new PoolRegistry();
   private health: HealthManager;
   private version: string | null = null;
@@ -95,10 +137,11 @@ export class LocalDataPlane {
   listeners(): BoundListener[] {
     return [...this.sockets.values()].map((s) => ({
       key: s.key,
-      names: s.current.label.split(","),
+      names: (s instanceof UdpSocket ? s.l4.label : s.current.label).split(","),
       address: s.address,
       port: s.boundPort,
       tls: s.isTls,
+      kind: s.kind,
     }));
   }
 
@@ -118,28 +161,31 @@ export class LocalDataPlane {
     try {
       const plans = this.plan(snap);
       // Bind new sockets first: a port we cannot bind rejects the snapshot.
-      const fresh: ListenerSocket[] = [];
-      const replaced: ListenerSocket[] = [];
+      const fresh: AnySocket[] = [];
+      const replaced: AnySocket[] = [];
       try {
         for (const p of plans.values()) {
           const existing = this.sockets.get(p.key);
-          if (existing && existing.isTls === p.tls) continue;
+          if (existing && existing.kind === p.kind) continue;
           if (existing) {
             // Protocol changed on the same port: the old socket must go first.
             await existing.stopAccepting();
             replaced.push(existing);
           }
-          const s = new ListenerSocket(
-            p.key,
-            p.address,
-            p.port,
-            p.tls,
-            p.config,
-            p.certs,
-            p.alpn,
-            this.log,
-            this.opts.reusePort ?? false,
-          );
+          const s = p.kind === "udp"
+            ? new UdpSocket(p.key, p.address, p.port, p.l4!, this.log)
+            : new ListenerSocket(
+              p.key,
+              p.address,
+              p.port,
+              p.kind,
+              p.config,
+              p.certs,
+              p.alpn,
+              this.log,
+              this.opts.reusePort ?? false,
+              p.l4,
+            );
           await s.start();
           fresh.push(s);
         }
@@ -168,8 +214,13 @@ export class LocalDataPlane {
           void s.drain(30_000).then(() => this.log.info("listener removed", { listener: key }));
           continue;
         }
+        if (s instanceof UdpSocket) {
+          s.l4 = p.l4!;
+          continue;
+        }
         s.current = p.config;
         s.certs = p.certs;
+        s.l4 = p.l4;
       }
       // Health state follows the new balancers (known-down endpoints stay out).
       const anyPlan = plans.values().next().value;
@@ -197,16 +248,17 @@ export class LocalDataPlane {
   private plan(snap: Snapshot): Map<string, SocketPlan> {
     const factory = this.opts.balancerFactory ??
       ((c: Cluster) => createBalancer(c, { unhealthy: this.health.downKeys(c.name) }));
+    const secrets = new Map<string, SecretEntry>(snap.secrets.map((s) => [s.name, s]));
     const clusters = new Map<string, ClusterRuntime>();
     for (const c of snap.clusters) {
-      clusters.set(c.name, new ClusterRuntime(c, factory(c), this.registry));
+      clusters.set(c.name, new ClusterRuntime(c, factory(c), this.registry, secrets));
     }
-    const secrets = new Map<string, SecretEntry>(snap.secrets.map((s) => [s.name, s]));
     const groups = new Map<string, Listener[]>();
+    const serveUdp = this.opts.udp ?? true;
     for (const l of snap.listeners) {
-      if (l.protocol !== "HTTP" && l.protocol !== "HTTPS") continue; // L4 listeners are served elsewhere
-      if (l.protocol === "HTTPS" && l.tls?.mode === "Passthrough") continue;
-      const key = `${l.address || "0.0.0.0"}:${l.port}`;
+      if (l.protocol === "UDP" && !serveUdp) continue;
+      // One socket per address:port and transport (UDP ports are a separate space).
+      const key = `${l.protocol === "UDP" ? "udp:" : ""}${l.address || "0.0.0.0"}:${l.port}`;
       const g = groups.get(key);
       if (g) g.push(l);
       else groups.set(key, [l]);
@@ -215,12 +267,7 @@ export class LocalDataPlane {
     for (const p of policies.problems) this.log.warn("policy problem", { problem: p });
     const plans = new Map<string, SocketPlan>();
     for (const [key, ls] of groups) {
-      const isTls = ls[0].protocol === "HTTPS";
-      if (ls.some((l) => (l.protocol === "HTTPS") !== isTls)) {
-        throw new Error(
-          `listeners ${ls.map((l) => l.name).join(", ")} share ${key} with different protocols`,
-        );
-      }
+      const kind = socketKind(key, ls);
       const names = new Set(ls.map((l) => l.name));
       let router;
       try {
@@ -232,9 +279,11 @@ export class LocalDataPlane {
       }
       let certs: CertStore | null = null;
       let alpn: readonly string[] = [];
-      if (isTls) {
+      // HTTPS listeners (alone, or next to TLS listeners on a "tls" port) terminate for the HTTP engine.
+      const https = ls.filter((l) => l.protocol === "HTTPS" && !isTlsL4(l));
+      if (https.length) {
         const entries: SecretEntry[] = [];
-        for (const l of ls) {
+        for (const l of https) {
           for (const name of l.tls?.certificates ?? []) {
             const s = secrets.get(name);
             if (!s) {
@@ -246,19 +295,35 @@ export class LocalDataPlane {
           }
         }
         if (entries.length === 0) {
-          throw new Error(`HTTPS listener ${ls[0].name} has no certificate`);
+          throw new Error(`HTTPS listener ${https[0].name} has no certificate`);
         }
-        certs = new CertStore(entries, ls[0].tls?.minVersion ?? "");
-        alpn = ls[0].tls?.alpn ?? [];
+        certs = new CertStore(
+          entries,
+          https[0].tls?.minVersion ?? "",
+          https.map((l) => ({ hostnames: l.hostnames, validation: l.tls?.clientValidation })),
+        );
+        alpn = https[0].tls?.alpn ?? [];
       }
+      const l4 = kind === "tcp" || kind === "tls" || kind === "udp"
+        ? planL4({
+          kind,
+          listeners: ls,
+          routes: snap.routes,
+          clusters,
+          secrets,
+          version: snap.version,
+          accessLog: this.opts.accessLog ?? true,
+        })
+        : null;
       plans.set(key, {
         key,
         address: ls[0].address || "0.0.0.0",
         port: ls[0].port,
-        tls: isTls,
+        kind,
         listeners: ls,
         certs,
         alpn,
+        l4,
         config: {
           label: [...names].join(","),
           port: ls[0].port,

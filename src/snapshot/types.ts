@@ -33,6 +33,19 @@ export interface ListenerTls {
   readonly certificates: readonly string[];
   readonly minVersion: string;
   readonly alpn: readonly string[];
+  /** Client certificates are requested and checked against a CA (mTLS) when set. */
+  readonly clientValidation?: ClientValidation;
+}
+
+/**
+ * Frontend client-certificate validation (Gateway API `spec.tls.frontend`):
+ * AllowValidOnly refuses the handshake without a certificate the CA bundle
+ * verifies; AllowInsecureFallback asks for one but lets any client through.
+ */
+export interface ClientValidation {
+  /** PEM CA bundle (one or more certificates). */
+  readonly caPem: string;
+  readonly mode: "AllowValidOnly" | "AllowInsecureFallback";
 }
 
 export interface ListenerLimits {

@@ -114,6 +114,10 @@ const listener = obj({
     certificates: strs(),
     minVersion: S(),
     alpn: strs(),
+    clientValidation: obj({
+      caPem: str({ minLength: 1 }),
+      mode: enumOf(["AllowValidOnly", "AllowInsecureFallback"]).default("AllowValidOnly"),
+    }, L).opt(),
   }, L).opt(),
   limits: obj({
     maxHeaderBytes: U32(),

@@ -58,9 +58,11 @@ export async function makePki(): Promise<Pki> {
       await Deno.writeTextFile(
         `${dir}/${base}.ext`,
         `subjectAltName=${
-          sans.map((s) => (/^[0-9.]+$/.test(s) ? `IP:${s}` : `DNS:${s}`)).join(",")
+          sans.map((s) =>
+            /^[0-9.]+$/.test(s) ? `IP:${s}` : s.includes("://") ? `URI:${s}` : `DNS:${s}`
+          ).join(",")
         }\n` +
-          "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+          "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\n",
       );
       await run("openssl", [
         "x509",

@@ -2,7 +2,7 @@
  * A cluster as the data plane runs it for one snapshot: its balancer, how to
  * reach each endpoint, and the upstream client to use. Built at apply time.
  */
-import type { Cluster, Endpoint } from "../../snapshot/types.ts";
+import type { Cluster, Endpoint, SecretEntry } from "../../snapshot/types.ts";
 import type { Balancer } from "../lb/types.ts";
 import type { Cancel } from "./types.ts";
 import type { PoolRegistry } from "../upstream/registry.ts";
@@ -31,7 +31,15 @@ export class ClusterRuntime {
     readonly cluster: Cluster,
     readonly balancer: Balancer,
     private registry: PoolRegistry,
+    /** Snapshot secrets by name: where an upstream client certificate comes from. */
+    private secrets: ReadonlyMap<string, SecretEntry> = new Map(),
   ) {
+    const cc = cluster.tls?.clientCert;
+    if (cc && !secrets.has(cc)) {
+      throw new Error(
+        `cluster ${cluster.name}: client certificate secret "${cc}" is missing from the snapshot`,
+      );
+    }
     this.kind = cluster.protocol === "HTTP" ? "h1" : "h2";
     for (const e of cluster.endpoints) {
       this.configs.set(`${e.address}:${e.port}`, this.endpointConfig(e));
@@ -49,6 +57,8 @@ export class ClusterRuntime {
           sni: t.sni || (c.hostRewrite ? c.hostRewrite.replace(/:\d+$/, "") : ""),
           caCerts: t.caPem ? [t.caPem] : [],
           insecure: t.insecureSkipVerify,
+          ...clientCertOf(t.clientCert, this.secrets),
+          ...(t.subjectAltNames?.length ? { subjectAltNames: t.subjectAltNames } : {}),
         }
         : null,
       connectTimeoutMs: c.connectTimeoutMs,
@@ -89,4 +99,12 @@ export class ClusterRuntime {
     }
     return h1Exchange(pool, req, cancel);
   }
+}
+
+function clientCertOf(
+  name: string,
+  secrets: ReadonlyMap<string, SecretEntry>,
+): { clientCert?: { cert: string; key: string } } {
+  const s = name ? secrets.get(name) : undefined;
+  return s ? { clientCert: { cert: s.certPem, key: s.keyPem } } : {};
 }

@@ -6,7 +6,11 @@
  * cluster name across snapshots, so a config change never resurrects a failed
  * endpoint; each new balancer starts with the known-down keys.
  */
-import type { Cluster, HealthCheck } from "../../snapshot/types.ts";
+import type { Cluster, Endpoint, HealthCheck } from "../../snapshot/types.ts";
+import type { EndpointConfig } from "../upstream/types.ts";
+import { dialUpstream } from "../upstream/h1_pool.ts";
+import { needsNodeTls } from "../upstream/tls_identity.ts";
+import type { Transport } from "../io/transport.ts";
 import type { Balancer } from "../lb/types.ts";
 import type { Logger } from "../../observe/log.ts";
 
@@ -30,6 +34,8 @@ export class ClusterHealth {
   private timer: ReturnType<typeof setInterval> | null = null;
   private hcKey = "";
   private running = false;
+  /** How the data plane reaches an endpoint (TLS with client certificate, SANs). */
+  private endpointConfig: ((e: Endpoint) => EndpointConfig) | undefined;
 
   constructor(public cluster: Cluster, public balancer: Balancer, private log: Logger) {}
 
@@ -54,8 +60,13 @@ export class ClusterHealth {
   }
 
   /** Swaps in the snapshot's cluster and balancer; (re)starts active checks when their config changed. */
-  update(cluster: Cluster, balancer: Balancer): void {
+  update(
+    cluster: Cluster,
+    balancer: Balancer,
+    endpointConfig?: (e: Endpoint) => EndpointConfig,
+  ): void {
     this.cluster = cluster;
+    this.endpointConfig = endpointConfig;
     this.balancer = balancer;
     const keys = new Set(cluster.endpoints.map((e) => `${e.address}:${e.port}`));
     for (const k of this.eps.keys()) if (!keys.has(k)) this.eps.delete(k);
@@ -92,7 +103,13 @@ export class ClusterHealth {
     try {
       await Promise.all(this.cluster.endpoints.map(async (ep) => {
         const key = `${ep.address}:${ep.port}`;
-        const ok = await probe(this.cluster, ep.address, ep.port, hc);
+        const ok = await probe(
+          this.cluster,
+          ep.address,
+          ep.port,
+          hc,
+          this.endpointConfig?.(ep),
+        );
         const e = this.ep(key);
         if (ok) {
           e.passes++;
@@ -152,16 +169,28 @@ export class ClusterHealth {
 }
 
 /** One active probe: HTTP GET for HTTP clusters, TCP connect for HTTP/2 ones. */
-async function probe(c: Cluster, host: string, port: number, hc: HealthCheck): Promise<boolean> {
+async function probe(
+  c: Cluster,
+  host: string,
+  port: number,
+  hc: HealthCheck,
+  cfg?: EndpointConfig,
+): Promise<boolean> {
   const timeout = hc.timeoutMs > 0 ? hc.timeoutMs : DEFAULT_TIMEOUT_MS;
   const signal = AbortSignal.timeout(timeout);
-  let conn: Deno.Conn | null = null;
+  let conn: Transport | null = null;
   try {
     const tcp = await Deno.connect({ hostname: host, port, signal });
     conn = tcp;
     if (c.protocol !== "HTTP" || hc.path === "") return true;
-    let t: Deno.Conn = tcp;
-    if (c.tls) {
+    let t: Transport = tcp;
+    if (cfg?.tls && needsNodeTls(cfg.tls)) {
+      // Client certificate / SAN check: dial as the proxy does.
+      tcp.close();
+      conn = null;
+      t = await dialUpstream({ ...cfg, connectTimeoutMs: timeout });
+      conn = t;
+    } else if (c.tls) {
       t = await Deno.startTls(tcp, {
         hostname: c.tls.sni || host,
         caCerts: c.tls.caPem ? [c.tls.caPem] : undefined,
@@ -226,7 +255,12 @@ export class HealthManager {
   commit(
     clusters: ReadonlyMap<
       string,
-      { cluster: Cluster; balancer: Balancer; health: ClusterHealth | null }
+      {
+        cluster: Cluster;
+        balancer: Balancer;
+        health: ClusterHealth | null;
+        endpointConfig?(e: Endpoint): EndpointConfig;
+      }
     >,
   ): void {
     for (const [name, h] of this.clusters) {
@@ -241,7 +275,7 @@ export class HealthManager {
         h = new ClusterHealth(cr.cluster, cr.balancer, this.log);
         this.clusters.set(name, h);
       }
-      h.update(cr.cluster, cr.balancer);
+      h.update(cr.cluster, cr.balancer, cr.endpointConfig?.bind(cr));
       cr.health = h;
     }
   }

@@ -26,6 +26,7 @@ import {
   type UpstreamResponse,
 } from "./types.ts";
 import * as tls from "node:tls";
+import { needsNodeTls, nodeTlsOptions } from "./tls_identity.ts";
 
 const MAX_RESPONSE_HEAD = 64 * 1024;
 
@@ -41,14 +42,15 @@ export class H1Conn {
   }
 }
 
-async function dial(cfg: EndpointConfig): Promise<Transport> {
+/** Connects to an endpoint (TLS as configured); also used by active health checks. */
+export async function dialUpstream(cfg: EndpointConfig): Promise<Transport> {
   const timeout = cfg.connectTimeoutMs > 0 ? cfg.connectTimeoutMs : 5000;
-  if (cfg.tls && cfg.tls.insecure) {
+  if (cfg.tls && needsNodeTls(cfg.tls)) {
+    // Client certificates, SAN checks and skipped verification need node:tls.
     const sock = tls.connect({
       host: cfg.host,
       port: cfg.port,
-      servername: cfg.tls.sni || undefined,
-      rejectUnauthorized: false,
+      ...nodeTlsOptions(cfg.tls, cfg.host, cfg.port),
       ALPNProtocols: ["http/1.1"],
     });
     await new Promise<void>((resolve, reject) => {
@@ -125,7 +127,7 @@ export class H1Pool {
     }
     this.open++;
     try {
-      return new H1Conn(await dial(this.cfg));
+      return new H1Conn(await dialUpstream(this.cfg));
     } catch (e) {
       this.open--;
       throw new UpstreamError(

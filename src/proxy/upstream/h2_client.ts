@@ -15,6 +15,7 @@ import {
   type UpstreamResponse,
 } from "./types.ts";
 import { drainOrClose } from "../io/node_transport.ts";
+import { nodeTlsOptions } from "./tls_identity.ts";
 
 type Session = http2.ClientHttp2Session;
 
@@ -45,11 +46,7 @@ export class H2Client {
     const host = cfg.host.includes(":") ? `[${cfg.host}]` : cfg.host;
     const url = `${cfg.tls ? "https" : "http"}://${host}:${cfg.port}`;
     const opts: http2.SecureClientSessionOptions = {};
-    if (cfg.tls) {
-      opts.servername = cfg.tls.sni || undefined;
-      if (cfg.tls.caCerts.length) opts.ca = [...cfg.tls.caCerts];
-      opts.rejectUnauthorized = !cfg.tls.insecure;
-    }
+    if (cfg.tls) Object.assign(opts, nodeTlsOptions(cfg.tls, cfg.host, cfg.port));
     this.connecting = new Promise<Session>((resolve, reject) => {
       const s = http2.connect(url, opts);
       const timer = setTimeout(() => {

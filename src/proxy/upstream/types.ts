@@ -23,6 +23,13 @@ export interface UpstreamTls {
   readonly sni: string;
   readonly caCerts: readonly string[];
   readonly insecure: boolean;
+  /** Client certificate and key presented to the upstream (mTLS), when set. */
+  readonly clientCert?: { readonly cert: string; readonly key: string };
+  /**
+   * Names the upstream certificate must carry (any one; a name with "://" is a
+   * URI SAN, else a DNS name) instead of the SNI name. Empty: the SNI name.
+   */
+  readonly subjectAltNames?: readonly string[];
 }
 
 /** How to reach one endpoint; also the pool key material. */
@@ -67,10 +74,16 @@ function fnv(s: string): string {
   return h.toString(16);
 }
 
-/** Key of an endpoint pool: address, port and TLS identity (SNI, CA, verification). */
+/**
+ * Key of an endpoint pool: address, port and TLS identity (SNI, CA,
+ * verification, client certificate, SANs).
+ */
 export function endpointKey(e: EndpointConfig, proto: string): string {
-  const tls = e.tls
-    ? `|tls:${e.tls.sni}:${e.tls.insecure ? 1 : 0}:${fnv(e.tls.caCerts.join("\n"))}`
+  const t = e.tls;
+  const tls = t
+    ? `|tls:${t.sni}:${t.insecure ? 1 : 0}:${fnv(t.caCerts.join("\n"))}` +
+      (t.clientCert ? `:cc${fnv(t.clientCert.cert)}` : "") +
+      (t.subjectAltNames?.length ? `:san${fnv(t.subjectAltNames.join(","))}` : "")
     : "";
   return `${proto}|${e.host}:${e.port}${tls}`;
 }
