@@ -363,7 +363,15 @@ export function parseAnnotations(
     }
   }
 
-  if (a["permanent-redirect"] !== undefined) {
+  // ingress-nginx checks temporal-redirect first: with both set, the permanent one does nothing.
+  if (a["temporal-redirect"] !== undefined) {
+    config.redirect = { url: a["temporal-redirect"], code: 302 };
+    for (const k of ["permanent-redirect", "permanent-redirect-code"]) {
+      if (a[k] !== undefined) {
+        bad(k, "has no effect: temporal-redirect takes precedence (as in ingress-nginx)");
+      }
+    }
+  } else if (a["permanent-redirect"] !== undefined) {
     const code = intOf("permanent-redirect-code") ?? 301;
     if (![301, 302, 303, 307, 308].includes(code)) {
       bad("permanent-redirect-code", `status ${code} is not a redirect code NovaEdge supports`);
@@ -372,8 +380,8 @@ export function parseAnnotations(
       url: a["permanent-redirect"],
       code: [301, 302, 303, 307, 308].includes(code) ? code : 301,
     };
-  } else if (a["temporal-redirect"] !== undefined) {
-    config.redirect = { url: a["temporal-redirect"], code: 302 };
+  } else if (a["permanent-redirect-code"] !== undefined) {
+    bad("permanent-redirect-code", "has no effect without permanent-redirect");
   }
   if (a["app-root"] !== undefined) {
     if (!a["app-root"].startsWith("/")) {
