@@ -28,10 +28,11 @@ export interface BodyReader {
 /** Aborts a request (client hung up, deadline hit). Cheaper than AbortController. */
 export class Cancel {
   reason: string | null = null;
-  // The common case is one listener at a time: it lives in `first`, and the
-  // array is only allocated for more.
-  private first: (() => void) | null = null;
-  private listeners: (() => void)[] | null = null;
+  // Listeners are callbacks or linked child Cancels (a child costs no
+  // closure). The common case is one listener at a time: it lives in
+  // `first`, and the array is only allocated for more.
+  private first: Listener | null = null;
+  private listeners: Listener[] | null = null;
 
   get cancelled(): boolean {
     return this.reason !== null;
@@ -44,37 +45,58 @@ export class Cancel {
     const ls = this.listeners;
     this.first = null;
     this.listeners = null;
-    if (f) f();
-    if (ls) { for (const l of ls) l(); }
+    if (f !== null) fire(f, reason);
+    if (ls) { for (const l of ls) fire(l, reason); }
   }
 
   /** Runs `fn` on cancellation; returns an unsubscribe function. */
   on(fn: () => void): () => void {
-    if (this.reason !== null) {
-      fn();
-      return () => {};
-    }
-    // `first` only while the array is empty, so listeners fire in order.
-    if (this.first === null && (this.listeners === null || this.listeners.length === 0)) {
-      this.first = fn;
-      return () => {
-        if (this.first === fn) this.first = null;
-        else this.removeListener(fn);
-      };
-    }
-    (this.listeners ??= []).push(fn);
-    return () => {
-      if (this.first === fn) this.first = null;
-      else this.removeListener(fn);
-    };
+    this.listen(fn);
+    return () => this.off(fn);
   }
 
-  private removeListener(fn: () => void): void {
+  /** Runs `fn` on cancellation (at once if already cancelled); undo with `off(fn)`. */
+  listen(fn: () => void): void {
+    if (this.reason !== null) fn();
+    else this.add(fn);
+  }
+
+  /** Removes a listener added with `listen` (or a child added with `link`). */
+  off(l: Listener): void {
+    if (this.first === l) this.first = null;
+    else this.removeListener(l);
+  }
+
+  /** Cancels `child` (with this reason) when this is cancelled; undo with `unlink`. */
+  link(child: Cancel): void {
+    if (this.reason !== null) child.cancel(this.reason);
+    else this.add(child);
+  }
+
+  unlink(child: Cancel): void {
+    this.off(child);
+  }
+
+  private add(l: Listener): void {
+    // `first` only while the array is empty, so listeners fire in order.
+    if (this.first === null && (this.listeners === null || this.listeners.length === 0)) {
+      this.first = l;
+    } else (this.listeners ??= []).push(l);
+  }
+
+  private removeListener(l: Listener): void {
     const ls = this.listeners;
     if (!ls) return;
-    const i = ls.indexOf(fn);
+    const i = ls.indexOf(l);
     if (i >= 0) ls.splice(i, 1);
   }
+}
+
+type Listener = (() => void) | Cancel;
+
+function fire(l: Listener, reason: string): void {
+  if (typeof l === "function") l();
+  else l.cancel(reason);
 }
 
 export interface ProxyRequest {
