@@ -52,7 +52,7 @@ export const SUPPORTED_ANNOTATIONS: Readonly<Record<string, string>> = {
   "session-cookie-expires": "sessionAffinity ttl (when max-age is not set)",
   "permanent-redirect": "RequestRedirect (301 or permanent-redirect-code)",
   "permanent-redirect-code": "RequestRedirect statusCode",
-  "temporal-redirect": "RequestRedirect (302)",
+  "temporal-redirect": "RequestRedirect (302); wins over permanent-redirect, as in ingress-nginx",
   "app-root": 'RequestRedirect (302) of "/" to the app root',
   "upstream-vhost": "ProxyBackend hostRewrite",
 };

@@ -53,4 +53,14 @@ Deno.test("docs table lists exactly the supported annotations", () => {
     m,
   ) => m[1]).sort();
   assert.deepEqual(listed, Object.keys(SUPPORTED_ANNOTATIONS).sort());
+  // The "Maps to" column says what the code says (a stale row misleads migrating users).
+  const rows = [
+    ...doc.matchAll(
+      /^\| `nginx\.ingress\.kubernetes\.io\/([a-z0-9-]+)` +\| *\S+ *\| *(.*?) *\|$/gm,
+    ),
+  ];
+  assert.equal(rows.length, listed.length, "every table row has a Maps to column");
+  for (const [, name, mapsTo] of rows) {
+    assert.equal(mapsTo.replaceAll("\\|", "|"), SUPPORTED_ANNOTATIONS[name], `row ${name}`);
+  }
 });
