@@ -15,19 +15,24 @@ import { VERSION } from "./src/version.ts";
 const root = new URL(".", import.meta.url).pathname;
 const dist = `${root}dist`;
 const args = new Set(Deno.args);
-for (const a of args) {
-  if (a !== "--bundle-only" && a !== "--require-compile") {
-    console.error(`build.ts: unknown flag "${a}"; flags: --bundle-only, --require-compile`);
-    Deno.exit(2);
-  }
-}
 
 /** Binary name → the argv prefix it runs with (its role). */
-const BINARIES: Record<string, string[]> = {
+export const BINARIES: Readonly<Record<string, readonly string[]>> = {
   "novaedge": [],
   "novaedge-controller": ["controller"],
   "novaedge-agent": ["agent"],
+  "novactl": ["ctl"],
 };
+
+/**
+ * The entry module of one binary: fixes the argv prefix (its role), then loads
+ * main.ts (`mainSpecifier`, relative to where the entry is written).
+ */
+export function entrySource(prefix: readonly string[], mainSpecifier: string): string {
+  return `(globalThis as { __NOVAEDGE_ARGV_PREFIX?: string[] }).__NOVAEDGE_ARGV_PREFIX = ${
+    JSON.stringify(prefix)
+  };\nawait import(${JSON.stringify(mainSpecifier)});\n`;
+}
 
 async function run(cmd: string[], env?: Record<string, string>): Promise<void> {
   const p = new Deno.Command(cmd[0], {
@@ -88,12 +93,7 @@ async function compile(): Promise<boolean> {
   try {
     for (const [name, prefix] of Object.entries(BINARIES)) {
       const entry = `${entries}/${name}.ts`;
-      await Deno.writeTextFile(
-        entry,
-        `(globalThis as { __NOVAEDGE_ARGV_PREFIX?: string[] }).__NOVAEDGE_ARGV_PREFIX = ${
-          JSON.stringify(prefix)
-        };\nawait import("../src/main.ts");\n`,
-      );
+      await Deno.writeTextFile(entry, entrySource(prefix, "../src/main.ts"));
       await run([
         Deno.execPath(),
         "compile",
@@ -116,13 +116,21 @@ async function compile(): Promise<boolean> {
   return true;
 }
 
-try {
-  await bundle();
-  if (!args.has("--bundle-only")) {
-    const compiled = await compile();
-    if (!compiled && args.has("--require-compile")) Deno.exit(1);
+if (import.meta.main) {
+  for (const a of args) {
+    if (a !== "--bundle-only" && a !== "--require-compile") {
+      console.error(`build.ts: unknown flag "${a}"; flags: --bundle-only, --require-compile`);
+      Deno.exit(2);
+    }
   }
-} catch (err) {
-  console.error(`build.ts: ${(err as Error).message}`);
-  Deno.exit(1);
+  try {
+    await bundle();
+    if (!args.has("--bundle-only")) {
+      const compiled = await compile();
+      if (!compiled && args.has("--require-compile")) Deno.exit(1);
+    }
+  } catch (err) {
+    console.error(`build.ts: ${(err as Error).message}`);
+    Deno.exit(1);
+  }
 }

@@ -69,3 +69,30 @@ Deno.test("build.ts --require-compile fails without DENORT_BIN", async () => {
   assert.equal(r.code, 1);
   assert.match(r.stdout, /Set DENORT_BIN/);
 });
+
+Deno.test("build.ts builds novactl: its entry fixes the ctl role", async () => {
+  const { BINARIES, entrySource } = await import("../build.ts");
+  assert.deepEqual(BINARIES["novactl"], ["ctl"]);
+  assert.deepEqual(BINARIES["novaedge"], []);
+  const dir = await Deno.makeTempDir({ prefix: "novaedge-entry-" });
+  try {
+    const entry = `${dir}/novactl.ts`;
+    const main = new URL("../src/main.ts", import.meta.url).href;
+    await Deno.writeTextFile(entry, entrySource(BINARIES["novactl"], main));
+    // The entry lives outside the repository: name its deno.json (import map).
+    const run = ["run", "-A", "--unstable-net", "--config", `${root}deno.json`];
+    // No role word: the entry supplies "ctl", so these are ctl's own arguments.
+    const help = await sh([...run, entry, "--help"]);
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /^usage: novaedge ctl <command>/);
+    const report = `${root}tests/conformance/report.yaml`;
+    const conf = await sh([...run, entry, "conformance", "--report", report]);
+    assert.equal(conf.code, 0, conf.stderr);
+    assert.match(conf.stdout, /^PROFILE\s+LEVEL\s+RESULT/m);
+    const bad = await sh([...run, entry, "frobnicate"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /unknown command "frobnicate"/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
