@@ -30,12 +30,22 @@ export class ListenerSocket {
     readonly port: number,
     readonly isTls: boolean,
     public current: SocketConfig,
-    public certs: CertStore | null,
+    private certStore: CertStore | null,
     private alpn: readonly string[],
     private log: Logger,
     private reusePort: boolean,
   ) {
     this.conns = new ConnSet(current.label);
+  }
+
+  get certs(): CertStore | null {
+    return this.certStore;
+  }
+
+  /** Swaps certificates and client validation; the server reads the flags per handshake. */
+  set certs(c: CertStore | null) {
+    this.certStore = c;
+    if (this.tlsServer && c) applyClientAuth(this.tlsServer, c);
   }
 
   private engine(): H2Engine {
@@ -83,6 +93,7 @@ export class ListenerSocket {
       },
       ALPNProtocols: this.alpn.length ? [...this.alpn] : ["h2", "http/1.1"],
     });
+    applyClientAuth(srv, certs);
     srv.on("secureConnection", (sock: tls.TLSSocket) => this.onTls(sock));
     srv.on(
       "tlsClientError",
@@ -112,6 +123,19 @@ export class ListenerSocket {
   private onTls(sock: tls.TLSSocket): void {
     const ip = sock.remoteAddress ?? "";
     if (this.conns.draining) {
+      sock.destroy();
+      return;
+    }
+    // Listeners sharing the socket may differ on mTLS: the handshake let every
+    // client through, so AllowValidOnly is enforced here for this SNI name.
+    const sni = (sock as tls.TLSSocket & { servername?: string | false }).servername || undefined;
+    const v = sock.authorized ? undefined : this.certs?.clientValidation(sni);
+    if (v?.mode === "AllowValidOnly") {
+      this.log.debug("client certificate refused", {
+        listener: this.key,
+        sni,
+        error: String(sock.authorizationError ?? "no client certificate"),
+      });
       sock.destroy();
       return;
     }
@@ -178,4 +202,11 @@ export class ListenerSocket {
     await this.conns.wait(ms);
     await Promise.race([stopping, new Promise((r) => setTimeout(r, 100))]);
   }
+}
+
+/** node:tls reads these per handshake, so a new snapshot changes them live. */
+function applyClientAuth(srv: tls.Server, c: CertStore): void {
+  const flags = srv as unknown as { requestCert: boolean; rejectUnauthorized: boolean };
+  flags.requestCert = c.requestCert;
+  flags.rejectUnauthorized = c.rejectUnauthorized;
 }
