@@ -131,6 +131,19 @@ const secretRefSchema = obj({
 export const secretRef = (): typeof secretRefSchema => secretRefSchema;
 export type SecretRefSpec = Infer<ReturnType<typeof secretRef>>;
 
+/**
+ * A CA bundle: a Secret (key ca.crt, or tls.crt) or a ConfigMap (key ca.crt),
+ * as Gateway API's BackendTLSPolicy and frontend validation allow.
+ */
+const caRefSchema = obj({
+  group: str({ maxLength: 253 }).opt(),
+  kind: enumOf(["Secret", "ConfigMap"]).opt(),
+  name: objectName(),
+  namespace: sectionName().opt(),
+});
+/** Schema factory for a CA bundle reference. */
+export const caRef = (): typeof caRefSchema => caRefSchema;
+
 /** Label selector (matchLabels + matchExpressions), as in core Kubernetes. */
 const labelSelectorSchema = obj({
   matchLabels: stringMap().opt(),

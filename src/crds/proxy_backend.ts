@@ -6,7 +6,7 @@
  */
 import { arr, bool, enumOf, int, intOrString, obj, str } from "./schema.ts";
 import type { Infer } from "./schema.ts";
-import { duration, headerName, objectName, port, secretRef, sectionName } from "./common.ts";
+import { caRef, duration, headerName, objectName, port, secretRef, sectionName } from "./common.ts";
 import { isIP } from "node:net";
 import type { CrdDef } from "./crd_def.ts";
 
@@ -32,17 +32,6 @@ const staticEndpoint = obj({
   node: str({ maxLength: 253 }).opt(),
 });
 
-/**
- * The CA bundle that verifies upstream certificates: a Secret (key ca.crt, or
- * tls.crt) or a ConfigMap (key ca.crt), as BackendTLSPolicy allows.
- */
-const caRef = obj({
-  group: str({ maxLength: 253 }).opt(),
-  kind: enumOf(["Secret", "ConfigMap"]).opt(),
-  name: objectName(),
-  namespace: sectionName().opt(),
-});
-
 export const proxyBackendSpec = obj({
   service: obj({
     name: objectName(),
@@ -59,7 +48,7 @@ export const proxyBackendSpec = obj({
   }).default("HTTP"),
   tls: obj({
     sni: str({ maxLength: 253 }).opt(),
-    caCertificateRef: caRef.opt(),
+    caCertificateRef: caRef().opt(),
     subjectAltNames: arr(str({ minLength: 1, maxLength: 253 }), {
       maxItems: 16,
       description:

@@ -6,6 +6,7 @@
 import { arr, enumOf, int, obj, str } from "./schema.ts";
 import type { Infer } from "./schema.ts";
 import {
+  caRef,
   conditionSchema,
   duration,
   hostname,
@@ -24,6 +25,17 @@ const listenerTls = obj({
   certificateRefs: arr(secretRef(), { maxItems: 64 }).opt(),
   minVersion: enumOf(["1.2", "1.3"]).opt(),
   alpn: arr(str({ minLength: 1, maxLength: 32 }), { maxItems: 8 }).opt(),
+  clientValidation: obj({
+    caCertificateRefs: arr(caRef(), {
+      minItems: 1,
+      maxItems: 16,
+      description: "CA bundles (ConfigMap or Secret, key ca.crt) that verify client certificates",
+    }),
+    mode: enumOf(["AllowValidOnly", "AllowInsecureFallback"], {
+      description:
+        "AllowValidOnly refuses clients without a valid certificate; AllowInsecureFallback asks for one but lets every client in",
+    }).default("AllowValidOnly"),
+  }).opt(),
 });
 
 const listener = obj({
@@ -65,6 +77,9 @@ const listener = obj({
   if (l.tls?.mode === "Terminate" && !(l.tls.certificateRefs?.length)) {
     return "tls.mode Terminate needs at least one certificateRef";
   }
+  if (l.tls?.clientValidation && (l.protocol !== "HTTPS" || l.tls.mode !== "Terminate")) {
+    return "tls.clientValidation needs protocol HTTPS with tls.mode Terminate";
+  }
   if ((l.protocol === "TCP" || l.protocol === "UDP") && l.hostname !== undefined) {
     return `protocol ${l.protocol} does not take a hostname`;
   }
@@ -81,6 +96,10 @@ const listener = obj({
   .cel(
     "!has(self.tls) || self.tls.mode != 'Terminate' || (has(self.tls.certificateRefs) && size(self.tls.certificateRefs) > 0)",
     "tls.mode Terminate needs at least one certificateRef",
+  )
+  .cel(
+    "!has(self.tls) || !has(self.tls.clientValidation) || (self.protocol == 'HTTPS' && self.tls.mode == 'Terminate')",
+    "tls.clientValidation needs protocol HTTPS with tls.mode Terminate",
   )
   .cel(
     "!(self.protocol in ['TCP', 'UDP'] && has(self.hostname))",

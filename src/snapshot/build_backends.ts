@@ -11,7 +11,7 @@ import { parseWith } from "../crds/schema.ts";
 import type { BuildContext } from "./build_context.ts";
 import type { Cluster, Endpoint, UpstreamProtocol, UpstreamTls } from "./types.ts";
 import { cmp } from "./object_index.ts";
-import { secretData, tlsSecretEntry } from "./tls_secrets.ts";
+import { caBundle, tlsSecretEntry } from "./tls_secrets.ts";
 
 /** Endpoints of Service "<ns>/<name>" for a port (number or name), or why there are none. */
 export function serviceEndpoints(
@@ -136,26 +136,6 @@ export function implicitServiceCluster(
   return { cluster: cname };
 }
 
-/** A CA bundle from a Secret's ca.crt (or tls.crt). */
-function secretCa(ctx: BuildContext, ns: string, name: string): { pem: string; error?: string } {
-  const sec = ctx.index.get("Secret", `${ns}/${name}`);
-  const d = sec ? secretData(sec) : `Secret ${ns}/${name} not found`;
-  if (typeof d === "string") return { pem: "", error: d };
-  const pem = d.data.get("ca.crt") ?? d.data.get("tls.crt") ?? "";
-  return pem ? { pem } : { pem, error: `Secret ${ns}/${name} has no ca.crt` };
-}
-
-/** A CA bundle from a ConfigMap's ca.crt (BackendTLSPolicy's usual CA holder). */
-function configMapCa(ctx: BuildContext, ns: string, name: string): { pem: string; error?: string } {
-  const cm = ctx.index.get("ConfigMap", `${ns}/${name}`);
-  if (!cm) return { pem: "", error: `ConfigMap ${ns}/${name} not found` };
-  const pem = (cm as { data?: Record<string, unknown> }).data?.["ca.crt"];
-  if (typeof pem !== "string" || !pem.includes("-----BEGIN CERTIFICATE-----")) {
-    return { pem: "", error: `ConfigMap ${ns}/${name} has no PEM certificate under ca.crt` };
-  }
-  return { pem };
-}
-
 /** Builds a Cluster for each valid ProxyBackend and reports its status. */
 export function buildBackends(ctx: BuildContext, backends: readonly Typed<"ProxyBackend">[]): void {
   for (const be of backends) {
@@ -204,9 +184,7 @@ export function buildBackends(ctx: BuildContext, backends: readonly Typed<"Proxy
       if (caRef) {
         const ns = caRef.namespace ?? be.namespace;
         const kind = caRef.kind ?? "Secret";
-        const ca = kind === "ConfigMap"
-          ? configMapCa(ctx, ns, caRef.name)
-          : secretCa(ctx, ns, caRef.name);
+        const ca = caBundle(ctx.index, kind, ns, caRef.name);
         if (
           ns !== be.namespace && !ctx.refPermittedFrom(be.source, "", kind, ns, caRef.name)
         ) {

@@ -9,7 +9,7 @@ import { durationMs } from "../crds/common.ts";
 import type { BuildContext, StatusBuilder } from "./build_context.ts";
 import { condition } from "./build_context.ts";
 import type { Listener, ListenerProtocol } from "./types.ts";
-import { tlsSecretEntry } from "./tls_secrets.ts";
+import { caBundle, tlsSecretEntry } from "./tls_secrets.ts";
 import type { Condition } from "../store/types.ts";
 
 /** A listener that made it into the snapshot, with what routes need to attach. */
@@ -80,6 +80,27 @@ function conflict(l: ListenerSpec, gw: string, other: Placed): [string, string] 
     ];
   }
   return undefined;
+}
+
+/** A client CA bundle's PEM, or [reason, message] when the reference is unusable. */
+function clientCa(
+  ctx: BuildContext,
+  gw: Typed<"ProxyGateway">,
+  ref: { group?: string; kind?: "Secret" | "ConfigMap"; name: string; namespace?: string },
+): string | [string, string] {
+  const ns = ref.namespace ?? gw.namespace;
+  const kind = ref.kind ?? "Secret";
+  if (ref.group) {
+    return ["InvalidCACertificateKind", `${ref.group}/${kind}: only core ConfigMaps and Secrets`];
+  }
+  if (!ctx.refPermittedFrom(gw.source, "", kind, ns, ref.name)) {
+    return [
+      "RefNotPermitted",
+      `${kind} ${ns}/${ref.name} is in another namespace and no ReferenceGrant allows it`,
+    ];
+  }
+  const ca = caBundle(ctx.index, kind, ns, ref.name);
+  return ca.error === undefined ? ca.pem : ["InvalidCACertificateRef", ca.error];
 }
 
 /** Builds listeners for every valid gateway (sorted by precedence). */
@@ -164,11 +185,37 @@ export function buildGateways(
         ctx.secrets.set(key, entry);
         certs.push(key);
       });
+      // 3. Client-certificate validation: CA bundles (an unusable one is left out).
+      const cv = l.tls?.clientValidation;
+      const caPems: string[] = [];
+      (cv?.caCertificateRefs ?? []).forEach((ref, j) => {
+        const rf = `${field}.tls.clientValidation.caCertificateRefs[${j}]`;
+        const r = clientCa(ctx, gw, ref);
+        if (typeof r === "string") caPems.push(r);
+        else refErr ??= [r[0], rf, r[1]];
+      });
       if (refErr) {
         ctx.error(gw.source, refErr[1], `listener ${l.name}: ${refErr[2]}`);
         conds.push(condition("ResolvedRefs", false, refErr[0], `${refErr[1]}: ${refErr[2]}`, g));
       } else {
         conds.push(condition("ResolvedRefs", true, "ResolvedRefs", "all references resolved", g));
+      }
+      if (cv && caPems.length === 0) {
+        // Never serve without the client check that was asked for.
+        conds.unshift(
+          condition(
+            "Accepted",
+            false,
+            "NoValidCACertificate",
+            `${field}.tls.clientValidation: no usable CA certificate`,
+            g,
+          ),
+        );
+        conds.push(
+          condition("Programmed", false, "Invalid", "listener has no usable client CA", g),
+        );
+        bad++;
+        return;
       }
       const terminates = l.tls?.mode === "Terminate";
       if (terminates && certs.length === 0) {
@@ -207,6 +254,7 @@ export function buildGateways(
               certificates: certs,
               minVersion: l.tls.minVersion ?? "",
               alpn: [...(l.tls.alpn ?? [])],
+              ...(cv ? { clientValidation: { caPem: caPems.join("\n"), mode: cv.mode } } : {}),
             },
           }
           : {}),

@@ -7,6 +7,7 @@ import { createPrivateKey, X509Certificate } from "node:crypto";
 import { Buffer } from "node:buffer";
 import type { KubeObject } from "../store/types.ts";
 import type { SecretEntry } from "./types.ts";
+import type { ObjectIndex } from "./object_index.ts";
 import { parseWith } from "../crds/schema.ts";
 import { secretBody } from "../crds/core.ts";
 
@@ -64,4 +65,30 @@ export function tlsSecretEntry(name: string, o: KubeObject): SecretEntry | strin
     dnsNames: dnsNamesFromSan(cert.subjectAltName),
     caPem: d.data.get("ca.crt") ?? "",
   };
+}
+
+/**
+ * A CA bundle from a Secret (ca.crt, else tls.crt) or a ConfigMap (ca.crt),
+ * or the reason it cannot be used (missing object or key, no PEM certificate).
+ */
+export function caBundle(
+  index: ObjectIndex,
+  kind: "Secret" | "ConfigMap",
+  ns: string,
+  name: string,
+): { pem: string; error?: string } {
+  if (kind === "ConfigMap") {
+    const cm = index.get("ConfigMap", `${ns}/${name}`);
+    if (!cm) return { pem: "", error: `ConfigMap ${ns}/${name} not found` };
+    const pem = (cm as { data?: Record<string, unknown> }).data?.["ca.crt"];
+    if (typeof pem !== "string" || !pem.includes("-----BEGIN CERTIFICATE-----")) {
+      return { pem: "", error: `ConfigMap ${ns}/${name} has no PEM certificate under ca.crt` };
+    }
+    return { pem };
+  }
+  const sec = index.get("Secret", `${ns}/${name}`);
+  const d = sec ? secretData(sec) : `Secret ${ns}/${name} not found`;
+  if (typeof d === "string") return { pem: "", error: d };
+  const pem = d.data.get("ca.crt") ?? d.data.get("tls.crt") ?? "";
+  return pem ? { pem } : { pem, error: `Secret ${ns}/${name} has no ca.crt` };
 }

@@ -57,6 +57,53 @@ const cases: Case[] = [
     err: ["spec.listeners[0]", "needs tls"],
   },
   {
+    name: "clientValidation on a passthrough TLS listener",
+    kind: "ProxyGateway",
+    spec: gw({
+      protocol: "TLS",
+      tls: {
+        mode: "Passthrough",
+        clientValidation: { caCertificateRefs: [{ kind: "ConfigMap", name: "ca" }] },
+      },
+    }),
+    err: ["spec.listeners[0]", "tls.clientValidation needs protocol HTTPS with tls.mode Terminate"],
+  },
+  {
+    name: "clientValidation without CA references",
+    kind: "ProxyGateway",
+    spec: gw({
+      protocol: "HTTPS",
+      tls: { certificateRefs: [{ name: "c" }], clientValidation: { caCertificateRefs: [] } },
+    }),
+    err: ["spec.listeners[0].tls.clientValidation.caCertificateRefs", "at least 1"],
+  },
+  {
+    name: "clientValidation with an unknown mode",
+    kind: "ProxyGateway",
+    spec: gw({
+      protocol: "HTTPS",
+      tls: {
+        certificateRefs: [{ name: "c" }],
+        clientValidation: { caCertificateRefs: [{ name: "ca" }], mode: "Maybe" },
+      },
+    }),
+    err: ["spec.listeners[0].tls.clientValidation.mode", "one of"],
+  },
+  {
+    name: "HTTPS listener with clientValidation",
+    kind: "ProxyGateway",
+    spec: gw({
+      protocol: "HTTPS",
+      tls: {
+        certificateRefs: [{ name: "c" }],
+        clientValidation: {
+          caCertificateRefs: [{ kind: "ConfigMap", name: "ca" }],
+          mode: "AllowInsecureFallback",
+        },
+      },
+    }),
+  },
+  {
     name: "bad hostname",
     kind: "ProxyGateway",
     spec: gw({ hostname: "Foo_bar" }),
