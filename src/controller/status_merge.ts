@@ -108,3 +108,32 @@ export function mergeStatus(live: Json, desired: Obj, now: string): Obj {
 export function sameStatus(live: Json, next: Json): boolean {
   return canonical(withoutTimes(live ?? {})) === canonical(withoutTimes(next));
 }
+
+/**
+ * Ingress (networking.k8s.io/v1): the status as the API server stores it.
+ * Its schema has only `loadBalancer`; conditions and observedGeneration (kept
+ * in dumps and /debug) would be dropped by the server and then look like a
+ * change on every sync. An empty address list is stored as `loadBalancer: {}`.
+ * Other kinds pass through unchanged.
+ */
+export function storedStatus(kind: string, status: Obj): Obj {
+  if (kind !== "Ingress") return status;
+  const lb = isObj(status.loadBalancer) ? status.loadBalancer : {};
+  const ingress = Array.isArray(lb.ingress) ? lb.ingress : [];
+  return { loadBalancer: ingress.length ? { ingress } : {} };
+}
+
+/**
+ * The merge-patch body for `next`. For an Ingress whose live status lists
+ * addresses that `next` no longer has, `ingress: null` clears them (a merge
+ * patch keeps keys it does not mention). Other kinds: `next` as is.
+ */
+export function statusPatch(kind: string, live: Json, next: Obj): Obj {
+  if (kind !== "Ingress") return next;
+  const liveLb = isObj(live) && isObj(live.loadBalancer) ? live.loadBalancer : {};
+  const nextLb = isObj(next.loadBalancer) ? next.loadBalancer : {};
+  if (Array.isArray(liveLb.ingress) && nextLb.ingress === undefined) {
+    return { ...next, loadBalancer: { ...nextLb, ingress: null } };
+  }
+  return next;
+}

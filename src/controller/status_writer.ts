@@ -9,7 +9,7 @@ import { logger } from "../observe/log.ts";
 import type { KubeObject, ObjectStatus } from "../store/types.ts";
 import { type KubeClient, KubeError, resourcePath } from "../source/kube_client.ts";
 import type { ResourceSpec } from "../source/kube.ts";
-import { kubeTime, mergeStatus, sameStatus } from "./status_merge.ts";
+import { kubeTime, mergeStatus, sameStatus, statusPatch, storedStatus } from "./status_merge.ts";
 import { statusWrites } from "./metrics.ts";
 
 const log = logger("controller.status");
@@ -107,7 +107,8 @@ export class StatusWriter {
     const max = this.#opts.maxRetries ?? 5;
     for (let attempt = 0; attempt <= max; attempt++) {
       const now = kubeTime(this.#opts.now?.() ?? new Date());
-      const next = mergeStatus(live.status, s.status as Record<string, unknown>, now);
+      const desired = storedStatus(s.ref.kind, s.status as Record<string, unknown>);
+      const next = mergeStatus(live.status, desired, now);
       if (sameStatus(live.status, next)) {
         statusWrites.inc({ result: "unchanged" });
         return "unchanged";
@@ -119,7 +120,7 @@ export class StatusWriter {
       try {
         await this.#opts.client.patch(`${path}/status`, {
           metadata: { resourceVersion: live.metadata.resourceVersion },
-          status: next,
+          status: statusPatch(s.ref.kind, live.status, next),
         });
         statusWrites.inc({ result: "written" });
         return "written";

@@ -262,10 +262,11 @@ export async function main(args: string[]): Promise<number> {
   const writer = new StatusWriter({
     client,
     live: (kind, ns, name) => source?.get(kind, ns, name),
-    // Only kinds whose status we own fully or merge safely.
+    // Only kinds whose status we own fully or merge safely (Ingress: of our classes only,
+    // status.loadBalancer only).
     resourceOf: (kind) =>
       isNovaEdgeKind(kind) || kind.endsWith("Route") || kind === "Gateway" ||
-        kind === "GatewayClass" || kind === "BackendTLSPolicy"
+        kind === "GatewayClass" || kind === "BackendTLSPolicy" || kind === "Ingress"
         ? source?.specOf(kind)
         : undefined,
   });

@@ -125,7 +125,13 @@ export function translate(
     opts.ingress?.controllerName ?? INGRESS_CONTROLLER_NAME,
     paramDiags,
   );
-  const i = translateIngress(input, { ...fromClass, ...opts.ingress });
+  // Ingress status.loadBalancer comes from the same addresses as Gateway status.addresses.
+  const gatewayAddresses = opts.gatewayApi?.gatewayAddresses;
+  const i = translateIngress(input, {
+    ...(gatewayAddresses ? { gatewayAddresses } : {}),
+    ...fromClass,
+    ...opts.ingress,
+  });
   const generated = [...g.objects, ...i.objects];
   return {
     objects: [...input.filter((o) => !isTranslatedSource(o)), ...generated],

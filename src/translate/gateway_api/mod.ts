@@ -95,7 +95,7 @@ export interface Translation {
 }
 
 /** Addresses of ProxyVIPs, by the "<namespace>/<name>" of the gateways they front. */
-function vipAddresses(objects: readonly KubeObject[]): Record<string, string[]> {
+export function vipAddresses(objects: readonly KubeObject[]): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const o of objects) {
     if (o.kind !== "ProxyVIP") continue;

@@ -39,6 +39,8 @@ import { intersectHostname } from "../gateway_api/hostnames.ts";
 import { parseAnnotations } from "./annotations.ts";
 import type { AnnotationProblem, IngressConfig } from "./annotations.ts";
 import type { Translation } from "../gateway_api/mod.ts";
+import { vipAddresses } from "../gateway_api/mod.ts";
+import { isIP } from "node:net";
 
 export { NGINX_PREFIX, SUPPORTED_ANNOTATIONS } from "./annotations.ts";
 
@@ -52,8 +54,18 @@ export const LIMIT_CONNECTIONS_ANNOTATION = "novaedge.io/limit-connections";
 export interface IngressOptions {
   /** IngressClass controller to serve (default "novaedge.io/ingress-controller"). */
   readonly controllerName?: string;
-  /** Where clients reach the Ingress controller (IPs or hostnames) for `status.loadBalancer`. */
+  /**
+   * Where clients reach the Ingress controller (IPs or hostnames) for
+   * `status.loadBalancer`, overriding what the addresses below would give.
+   */
   readonly ingressAddresses?: readonly string[];
+  /**
+   * The controller's Gateway addresses (`--gateway-address`), by "<namespace>/<name>"
+   * or "*": the shared ProxyGateway `<ingressNamespace>/ingress-<class>` is reached
+   * where a Gateway of that name would be, so `status.loadBalancer` and Gateway
+   * `status.addresses` come from one source. See {@link ingressStatusAddresses}.
+   */
+  readonly gatewayAddresses?: Readonly<Record<string, readonly string[]>>;
   /**
    * Namespace of the shared HTTP ProxyGateway `ingress-<class>` every Ingress of a
    * class attaches to (default "novaedge-system").
@@ -421,6 +433,27 @@ function ruleKey(p: { host: string; pathType: string; path: string }): string {
   return `${p.host}|${p.pathType}|${p.path === "" ? "/" : p.path}`;
 }
 
+/**
+ * Where clients reach the Ingresses of a class (its shared ProxyGateway
+ * `key` = "<namespace>/<name>"), first of: `ingressAddresses`; a
+ * `gatewayAddresses` entry or ProxyVIP for that ProxyGateway (what a Gateway
+ * gets); the IP its listeners bind (`ingressAddress`); the `*` Gateway
+ * address. Nothing known gives nothing: status never names an address
+ * clients cannot use.
+ */
+export function ingressStatusAddresses(
+  key: string,
+  options: IngressOptions,
+  vips: Readonly<Record<string, readonly string[]>>,
+): { ip?: string; hostname?: string }[] {
+  const given = options.gatewayAddresses ?? {};
+  const addrs = options.ingressAddresses?.length
+    ? options.ingressAddresses
+    : given[key] ?? vips[key] ??
+      (options.ingressAddress ? [options.ingressAddress] : given["*"] ?? []);
+  return [...new Set(addrs)].map((a) => (isIP(a) ? { ip: a } : { hostname: a }));
+}
+
 /** Translates Ingress objects into NovaEdge objects, Ingress statuses and diagnostics. */
 export function translateIngress(
   objects: readonly KubeObject[],
@@ -517,6 +550,7 @@ export function translateIngress(
     }
   }
   const usedCanaries = new Set<string>();
+  const vips = vipAddresses(sorted);
 
   for (const { spec, ctx } of ingresses) {
     if (!ctx.cfg.canary) {
@@ -530,7 +564,12 @@ export function translateIngress(
   }
   for (const { o, ctx } of ingresses) {
     const canaryServed = servedCanaries.has(`Ingress/${ctx.ns}/${ctx.name}`);
-    finish(ctx, o, options, canaryServed, diagnostics, generated, statuses);
+    const addresses = ingressStatusAddresses(
+      `${ctx.http.namespace}/${ctx.http.name}`,
+      options,
+      vips,
+    );
+    finish(ctx, o, addresses, canaryServed, diagnostics, generated, statuses);
   }
   for (const [cls, g] of [...httpGateways.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (!g.used) continue;
@@ -838,7 +877,7 @@ function translateOne(
 function finish(
   ctx: Ctx,
   o: KubeObject,
-  options: IngressOptions,
+  addresses: { ip?: string; hostname?: string }[],
   canaryServed: boolean,
   diagnostics: Diagnostic[],
   generated: KubeObject[],
@@ -921,12 +960,13 @@ function finish(
       )
       : cond("AnnotationsSupported", true, "AllSupported", "All annotations are supported", g),
   );
-  const ingress = (options.ingressAddresses ?? []).map((
-    a,
-  ) => (/^[0-9.]+$/.test(a) || a.includes(":") ? { ip: a } : { hostname: a }));
   statuses.push({
     ref: { apiVersion: o.apiVersion, kind: "Ingress", namespace: ctx.ns, name: ctx.name },
     generation: g,
-    status: { observedGeneration: g, conditions, loadBalancer: { ingress: served ? ingress : [] } },
+    status: {
+      observedGeneration: g,
+      conditions,
+      loadBalancer: { ingress: served ? addresses : [] },
+    },
   });
 }
