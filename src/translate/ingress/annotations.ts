@@ -34,7 +34,7 @@ export const SUPPORTED_ANNOTATIONS: Readonly<Record<string, string>> = {
   "limit-burst-multiplier": "ProxyPolicy rateLimit burst",
   "limit-connections":
     "NOT enforced yet: recorded as novaedge.io/limit-connections on the ProxyPolicy and reported",
-  "whitelist-source-range": "ProxyPolicy ipAllow",
+  "whitelist-source-range": "ProxyPolicy ipAllow (old name; allowlist-source-range wins)",
   "allowlist-source-range": "ProxyPolicy ipAllow",
   "auth-type": "ProxyPolicy basicAuth (basic only)",
   "auth-secret": 'ProxyPolicy basicAuth secretRef (key "auth", htpasswd lines)',
@@ -188,6 +188,11 @@ export function parseAnnotations(
     return Number(v.trim());
   };
 
+  /** Annotations that only qualify another one do nothing alone: report them. */
+  const needs = (names: readonly string[], what: string): void => {
+    for (const k of names) if (a[k] !== undefined) bad(k, `has no effect without ${what}`);
+  };
+
   const config: IngressConfig = {
     useRegex: boolOf("use-regex", false),
     sslRedirect: boolOf("ssl-redirect", true),
@@ -212,7 +217,8 @@ export function parseAnnotations(
   }
   if (a["proxy-ssl-verify"] !== undefined) {
     const v = a["proxy-ssl-verify"];
-    if (v === "on" || v === "off") config.backendTlsVerify = v === "on";
+    if (!config.backendTls) needs(["proxy-ssl-verify"], "backend-protocol HTTPS or GRPCS");
+    else if (v === "on" || v === "off") config.backendTlsVerify = v === "on";
     else bad("proxy-ssl-verify", `must be "on" or "off", got ${JSON.stringify(v)}`);
   }
 
@@ -252,25 +258,21 @@ export function parseAnnotations(
       maxAge: secondsToDuration(maxAge ?? 1728000),
     };
   } else {
-    for (
-      const k of [
-        "cors-allow-origin",
-        "cors-allow-methods",
-        "cors-allow-headers",
-        "cors-expose-headers",
-        "cors-allow-credentials",
-        "cors-max-age",
-      ]
-    ) {
-      if (a[k] !== undefined) bad(k, 'has no effect without enable-cors: "true"');
-    }
+    needs([
+      "cors-allow-origin",
+      "cors-allow-methods",
+      "cors-allow-headers",
+      "cors-expose-headers",
+      "cors-allow-credentials",
+      "cors-max-age",
+    ], 'enable-cors: "true"');
   }
 
   const rps = intOf("limit-rps");
   if (rps !== undefined && rps > 0) {
     const mult = intOf("limit-burst-multiplier") ?? 5;
     config.rateLimit = { requestsPerSecond: rps, burst: rps * mult };
-  }
+  } else needs(["limit-burst-multiplier"], "limit-rps");
   const conns = intOf("limit-connections");
   if (conns !== undefined) {
     config.limitConnections = conns;
@@ -281,47 +283,57 @@ export function parseAnnotations(
     );
   }
 
-  const ranges = a["whitelist-source-range"] ?? a["allowlist-source-range"];
-  if (ranges !== undefined) {
+  // As in ingress-nginx, allowlist-source-range wins; whitelist-source-range is its old alias.
+  const rangeName = (a["allowlist-source-range"] ?? "").trim() !== ""
+    ? "allowlist-source-range"
+    : a["whitelist-source-range"] !== undefined
+    ? "whitelist-source-range"
+    : undefined;
+  if (rangeName === "allowlist-source-range" && a["whitelist-source-range"] !== undefined) {
+    // Not an access-control failure: the allow list that ingress-nginx would use is applied.
+    problems.push({
+      annotation: `${NGINX_PREFIX}whitelist-source-range`,
+      message:
+        `${NGINX_PREFIX}whitelist-source-range: has no effect: allowlist-source-range takes precedence (as in ingress-nginx)`,
+    });
+  }
+  const ranges = rangeName !== undefined ? a[rangeName] : undefined;
+  if (rangeName !== undefined && ranges !== undefined) {
     const cidrs: string[] = [];
     for (const r of list(ranges)) {
       const c = r.includes("/") ? r : `${r}/${isIP(r) === 6 ? 128 : 32}`;
       const why = cidrError(c);
       if (why) {
-        bad(
-          a["whitelist-source-range"] !== undefined
-            ? "whitelist-source-range"
-            : "allowlist-source-range",
-          why,
-        );
+        bad(rangeName, why);
       } else cidrs.push(c);
     }
     if (cidrs.length) config.ipAllow = cidrs;
   }
 
-  if (a["auth-type"] !== undefined) {
-    if (a["auth-type"] !== "basic") {
-      bad("auth-type", `only "basic" is supported, got ${JSON.stringify(a["auth-type"])}`);
-    } else if ((a["auth-secret-type"] ?? "auth-file") !== "auth-file") {
+  if (a["auth-type"] === undefined) {
+    // Fails closed (access-control annotations): the user asked for protection that is not applied.
+    needs(["auth-secret", "auth-secret-type", "auth-realm"], "auth-type: basic");
+  } else if (a["auth-type"] !== "basic") {
+    bad("auth-type", `only "basic" is supported, got ${JSON.stringify(a["auth-type"])}`);
+  } else if ((a["auth-secret-type"] ?? "auth-file") !== "auth-file") {
+    bad(
+      "auth-secret-type",
+      `only "auth-file" is supported, got ${JSON.stringify(a["auth-secret-type"])}`,
+    );
+  } else if (a["auth-secret"] === undefined) bad("auth-type", "basic auth needs auth-secret");
+  else {
+    const [sns, sname] = a["auth-secret"].includes("/")
+      ? a["auth-secret"].split("/", 2)
+      : [namespace, a["auth-secret"]];
+    if (sns !== namespace) {
       bad(
-        "auth-secret-type",
-        `only "auth-file" is supported, got ${JSON.stringify(a["auth-secret-type"])}`,
+        "auth-secret",
+        `Secret ${sns}/${sname} is in another namespace (only the Ingress's namespace is supported)`,
       );
-    } else if (a["auth-secret"] === undefined) bad("auth-type", "basic auth needs auth-secret");
-    else {
-      const [sns, sname] = a["auth-secret"].includes("/")
-        ? a["auth-secret"].split("/", 2)
-        : [namespace, a["auth-secret"]];
-      if (sns !== namespace) {
-        bad(
-          "auth-secret",
-          `Secret ${sns}/${sname} is in another namespace (only the Ingress's namespace is supported)`,
-        );
-      } else {config.basicAuth = {
-          realm: a["auth-realm"] ?? "Authentication Required",
-          secretName: sname,
-        };}
-    }
+    } else {config.basicAuth = {
+        realm: a["auth-realm"] ?? "Authentication Required",
+        secretName: sname,
+      };}
   }
 
   if (config.canary) {
@@ -329,7 +341,14 @@ export function parseAnnotations(
     const total = intOf("canary-weight-total");
     if (total !== undefined && total > 0) config.canaryWeightTotal = total;
     if (w !== undefined) config.canaryWeight = Math.min(w, config.canaryWeightTotal);
-    if (a["canary-by-header"] !== undefined) {
+    if (a["canary-by-header"] === undefined) {
+      needs(["canary-by-header-value", "canary-by-header-pattern"], "canary-by-header");
+    } else {
+      if (
+        a["canary-by-header-value"] !== undefined && a["canary-by-header-pattern"] !== undefined
+      ) {
+        bad("canary-by-header-pattern", "has no effect: canary-by-header-value takes precedence");
+      }
       const pattern = a["canary-by-header-pattern"];
       config.canaryHeader = a["canary-by-header-value"] !== undefined
         ? { name: a["canary-by-header"], value: a["canary-by-header-value"], regex: false }
@@ -338,29 +357,28 @@ export function parseAnnotations(
         : { name: a["canary-by-header"], value: "always", regex: false };
     }
   } else {
-    for (
-      const k of [
-        "canary-weight",
-        "canary-weight-total",
-        "canary-by-header",
-        "canary-by-header-value",
-        "canary-by-header-pattern",
-      ]
-    ) {
-      if (a[k] !== undefined) bad(k, 'has no effect without canary: "true"');
-    }
+    needs([
+      "canary-weight",
+      "canary-weight-total",
+      "canary-by-header",
+      "canary-by-header-value",
+      "canary-by-header-pattern",
+    ], 'canary: "true"');
   }
 
-  if (a["affinity"] !== undefined) {
-    if (a["affinity"] !== "cookie") {
-      bad("affinity", `only "cookie" is supported, got ${JSON.stringify(a["affinity"])}`);
-    } else {
-      const ttl = intOf("session-cookie-max-age") ?? intOf("session-cookie-expires");
-      config.affinityCookie = {
-        cookie: a["session-cookie-name"] ?? "INGRESSCOOKIE",
-        ttl: ttl !== undefined ? secondsToDuration(ttl) : undefined,
-      };
-    }
+  if (a["affinity"] === undefined) {
+    needs(
+      ["session-cookie-name", "session-cookie-max-age", "session-cookie-expires"],
+      'affinity: "cookie"',
+    );
+  } else if (a["affinity"] !== "cookie") {
+    bad("affinity", `only "cookie" is supported, got ${JSON.stringify(a["affinity"])}`);
+  } else {
+    const ttl = intOf("session-cookie-max-age") ?? intOf("session-cookie-expires");
+    config.affinityCookie = {
+      cookie: a["session-cookie-name"] ?? "INGRESSCOOKIE",
+      ttl: ttl !== undefined ? secondsToDuration(ttl) : undefined,
+    };
   }
 
   // ingress-nginx checks temporal-redirect first: with both set, the permanent one does nothing.
