@@ -1,5 +1,6 @@
 /**
- * The HTTP/2 engine: node:http2 sessions run over sockets we accepted
+ * The fallback HTTP/2 engine (NOVAEDGE_H2_ENGINE=node; the default is our own,
+ * http2/server.ts + h2/): node:http2 sessions run over sockets we accepted
  * ourselves (h2c prior knowledge after the preface check, or TLS with ALPN
  * "h2"). node:http2 is used because it carries trailers both ways, which
  * gRPC needs and Deno.serve cannot give. Stream limits come from the
@@ -25,7 +26,7 @@ const CONN_SPECIFIC = new Set([
 ]);
 
 /** One node:http2 server object (not bound to a port) per listener limits. */
-export class H2Engine {
+export class NodeH2Engine {
   readonly server: http2.Http2Server;
   private nextIp = "";
   private sessions = new Set<http2.ServerHttp2Session>();

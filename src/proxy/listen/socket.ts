@@ -11,7 +11,7 @@ import type { Logger } from "../../observe/log.ts";
 import type { SocketConfig } from "../core/proxy.ts";
 import { serveH1 } from "../http1/server.ts";
 import { H2Engine } from "../http2/server.ts";
-import { fromNodeSocket, toNodeDuplex } from "../io/node_transport.ts";
+import { fromNodeSocket } from "../io/node_transport.ts";
 import { ConnSet } from "./conns.ts";
 import type { CertStore } from "./tls_store.ts";
 
@@ -141,7 +141,7 @@ export class ListenerSocket {
     }
     if (sock.alpnProtocol === "h2") {
       sock.setNoDelay(true);
-      this.engine().serve(sock as unknown as Duplex, ip);
+      this.engine().serveNodeSocket(sock as unknown as Duplex, ip);
       return;
     }
     serveH1(fromNodeSocket(sock), {
@@ -170,8 +170,8 @@ export class ListenerSocket {
           // HTTP/2 writes several frames per response: without TCP_NODELAY
           // (Deno does not set it on accepted sockets) Nagle holds the later
           // ones for the peer's delayed ACK (~40 ms per gRPC call).
-          c.setNoDelay(true);
-          this.engine().serve(toNodeDuplex(t, pre), ip);
+          (c as Deno.TcpConn).setNoDelay(true);
+          this.engine().serveTransport(t, pre, ip);
         },
       });
     }

@@ -1,0 +1,266 @@
+/**
+ * HPACK (RFC 7541): a decoder with the dynamic table, integer and Huffman
+ * string decoding, and size limits; an encoder that writes literal fields
+ * without indexing (static-table names where they exist, raw strings). Not
+ * indexing on output costs a few bytes per response but no per-connection
+ * table work, and any peer must accept it.
+ */
+import { huffmanDecode, huffmanEncode, HuffmanError, huffmanLength } from "./huffman.ts";
+
+// RFC 7541 Appendix A.
+// deno-fmt-ignore
+export const STATIC_TABLE: readonly (readonly [string, string])[] = [
+  [":authority", ""], [":method", "GET"], [":method", "POST"], [":path", "/"],
+  [":path", "/index.html"], [":scheme", "http"], [":scheme", "https"], [":status", "200"],
+  [":status", "204"], [":status", "206"], [":status", "304"], [":status", "400"],
+  [":status", "404"], [":status", "500"], ["accept-charset", ""],
+  ["accept-encoding", "gzip, deflate"], ["accept-language", ""], ["accept-ranges", ""],
+  ["accept", ""], ["access-control-allow-origin", ""], ["age", ""], ["allow", ""],
+  ["authorization", ""], ["cache-control", ""], ["content-disposition", ""],
+  ["content-encoding", ""], ["content-language", ""], ["content-length", ""],
+  ["content-location", ""], ["content-range", ""], ["content-type", ""], ["cookie", ""],
+  ["date", ""], ["etag", ""], ["expect", ""], ["expires", ""], ["from", ""], ["host", ""],
+  ["if-match", ""], ["if-modified-since", ""], ["if-none-match", ""], ["if-range", ""],
+  ["if-unmodified-since", ""], ["last-modified", ""], ["link", ""], ["location", ""],
+  ["max-forwards", ""], ["proxy-authenticate", ""], ["proxy-authorization", ""], ["range", ""],
+  ["referer", ""], ["refresh", ""], ["retry-after", ""], ["server", ""], ["set-cookie", ""],
+  ["strict-transport-security", ""], ["transfer-encoding", ""], ["user-agent", ""],
+  ["vary", ""], ["via", ""], ["www-authenticate", ""],
+];
+
+/** First static index of each name (1-based). */
+const STATIC_NAME = new Map<string, number>();
+for (let i = STATIC_TABLE.length - 1; i >= 0; i--) STATIC_NAME.set(STATIC_TABLE[i][0], i + 1);
+const STATUS_INDEX: Record<string, number> = {
+  "200": 8,
+  "204": 9,
+  "206": 10,
+  "304": 11,
+  "400": 12,
+  "404": 13,
+  "500": 14,
+};
+
+/** A header block that cannot be decoded: a connection error (COMPRESSION_ERROR). */
+export class HpackError extends Error {}
+
+/** Per-entry overhead in the table size (RFC 7541 §4.1). */
+const ENTRY_OVERHEAD = 32;
+
+function latin1(b: Uint8Array, s: number, e: number): string {
+  if (e - s < 64) {
+    let out = "";
+    for (let i = s; i < e; i++) out += String.fromCharCode(b[i]);
+    return out;
+  }
+  return String.fromCharCode.apply(null, b.subarray(s, e) as unknown as number[]);
+}
+
+export class HpackDecoder {
+  /** name, value pairs, newest last. */
+  private names: string[] = [];
+  private values: string[] = [];
+  private size = 0;
+  private maxSize: number;
+
+  /** `limit` is the SETTINGS_HEADER_TABLE_SIZE we advertised. */
+  constructor(private limit = 4096) {
+    this.maxSize = limit;
+  }
+
+  /** Dynamic table size in octets (for tests). */
+  get tableSize(): number {
+    return this.size;
+  }
+
+  /** Dynamic table entries, newest first (for tests). */
+  entries(): [string, string][] {
+    const out: [string, string][] = [];
+    for (let i = this.names.length - 1; i >= 0; i--) out.push([this.names[i], this.values[i]]);
+    return out;
+  }
+
+  private pos = 0;
+
+  private int(b: Uint8Array, end: number, prefix: number): number {
+    const mask = (1 << prefix) - 1;
+    let v = b[this.pos++] & mask;
+    if (v < mask) return v;
+    let m = 1;
+    for (;;) {
+      if (this.pos >= end) throw new HpackError("truncated integer");
+      const c = b[this.pos++];
+      v += (c & 0x7f) * m;
+      m *= 128;
+      if (v > 0x7fffffff) throw new HpackError("integer too large");
+      if ((c & 0x80) === 0) return v;
+    }
+  }
+
+  private str(b: Uint8Array, end: number): string {
+    if (this.pos >= end) throw new HpackError("truncated string");
+    const huff = (b[this.pos] & 0x80) !== 0;
+    const n = this.int(b, end, 7);
+    const s = this.pos;
+    if (s + n > end) throw new HpackError("string longer than the header block");
+    this.pos = s + n;
+    if (!huff) return latin1(b, s, s + n);
+    try {
+      return huffmanDecode(b, s, s + n);
+    } catch (e) {
+      if (e instanceof HuffmanError) throw new HpackError(e.message);
+      throw e;
+    }
+  }
+
+  private field(i: number): [string, string] {
+    if (i === 0) throw new HpackError("index 0");
+    if (i <= STATIC_TABLE.length) return STATIC_TABLE[i - 1] as [string, string];
+    const d = this.names.length - (i - STATIC_TABLE.length);
+    if (d < 0) throw new HpackError(`index ${i} is beyond the dynamic table`);
+    return [this.names[d], this.values[d]];
+  }
+
+  private name(i: number): string {
+    if (i <= STATIC_TABLE.length) return STATIC_TABLE[i - 1][0];
+    return this.field(i)[0];
+  }
+
+  private add(name: string, value: string): void {
+    const sz = name.length + value.length + ENTRY_OVERHEAD;
+    this.evict(this.maxSize - sz);
+    if (sz > this.maxSize) return; // RFC 7541 §4.4: the table is emptied, nothing added
+    this.names.push(name);
+    this.values.push(value);
+    this.size += sz;
+  }
+
+  private evict(target: number): void {
+    let n = 0;
+    while (this.size > target && n < this.names.length) {
+      this.size -= this.names[n].length + this.values[n].length + ENTRY_OVERHEAD;
+      n++;
+    }
+    if (n > 0) {
+      this.names.splice(0, n);
+      this.values.splice(0, n);
+    }
+  }
+
+  /**
+   * Decodes one complete header block into `out` (name, value, ...). Returns
+   * the header list size (RFC 9113 §6.5.2: lengths + 32 per field); the whole
+   * block is always decoded so the table stays in sync even when the caller
+   * then refuses the request.
+   */
+  decode(b: Uint8Array, start: number, end: number, out: string[]): number {
+    this.pos = start;
+    let listSize = 0;
+    let first = true;
+    while (this.pos < end) {
+      const c = b[this.pos];
+      let name: string;
+      let value: string;
+      if (c & 0x80) {
+        const f = this.field(this.int(b, end, 7));
+        name = f[0];
+        value = f[1];
+      } else if (c & 0x40) {
+        const i = this.int(b, end, 6);
+        name = i === 0 ? this.str(b, end) : this.name(i);
+        value = this.str(b, end);
+        this.add(name, value);
+      } else if (c & 0x20) {
+        // Dynamic table size update: only at the start of a block (§4.2).
+        if (!first) throw new HpackError("table size update after a field");
+        const n = this.int(b, end, 5);
+        if (n > this.limit) throw new HpackError(`table size ${n} above the ${this.limit} allowed`);
+        this.maxSize = n;
+        this.evict(n);
+        continue;
+      } else {
+        // Literal without indexing (0000) or never indexed (0001): 4-bit prefix.
+        const i = this.int(b, end, 4);
+        name = i === 0 ? this.str(b, end) : this.name(i);
+        value = this.str(b, end);
+      }
+      first = false;
+      out.push(name, value);
+      listSize += name.length + value.length + ENTRY_OVERHEAD;
+    }
+    return listSize;
+  }
+}
+
+/** A growable output buffer for header blocks. */
+export class BlockWriter {
+  buf: Uint8Array;
+  len = 0;
+
+  constructor(size = 512) {
+    this.buf = new Uint8Array(size);
+  }
+
+  reserve(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    const b = new Uint8Array(Math.max(this.buf.length * 2, this.len + n));
+    b.set(this.buf.subarray(0, this.len));
+    this.buf = b;
+  }
+
+  int(v: number, prefix: number, flags: number): void {
+    this.reserve(6);
+    const max = (1 << prefix) - 1;
+    if (v < max) {
+      this.buf[this.len++] = flags | v;
+      return;
+    }
+    this.buf[this.len++] = flags | max;
+    v -= max;
+    while (v >= 128) {
+      this.buf[this.len++] = (v & 0x7f) | 0x80;
+      v = Math.floor(v / 128);
+    }
+    this.buf[this.len++] = v;
+  }
+
+  /** A string literal, raw (Latin-1 bytes). */
+  str(s: string): void {
+    this.int(s.length, 7, 0);
+    this.reserve(s.length);
+    const b = this.buf;
+    let p = this.len;
+    for (let i = 0; i < s.length; i++) b[p++] = s.charCodeAt(i);
+    this.len = p;
+  }
+
+  /** A string literal, Huffman-coded. */
+  huff(s: string): void {
+    const n = huffmanLength(s);
+    this.int(n, 7, 0x80);
+    this.reserve(n);
+    this.len = huffmanEncode(s, this.buf, this.len);
+  }
+}
+
+/**
+ * Encodes fields as literals without indexing (RFC 7541 §6.2.2): stateless,
+ * so it needs no table and no table-size bookkeeping with the peer.
+ */
+export function encodeField(w: BlockWriter, name: string, value: string): void {
+  const i = STATIC_NAME.get(name);
+  if (i !== undefined) w.int(i, 4, 0);
+  else {
+    w.int(0, 4, 0);
+    w.str(name);
+  }
+  w.str(value);
+}
+
+/** `:status` as an indexed field when the static table has it. */
+export function encodeStatus(w: BlockWriter, status: number): void {
+  const s = String(status);
+  const i = STATUS_INDEX[s];
+  if (i !== undefined) w.int(i, 7, 0x80);
+  else encodeField(w, ":status", s);
+}
