@@ -20,6 +20,8 @@ import {
   sourceOf,
 } from "./generated.ts";
 import { referenceAllowed, tlsSecretProblem } from "./world.ts";
+import { analyzeGatewayTls, clientValidationOut, gatewayTlsConditions } from "./frontend_tls.ts";
+import type { FrontendValidation, GatewayTlsInfo } from "./frontend_tls.ts";
 import type { World } from "./world.ts";
 
 /** The controllerName NovaEdge answers to. */
@@ -115,6 +117,8 @@ export interface ListenerState {
   programmed: boolean;
   programmedMessage: string;
   attachedRoutes: number;
+  /** Client-certificate validation from the Gateway's spec.tls.frontend (HTTPS only). */
+  clientValidation?: FrontendValidation;
 }
 
 export interface GatewayState {
@@ -132,6 +136,8 @@ export interface GatewayState {
   readonly programmedProblem?: Verdict;
   /** The IP the generated listeners bind (undefined: every address of the node). */
   readonly bindAddress?: string;
+  /** spec.tls as analysed (frontend validation is on the listeners). */
+  readonly tlsInfo: GatewayTlsInfo;
 }
 
 export interface GatewayClassesResult {
@@ -249,11 +255,31 @@ function family(protocol: string): string {
     : "tcp";
 }
 
+/**
+ * What TLS listeners may do, from the advertised features: TLS termination for
+ * TLSRoutes (TLSRouteModeTerminate) and Terminate next to Passthrough on one
+ * port (TLSRouteModeMixed). Without them such listeners are refused with the
+ * reasons Gateway API prescribes, so the status never promises what the agents
+ * were not declared to serve.
+ */
+export interface TlsCapabilities {
+  readonly terminate: boolean;
+  readonly mixed: boolean;
+}
+
+export function tlsCapabilities(features: readonly string[]): TlsCapabilities {
+  return {
+    terminate: features.includes("TLSRouteModeTerminate"),
+    mixed: features.includes("TLSRouteModeMixed"),
+  };
+}
+
 function validateListener(
   l: ListenerIn,
   index: number,
   gw: { namespace: string },
   w: World,
+  caps: TlsCapabilities,
 ): ListenerState {
   const allowedKinds = PROTOCOL_KINDS[l.protocol];
   let accepted: Verdict = { ok: true, reason: "Accepted", message: "Listener is accepted" };
@@ -314,6 +340,13 @@ function validateListener(
         ok: false,
         reason: "UnsupportedValue",
         message: `tls.mode ${mode} is not supported`,
+      };
+    } else if (l.protocol === "TLS" && mode === "Terminate" && !caps.terminate) {
+      accepted = {
+        ok: false,
+        reason: "UnsupportedValue",
+        message:
+          "protocol TLS with tls.mode Terminate is not supported by this GatewayClass (it does not list TLSRouteModeTerminate); use tls.mode Passthrough or an HTTPS listener",
       };
     } else if (l.protocol === "HTTPS" && mode === "Passthrough") {
       accepted = {
@@ -389,8 +422,8 @@ function validateListener(
   };
 }
 
-/** Marks listeners that conflict on a port (protocol family or hostname). */
-function detectConflicts(listeners: ListenerState[]): void {
+/** Marks listeners that conflict on a port (protocol family, TLS mode or hostname). */
+function detectConflicts(listeners: ListenerState[], caps: TlsCapabilities): void {
   const byPort = new Map<string, ListenerState[]>();
   for (const l of listeners) {
     if (!l.accepted.ok) continue;
@@ -413,6 +446,21 @@ function detectConflicts(listeners: ListenerState[]): void {
               `port ${l.spec.port} is already used by a listener with an incompatible protocol`,
           };
         }
+      }
+    }
+    // TLS listeners terminating and passing through on one port (TLSRouteModeMixed).
+    const tlsModes = new Set(
+      list.filter((l) => l.spec.protocol === "TLS" && !l.conflicted).map((l) =>
+        l.spec.tls?.mode ?? "Terminate"
+      ),
+    );
+    if (tlsModes.size > 1 && !caps.mixed) {
+      for (const l of list) {
+        if (l.spec.protocol !== "TLS" || l.conflicted) continue;
+        const message =
+          `port ${l.spec.port} has TLS listeners with both tls.mode Terminate and Passthrough; this GatewayClass does not support mixing them (TLSRouteModeMixed): use separate ports`;
+        l.conflicted = { reason: "ProtocolConflict", message };
+        l.accepted = { ok: false, reason: "ProtocolConflict", message };
       }
     }
     const seen = new Map<string, ListenerState[]>();
@@ -449,8 +497,10 @@ export function analyzeGateway(
   registry: NameRegistry,
 ): GatewayState {
   const namespace = o.metadata.namespace ?? "default";
-  const listeners = spec.listeners.map((l, i) => validateListener(l, i, { namespace }, w));
-  detectConflicts(listeners);
+  const caps = tlsCapabilities(opts.supportedFeatures);
+  const listeners = spec.listeners.map((l, i) => validateListener(l, i, { namespace }, w, caps));
+  detectConflicts(listeners, caps);
+  const tlsInfo = analyzeGatewayTls(spec, listeners, namespace, w);
   for (const l of listeners) {
     const usable = l.accepted.ok && !l.conflicted &&
       (l.resolvedRefs.ok || l.resolvedRefs.reason === "InvalidRouteKinds" ||
@@ -559,6 +609,7 @@ export function analyzeGateway(
     addressProblem,
     programmedProblem,
     bindAddress,
+    tlsInfo,
   };
 }
 
@@ -614,6 +665,7 @@ export function proxyGatewayOf(g: GatewayState): KubeObject | undefined {
         certificateRefs: (s.tls?.mode ?? "Terminate") === "Terminate"
           ? l.certRefs.map((r) => compact({ kind: "Secret", name: r.name, namespace: r.namespace }))
           : undefined,
+        clientValidation: clientValidationOut(l.clientValidation),
       })
       : undefined;
     return compact({
@@ -699,7 +751,7 @@ export function gatewayStatus(g: GatewayState): ObjectStatus {
     generation: gen,
     status: {
       observedGeneration: gen,
-      conditions: [accepted, programmed],
+      conditions: [accepted, programmed, ...gatewayTlsConditions(g.tlsInfo, gen)],
       ...(g.addresses.length ? { addresses: g.addresses } : {}),
       listeners,
     },
