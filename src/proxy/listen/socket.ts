@@ -1,8 +1,12 @@
 /**
  * One listening socket (address:port) and the config it serves. The socket
- * outlives snapshots: apply swaps `current` (and the certificate store), and
- * connections read `current` at each request, so in-flight work finishes on
- * the config it started with.
+ * outlives snapshots: apply swaps `current` (and the certificate store, and
+ * the L4 config), and connections read `current` at each request, so
+ * in-flight work finishes on the config it started with.
+ *
+ * Kinds: "http" (raw HTTP/1.1, h2c), "https" (node:tls listening), "tcp"
+ * (L4 splice) and "tls" (a TLS port with TLS listeners: raw accept, SNI read
+ * from the ClientHello, then passthrough / terminate-to-TCP / HTTPS engine).
  */
 import * as tls from "node:tls";
 import type * as net from "node:net";
@@ -11,14 +15,20 @@ import type { Logger } from "../../observe/log.ts";
 import type { SocketConfig } from "../core/proxy.ts";
 import { serveH1 } from "../http1/server.ts";
 import { H2Engine } from "../http2/server.ts";
-import { fromNodeSocket } from "../io/node_transport.ts";
+import { fromNodeSocket, toNodeDuplex } from "../io/node_transport.ts";
 import { ConnSet } from "./conns.ts";
 import type { CertStore } from "./tls_store.ts";
+import type { L4Config } from "../l4/config.ts";
+import { serveTcp, serveTls } from "../l4/tcp.ts";
+
+export type SocketKind = "http" | "https" | "tcp" | "tls";
 
 export class ListenerSocket {
   readonly conns: ConnSet;
   private listener: Deno.Listener | null = null;
   private tlsServer: tls.Server | null = null;
+  /** On a "tls" port: the (not listening) server HTTPS names are handed to. */
+  private handoffServer: tls.Server | null = null;
   private h2: H2Engine | null = null;
   private h2Limits = "";
   /** Port actually bound (differs from the requested one when that was 0). */
@@ -28,14 +38,21 @@ export class ListenerSocket {
     readonly key: string,
     readonly address: string,
     readonly port: number,
-    readonly isTls: boolean,
+    readonly kind: SocketKind,
     public current: SocketConfig,
     private certStore: CertStore | null,
     private alpn: readonly string[],
     private log: Logger,
     private reusePort: boolean,
+    /** L4 config ("tcp" and "tls" kinds), swapped like `current`. */
+    public l4: L4Config | null = null,
   ) {
     this.conns = new ConnSet(current.label);
+  }
+
+  /** True when the port speaks TLS (HTTPS or TLS listeners). */
+  get isTls(): boolean {
+    return this.kind === "https" || this.kind === "tls";
   }
 
   get certs(): CertStore | null {
@@ -45,7 +62,7 @@ export class ListenerSocket {
   /** Swaps certificates and client validation; the server reads the flags per handshake. */
   set certs(c: CertStore | null) {
     this.certStore = c;
-    if (this.tlsServer && c) applyClientAuth(this.tlsServer, c);
+    for (const srv of [this.tlsServer, this.handoffServer]) if (srv && c) applyClientAuth(srv, c);
   }
 
   private engine(): H2Engine {
@@ -65,7 +82,7 @@ export class ListenerSocket {
   /** Binds and starts accepting. Throws (with the address) when the port cannot be bound. */
   async start(): Promise<void> {
     const host = this.address === "" ? "0.0.0.0" : this.address;
-    if (!this.isTls) {
+    if (this.kind !== "https") {
       try {
         this.listener = Deno.listen({
           hostname: host,
@@ -79,6 +96,25 @@ export class ListenerSocket {
       this.acceptLoop(this.listener);
       return;
     }
+    const srv = this.createTlsServer();
+    await new Promise<void>((resolve, reject) => {
+      const onErr = (e: Error) =>
+        reject(new Error(`cannot listen on ${host}:${this.port}: ${e.message}`));
+      srv.once("error", onErr);
+      // Workers share the port: SO_REUSEPORT, as for plain listeners.
+      const opts = { port: this.port, host, ...(this.reusePort ? { reusePort: true } : {}) };
+      srv.listen(opts as net.ListenOptions, () => {
+        srv.off("error", onErr);
+        resolve();
+      });
+    });
+    const a = srv.address();
+    this.boundPort = typeof a === "object" && a ? a.port : this.port;
+    this.tlsServer = srv;
+  }
+
+  /** The node:tls server of the HTTPS engine (SNI picks the certificate from the current store). */
+  private createTlsServer(): tls.Server {
     const certs = this.certs!;
     const srv = tls.createServer({
       cert: certs.defaultPem.cert,
@@ -104,20 +140,17 @@ export class ListenerSocket {
       "error",
       (e: Error) => this.log.warn("TLS listener error", { listener: this.key, error: e.message }),
     );
-    await new Promise<void>((resolve, reject) => {
-      const onErr = (e: Error) =>
-        reject(new Error(`cannot listen on ${host}:${this.port}: ${e.message}`));
-      srv.once("error", onErr);
-      // Workers share the port: SO_REUSEPORT, as for plain listeners.
-      const opts = { port: this.port, host, ...(this.reusePort ? { reusePort: true } : {}) };
-      srv.listen(opts as net.ListenOptions, () => {
-        srv.off("error", onErr);
-        resolve();
-      });
-    });
-    const a = srv.address();
-    this.boundPort = typeof a === "object" && a ? a.port : this.port;
-    this.tlsServer = srv;
+    return srv;
+  }
+
+  /** A "tls" port hands names of its HTTPS listeners to the HTTPS engine, ClientHello included. */
+  private httpsHandoff(conn: Deno.TcpConn, pre: Uint8Array): void {
+    if (this.certs === null) {
+      conn.close();
+      return;
+    }
+    this.handoffServer ??= this.createTlsServer();
+    this.handoffServer.emit("connection", toNodeDuplex(conn, pre));
   }
 
   private onTls(sock: tls.TLSSocket): void {
@@ -159,6 +192,19 @@ export class ListenerSocket {
         c = await l.accept();
       } catch {
         return; // listener closed
+      }
+      if (this.kind === "tcp") {
+        if (this.conns.draining) c.close();
+        else void serveTcp(c as Deno.TcpConn, this.l4!, this.conns);
+        continue;
+      }
+      if (this.kind === "tls") {
+        if (this.conns.draining) c.close();
+        else {
+          const handoff = this.certs ? this.httpsHandoff.bind(this) : null;
+          void serveTls(c as Deno.TcpConn, this.l4!, this.conns, handoff);
+        }
+        continue;
       }
       const ip = (c.remoteAddr as Deno.NetAddr).hostname;
       serveH1(c, {

@@ -1,0 +1,128 @@
+/** Helpers for L4 tests: TCP backends on loopback, L4 listeners/routes, and a reader. */
+import type { Listener, Route } from "../../../src/snapshot/types.ts";
+import { listener, route } from "../_helpers.ts";
+
+export interface TcpBackend {
+  port: number;
+  /** Connections accepted so far. */
+  accepted: number;
+  close(): void;
+}
+
+/**
+ * A TCP backend: `onConn` runs per connection. The default echoes every byte
+ * back and half-closes when the client does.
+ */
+export function tcpBackend(
+  onConn: (c: Deno.TcpConn) => Promise<void> = echo,
+): TcpBackend {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const b: TcpBackend = {
+    port: (l.addr as Deno.NetAddr).port,
+    accepted: 0,
+    close: () => {
+      try {
+        l.close();
+      } catch {
+        // closed
+      }
+    },
+  };
+  (async () => {
+    for (;;) {
+      let c: Deno.TcpConn;
+      try {
+        c = await l.accept();
+      } catch {
+        return;
+      }
+      b.accepted++;
+      onConn(c).catch(() => {}).finally(() => {
+        try {
+          c.close();
+        } catch {
+          // closed
+        }
+      });
+    }
+  })();
+  return b;
+}
+
+/** Echo until EOF, then half-close. */
+export async function echo(c: Deno.TcpConn): Promise<void> {
+  const buf = new Uint8Array(256 * 1024);
+  for (;;) {
+    const n = await c.read(buf);
+    if (n === null) break;
+    let o = 0;
+    while (o < n) o += await c.write(buf.subarray(o, n));
+  }
+  await c.closeWrite();
+}
+
+/** Writes `text` and closes (a backend that names itself). */
+export function named(text: string): (c: Deno.TcpConn) => Promise<void> {
+  return async (c) => {
+    await c.write(new TextEncoder().encode(text));
+    await c.closeWrite();
+    // Wait for the client's EOF so the close is orderly.
+    const buf = new Uint8Array(1024);
+    while ((await c.read(buf)) !== null) { /* discard */ }
+  };
+}
+
+/** Reads until EOF; returns the bytes. */
+export async function readAll(c: Deno.Conn): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const buf = new Uint8Array(256 * 1024);
+  for (;;) {
+    let n: number | null;
+    try {
+      n = await c.read(buf);
+    } catch {
+      n = null;
+    }
+    if (n === null) break;
+    chunks.push(buf.slice(0, n));
+    total += n;
+  }
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const ch of chunks) {
+    out.set(ch, o);
+    o += ch.length;
+  }
+  return out;
+}
+
+/** Connects, sends `text`, half-closes, returns the whole reply as text. */
+export async function tcpRequest(port: number, text: string): Promise<string> {
+  const c = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await c.write(new TextEncoder().encode(text));
+    await c.closeWrite();
+    return new TextDecoder().decode(await readAll(c));
+  } finally {
+    try {
+      c.close();
+    } catch {
+      // closed
+    }
+  }
+}
+
+export function tcpListener(name: string, port: number, extra: Partial<Listener> = {}): Listener {
+  return listener(name, port, { protocol: "TCP", ...extra });
+}
+
+/** An L4 route (no HTTP matches) attached to `listeners`. */
+export function l4Route(
+  name: string,
+  proto: "TCP" | "TLS" | "UDP",
+  backends: Parameters<typeof route>[1],
+  extra: Partial<Route> = {},
+): Route {
+  return route(name, backends, { matches: [], l4Protocol: proto, ...extra });
+}
