@@ -32,7 +32,9 @@ function listenerAccepts(route: RouteProtocol, l: AcceptedListener): boolean {
     case "HTTP":
       return p === "HTTP" || p === "HTTPS";
     case "TLS":
-      return p === "TLS" && l.spec.tls?.mode === "Passthrough";
+      // Passthrough routes by SNI; Terminate (TLSRoute "Terminate" mode) ends
+      // TLS with the listener's certificates and forwards plain TCP.
+      return p === "TLS";
     case "TCP":
       return p === "TCP" || (p === "TLS" && l.spec.tls?.mode === "Terminate");
     case "UDP":
