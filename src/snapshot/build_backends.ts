@@ -210,7 +210,12 @@ export function buildBackends(ctx: BuildContext, backends: readonly Typed<"Proxy
         const key = `${ns}/${ccRef.name}`;
         const sec = ctx.index.get("Secret", key);
         const e = sec ? tlsSecretEntry(key, sec) : `Secret ${key} not found`;
-        if (typeof e === "string") {
+        if (ns !== be.namespace && !ctx.refPermittedFrom(be.source, "", "Secret", ns, ccRef.name)) {
+          const msg = `Secret ${key} is in another namespace and no ReferenceGrant allows it`;
+          st.set("ResolvedRefs", false, "RefNotPermitted", `spec.tls.clientCertificateRef: ${msg}`);
+          ctx.error(be.source, "spec.tls.clientCertificateRef", msg);
+          resolved = false;
+        } else if (typeof e === "string") {
           st.set(
             "ResolvedRefs",
             false,

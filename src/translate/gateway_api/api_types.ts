@@ -48,9 +48,30 @@ const listener = obj({
 }, lenient);
 export type ListenerIn = Infer<typeof listener>;
 
+/** Gateway `spec.tls.frontend` default / perPort[].tls: client-certificate validation. */
+const frontendTlsConfig = obj({
+  validation: obj({
+    caCertificateRefs: arr(
+      obj({ group: str().opt(), kind: str().opt(), name: str(), namespace: str().opt() }, lenient),
+    ).default([]),
+    mode: str().opt(),
+  }, lenient).opt(),
+}, lenient);
+export type FrontendTlsConfigIn = Infer<typeof frontendTlsConfig>;
+
+const gatewayTls = obj({
+  backend: obj({ clientCertificateRef: secretObjectRef.opt() }, lenient).opt(),
+  frontend: obj({
+    default: frontendTlsConfig.opt(),
+    perPort: arr(obj({ port: int(), tls: frontendTlsConfig }, lenient)).opt(),
+  }, lenient).opt(),
+}, lenient);
+export type GatewayTlsIn = Infer<typeof gatewayTls>;
+
 export const gatewaySpec = obj({
   gatewayClassName: str({ minLength: 1 }),
   listeners: arr(listener).default([]),
+  tls: gatewayTls.opt(),
   addresses: arr(obj({ type: str().opt(), value: str().opt() }, lenient)).opt(),
   infrastructure: obj({
     labels: stringMap().opt(),

@@ -46,11 +46,12 @@ function pemCertificateProblem(pem: string | undefined): string | undefined {
   return undefined;
 }
 
-function caProblem(
+/** Why a CA reference cannot be used (InvalidKind, InvalidCACertificateRef), or undefined. */
+export function caProblem(
   w: Omit<World, "tlsPolicies">,
   ns: string,
   ref: { group: string; kind: string; name: string },
-) {
+): { reason: string; message: string } | undefined {
   if (ref.group !== "" || (ref.kind !== "ConfigMap" && ref.kind !== "Secret")) {
     return {
       reason: "InvalidKind",

@@ -238,6 +238,8 @@ export class BackendSet {
   readonly #names = new Set<string>();
   /** Backends that cannot be expressed as a ProxyBackend (reported as ResolvedRefs problems). */
   readonly problems: { reason: string; message: string }[] = [];
+  /** Client certificate TLS backends present (the parent Gateway's spec.tls.backend). */
+  clientCertificateRef: { name: string; namespace?: string } | undefined;
 
   constructor(
     private readonly base: string,
@@ -284,7 +286,9 @@ export class BackendSet {
         port: b.port,
       }),
       protocol: b.protocol,
-      tls: b.tls,
+      tls: b.tls && this.clientCertificateRef
+        ? { ...b.tls, clientCertificateRef: { ...this.clientCertificateRef } }
+        : b.tls,
     });
     const obj = generatedObject("ProxyBackend", this.namespace, name, this.src, spec, {
       ownerLabel: this.ownerLabel,

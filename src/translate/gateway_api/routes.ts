@@ -13,6 +13,7 @@ import type { ParentRefIn, RouteKind } from "./api_types.ts";
 import { attachRoute } from "./attach.ts";
 import type { Attachment, ParentResult } from "./attach.ts";
 import { BackendSet, resolveBackendRef } from "./backends.ts";
+import { routeClientCert } from "./frontend_tls.ts";
 import type { GatewayState } from "./gateway.ts";
 import {
   compact,
@@ -168,6 +169,11 @@ export function translateRoute(
   const base = objectNameOf([kind.toLowerCase(), o.metadata.name]);
   const src = sourceOf(o);
   const backends = new BackendSet(base, ns, src, GATEWAY_API_OWNER_LABEL, registry);
+  // TLS backends present the parent Gateway's spec.tls.backend client certificate.
+  backends.clientCertificateRef = routeClientCert(
+    parents.flatMap((p) => p.attachments.map((a) => a.gateway)),
+    ns,
+  );
   const ctx: RuleContext = {
     routeKind: kind === "GRPCRoute" ? "GRPCRoute" : "HTTPRoute",
     routeNs: ns,
