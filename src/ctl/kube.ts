@@ -99,6 +99,7 @@ export interface Resource {
   readonly plural: string;
   /** Kind, for "not found" messages. */
   readonly kind: string;
+  readonly clusterScoped?: boolean;
 }
 
 function explain(client: KubeClient, err: unknown, what: string, r: Resource): CtlError {
@@ -136,7 +137,9 @@ export async function listAll(
   namespace: string | undefined,
   labelSelector?: string,
 ): Promise<Record<string, unknown>[]> {
-  const what = `${r.plural} ${namespace ? `in namespace ${namespace}` : "in all namespaces"}`;
+  const what = r.clusterScoped
+    ? r.plural
+    : `${r.plural} ${namespace ? `in namespace ${namespace}` : "in all namespaces"}`;
   try {
     const q: Record<string, string> = labelSelector ? { labelSelector } : {};
     const l = await client.list(resourcePath(r.group, r.version, r.plural, namespace), q);

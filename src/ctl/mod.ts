@@ -97,6 +97,7 @@ const RES = {
     version: "v1",
     plural: "gatewayclasses",
     kind: "GatewayClass",
+    clusterScoped: true,
   },
   gateways: { group: GATEWAY_API, version: "v1", plural: "gateways", kind: "Gateway" },
   httproutes: { group: GATEWAY_API, version: "v1", plural: "httproutes", kind: "HTTPRoute" },

@@ -28,7 +28,7 @@ Deno.test("gateways: class, every address, Programmed; NAMESPACE column only wit
     ["apps", "api", "novaedge", "<none>", "True", "30m"],
     ["shop", "web", "novaedge", "192.0.2.10,lb.example.test", "False", "90m"],
   ]);
-  assert.match(renderTable(all), /^NAMESPACE   NAME   CLASS      ADDRESSES\s+PROGRAMMED   AGE$/m);
+  assert.match(renderTable(all), /^NAMESPACE {3}NAME {3}CLASS {6}ADDRESSES\s+PROGRAMMED {3}AGE$/m);
 });
 
 Deno.test("httproutes: hostnames, parents, Accepted / ResolvedRefs per parent in parentRefs order", () => {
