@@ -381,9 +381,32 @@ export function parseAnnotations(
     };
   }
 
+  /** A redirect annotation's target, checked here so problems name the annotation that was set. */
+  const redirectUrl = (name: string): string | undefined => {
+    const v = a[name];
+    let u: URL;
+    try {
+      u = new URL(v);
+    } catch {
+      bad(name, `redirect target ${JSON.stringify(v)} is not an absolute URL`);
+      return undefined;
+    }
+    if (u.protocol !== "http:" && u.protocol !== "https:") {
+      bad(name, `redirect scheme ${u.protocol} is not supported (http and https are)`);
+      return undefined;
+    }
+    if (u.search !== "" || u.hash !== "") {
+      bad(name, `the query string and fragment of ${v} are dropped (a redirect cannot set them)`);
+      u.search = "";
+      u.hash = "";
+    }
+    return u.href;
+  };
+
   // ingress-nginx checks temporal-redirect first: with both set, the permanent one does nothing.
   if (a["temporal-redirect"] !== undefined) {
-    config.redirect = { url: a["temporal-redirect"], code: 302 };
+    const url = redirectUrl("temporal-redirect");
+    if (url !== undefined) config.redirect = { url, code: 302 };
     for (const k of ["permanent-redirect", "permanent-redirect-code"]) {
       if (a[k] !== undefined) {
         bad(k, "has no effect: temporal-redirect takes precedence (as in ingress-nginx)");
@@ -394,10 +417,10 @@ export function parseAnnotations(
     if (![301, 302, 303, 307, 308].includes(code)) {
       bad("permanent-redirect-code", `status ${code} is not a redirect code NovaEdge supports`);
     }
-    config.redirect = {
-      url: a["permanent-redirect"],
-      code: [301, 302, 303, 307, 308].includes(code) ? code : 301,
-    };
+    const url = redirectUrl("permanent-redirect");
+    if (url !== undefined) {
+      config.redirect = { url, code: [301, 302, 303, 307, 308].includes(code) ? code : 301 };
+    }
   } else if (a["permanent-redirect-code"] !== undefined) {
     bad("permanent-redirect-code", "has no effect without permanent-redirect");
   }
