@@ -126,3 +126,115 @@ export function l4Route(
 ): Route {
   return route(name, backends, { matches: [], l4Protocol: proto, ...extra });
 }
+
+/** A TLS backend (Deno.listenTls with one certificate) that answers "<text>" and closes. */
+export function tlsBackend(certPem: string, keyPem: string, text: string): TcpBackend {
+  const l = Deno.listenTls({ hostname: "127.0.0.1", port: 0, cert: certPem, key: keyPem });
+  const b: TcpBackend = {
+    port: (l.addr as Deno.NetAddr).port,
+    accepted: 0,
+    close: () => {
+      try {
+        l.close();
+      } catch {
+        // closed
+      }
+    },
+  };
+  (async () => {
+    for (;;) {
+      let c: Deno.TlsConn;
+      try {
+        c = await l.accept();
+      } catch {
+        return;
+      }
+      b.accepted++;
+      (async () => {
+        await c.handshake();
+        await c.write(new TextEncoder().encode(text));
+        await c.closeWrite();
+        const buf = new Uint8Array(1024);
+        while ((await c.read(buf)) !== null) { /* until the client closes */ }
+      })().catch(() => {}).finally(() => {
+        try {
+          c.close();
+        } catch {
+          // closed
+        }
+      });
+    }
+  })();
+  return b;
+}
+
+export interface TlsReply {
+  /** Everything the server sent before closing (null when the handshake failed). */
+  text: string | null;
+  /** The handshake error, if any. */
+  error: string | null;
+}
+
+/**
+ * TLS client (node:tls): SNI `servername`, trusting `caPem`, sends `send`
+ * then half-closes, and reads to EOF.
+ */
+export function tlsRequest(
+  port: number,
+  servername: string,
+  caPem: string,
+  send = "",
+): Promise<TlsReply> {
+  return import("node:tls").then((tls) =>
+    new Promise<TlsReply>((resolve) => {
+      const s = tls.connect({ host: "127.0.0.1", port, servername, ca: [caPem] });
+      let text = "";
+      let secure = false;
+      s.on("secureConnect", () => {
+        secure = true;
+        s.end(send);
+      });
+      s.on("data", (d: Uint8Array) => (text += new TextDecoder().decode(d)));
+      s.on("end", () => resolve({ text, error: null }));
+      s.on("error", (e: Error) => {
+        s.destroy();
+        resolve(secure ? { text, error: null } : { text: null, error: e.message });
+      });
+      s.on(
+        "close",
+        () => resolve(secure ? { text, error: null } : { text: null, error: "closed" }),
+      );
+    })
+  );
+}
+
+/** A real ClientHello (node:tls) with server name `servername` ("" = none), captured on a raw socket. */
+export async function captureClientHello(servername: string): Promise<Uint8Array> {
+  const { parseClientHello } = await import("../../../src/proxy/l4/client_hello.ts");
+  const tls = await import("node:tls");
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  const s = tls.connect({
+    host: "127.0.0.1",
+    port,
+    servername: servername || undefined,
+    rejectUnauthorized: false,
+  });
+  s.on("error", () => {});
+  const c = await l.accept();
+  let got = new Uint8Array(0);
+  const buf = new Uint8Array(65536);
+  for (let i = 0; i < 100; i++) {
+    const n = await c.read(buf);
+    if (n === null) break;
+    const next = new Uint8Array(got.length + n);
+    next.set(got);
+    next.set(buf.subarray(0, n), got.length);
+    got = next;
+    if (parseClientHello(got).state !== "more") break;
+  }
+  s.destroy();
+  c.close();
+  l.close();
+  return got;
+}
