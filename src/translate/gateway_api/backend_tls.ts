@@ -8,7 +8,7 @@
 import { X509Certificate } from "node:crypto";
 import { Buffer } from "node:buffer";
 import type { Condition, KubeObject, ObjectStatus } from "../../store/types.ts";
-import { parseWith } from "../../crds/schema.ts";
+import { arr, obj, parseWith, str } from "../../crds/schema.ts";
 import { backendTlsPolicySpec, GATEWAY_GROUP } from "./api_types.ts";
 import type { BackendTlsPolicySpecIn } from "./api_types.ts";
 import { cond } from "./generated.ts";
@@ -26,7 +26,16 @@ export interface TlsPolicy {
   readonly refProblem?: { reason: string; message: string };
   /** Targets this policy lost to an older one. */
   readonly conflictedOn: string[];
+  /** Why the spec does not parse (--config-dir files are not validated by an API server). */
+  readonly invalid?: string;
 }
+
+/** Just the targets, to fail them when the rest of a policy does not parse. */
+const policyTargets = obj({
+  targetRefs: arr(
+    obj({ group: str(), kind: str(), name: str(), sectionName: str().opt() }, { strict: false }),
+  ).default([]),
+}, { strict: false });
 
 /** The analysis of every BackendTLSPolicy, and the winner per "<ns>/<svc>|<section>". */
 export interface TlsPolicies {
@@ -89,8 +98,23 @@ export function analyzeTlsPolicies(w: Omit<World, "tlsPolicies">): TlsPolicies {
   for (const o of w.all) {
     if (o.kind !== "BackendTLSPolicy" || !o.apiVersion.startsWith(`${GATEWAY_GROUP}/`)) continue;
     const p = parseWith(backendTlsPolicySpec, o.spec);
-    if (!p.ok) continue;
     const ns = o.metadata.namespace ?? "default";
+    if (!p.ok) {
+      // Never serve its targets in plaintext: an unusable policy fails them (see backends.ts).
+      const t = parseWith(policyTargets, o.spec);
+      if (!t.ok) continue;
+      const e = p.errors[0];
+      all.push({
+        obj: o,
+        namespace: ns,
+        spec: { targetRefs: t.value.targetRefs, validation: { hostname: "" } },
+        caRefs: [],
+        system: false,
+        conflictedOn: [],
+        invalid: `spec${e.field ? `.${e.field}` : ""}: ${e.message}`,
+      });
+      continue;
+    }
     const v = p.value.validation;
     const caRefs: { kind: "ConfigMap" | "Secret"; name: string }[] = [];
     let refProblem: { reason: string; message: string } | undefined;
@@ -169,6 +193,8 @@ export function tlsPolicyStatuses(
           gen,
         ),
       );
+    } else if (p.invalid !== undefined) {
+      conditions.push(cond("Accepted", false, "Invalid", p.invalid, gen));
     } else if (!policyUsable(p)) {
       conditions.push(
         cond(

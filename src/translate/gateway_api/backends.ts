@@ -197,8 +197,11 @@ export function resolveBackendRef(
         return {
           ok: false,
           reason: "InvalidBackendTLSPolicy",
-          message:
-            `Service ${ns}/${ref.name} port ${ref.port}: BackendTLSPolicy ${pname} has no valid CA certificate`,
+          message: `Service ${ns}/${ref.name} port ${ref.port}: BackendTLSPolicy ${pname} ${
+            pol.invalid !== undefined
+              ? `is invalid (${pol.invalid})`
+              : "has no valid CA certificate"
+          }`,
           silent: true,
         };
       }
