@@ -39,6 +39,8 @@ self.onmessage = async (e: MessageEvent<WorkerRequest>) => {
           log: logger(`dataplane.w${m.index}`),
           accessLog: m.accessLog,
           reusePort: true,
+          // UDP sessions live in one thread: only the first worker binds UDP ports.
+          udp: m.index === 0,
         });
         return reply({ ok: true });
       case "apply":

@@ -8,6 +8,14 @@ import type { Logger, LogLevel } from "../observe/log.ts";
 import { activeConnections, httpRequests, registry, upstreamLatency } from "../observe/metrics.ts";
 import type { Snapshot } from "../snapshot/types.ts";
 import type { BoundListener } from "./local.ts";
+import { l4Active, l4Bytes, l4Connections, l4Refused } from "./l4/observe.ts";
+
+/** L4 counters folded from workers by delta (their label sets pass through unchanged). */
+const L4_COUNTERS = new Map<string, { inc(labels: Record<string, string>, v: number): void }>([
+  ["novaedge_l4_connections_total", l4Connections],
+  ["novaedge_l4_bytes_total", l4Bytes],
+  ["novaedge_l4_refused_total", l4Refused],
+]);
 import type { WorkerReply, WorkerRequest } from "./worker.ts";
 
 type Req = WorkerRequest extends infer R ? R extends { id: number } ? Omit<R, "id"> : never : never;
@@ -204,11 +212,27 @@ export class WorkerSet {
   private async collectNow(): Promise<void> {
     const all = await Promise.all(this.threads.map((t) => t.call({ type: "metrics" })));
     const gaugeSums = new Map<string, number>();
+    const l4Sums = new Map<string, number>();
     all.forEach((r, i) => {
       if (!r.ok) return;
       const t = this.threads[i];
       for (const m of r.metrics as MetricJson[]) {
-        if (m.name === "novaedge_http_requests_total") {
+        const l4Counter = L4_COUNTERS.get(m.name);
+        if (l4Counter) {
+          for (const v of m.values) {
+            const labels: Record<string, string> = {};
+            for (const [k, x] of Object.entries(v.labels)) labels[k] = String(x);
+            const key = `${m.name}|${JSON.stringify(labels)}`;
+            const d = v.value - (t.last.get(key) ?? 0);
+            t.last.set(key, v.value);
+            if (d > 0) l4Counter.inc(labels, d);
+          }
+        } else if (m.name === "novaedge_l4_active_connections") {
+          for (const v of m.values) {
+            const l = String(v.labels.listener);
+            l4Sums.set(l, (l4Sums.get(l) ?? 0) + v.value);
+          }
+        } else if (m.name === "novaedge_http_requests_total") {
           for (const v of m.values) {
             const key = `req|${v.labels.route}|${v.labels.code}`;
             const d = v.value - (t.last.get(key) ?? 0);
@@ -251,5 +275,6 @@ export class WorkerSet {
       }
     });
     for (const [l, v] of gaugeSums) activeConnections.set({ listener: l }, v);
+    for (const [l, v] of l4Sums) l4Active.set({ listener: l }, v);
   }
 }

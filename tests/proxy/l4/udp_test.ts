@@ -1,0 +1,132 @@
+/** UDP listeners: per-client sessions, replies to the right client, session reuse, idle expiry. */
+import assert from "node:assert/strict";
+import { DataPlane } from "../../../src/proxy/mod.ts";
+import { accessLines, cluster, freePort, limits, snapshot } from "../_helpers.ts";
+import { l4Route, tcpListener } from "./_l4.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** A UDP backend answering "<name>:<payload>" and remembering source ports. */
+function udpBackend(name: string) {
+  const sock = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  const sources: number[] = [];
+  (async () => {
+    for (;;) {
+      try {
+        const [data, from] = await sock.receive();
+        sources.push((from as Deno.NetAddr).port);
+        await sock.send(enc.encode(`${name}:${dec.decode(data)}`), from);
+      } catch {
+        return;
+      }
+    }
+  })();
+  return { port: (sock.addr as Deno.NetAddr).port, sources, close: () => sock.close() };
+}
+
+/** Sends one datagram and waits (up to 5 s) for one reply. */
+async function ask(sock: Deno.DatagramConn, port: number, text: string): Promise<string> {
+  await sock.send(enc.encode(text), { transport: "udp", hostname: "127.0.0.1", port });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const reply = await Promise.race([
+    sock.receive().then(([d]) => dec.decode(d)),
+    new Promise<string>((r) => (timer = setTimeout(() => r("<no reply>"), 5000))),
+  ]);
+  clearTimeout(timer);
+  return reply;
+}
+
+function client(): Deno.DatagramConn {
+  return Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+}
+
+Deno.test("UDP: two clients get their own replies; a client's datagrams share one session", async () => {
+  const be = udpBackend("be");
+  const port = freePort();
+  const dp = new DataPlane({});
+  const c1 = client();
+  const c2 = client();
+  try {
+    await dp.apply(snapshot({
+      listeners: [tcpListener("dns", port, { protocol: "UDP" })],
+      routes: [l4Route("r-udp", "UDP", ["c"])],
+      clusters: [cluster("c", [be.port])],
+    }));
+    assert.equal(dp.listeners().find((l) => l.kind === "udp")?.port, port);
+    assert.equal(await ask(c1, port, "one"), "be:one");
+    assert.equal(await ask(c2, port, "two"), "be:two");
+    assert.equal(await ask(c1, port, "three"), "be:three");
+    assert.equal(await ask(c2, port, "four"), "be:four");
+    // Session reuse: per client one upstream socket (one source port each).
+    assert.equal(be.sources.length, 4);
+    assert.equal(be.sources[0], be.sources[2]);
+    assert.equal(be.sources[1], be.sources[3]);
+    assert.notEqual(be.sources[0], be.sources[1]);
+  } finally {
+    c1.close();
+    c2.close();
+    await dp.close();
+    be.close();
+  }
+});
+
+Deno.test("UDP: an idle session expires, logs one line, and the next datagram opens a new one", async () => {
+  const be = udpBackend("be");
+  const port = freePort();
+  const dp = new DataPlane({});
+  const c1 = client();
+  try {
+    await dp.apply(snapshot({
+      listeners: [
+        tcpListener("udp-idle", port, { protocol: "UDP", limits: limits({ idleTimeoutMs: 200 }) }),
+      ],
+      routes: [l4Route("r-idle", "UDP", ["c"])],
+      clusters: [cluster("c", [be.port])],
+    }));
+    assert.equal(await ask(c1, port, "a"), "be:a");
+    assert.equal(await ask(c1, port, "bb"), "be:bb");
+    // Wait (bounded) for the session's log line.
+    let line: Record<string, unknown> | undefined;
+    for (let i = 0; i < 100 && !line; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      line = accessLines().find((l) => l.listener === "udp-idle" && l.msg === "session");
+    }
+    assert.ok(line, "the expired session wrote its line");
+    assert.equal(line.route, "r-idle");
+    assert.equal(line.bytesIn, 3);
+    assert.equal(line.bytesOut, "be:a".length + "be:bb".length);
+    assert.equal(await ask(c1, port, "c"), "be:c");
+    assert.equal(be.sources.length, 3);
+    assert.notEqual(be.sources[2], be.sources[0], "a new session has a new upstream socket");
+  } finally {
+    c1.close();
+    await dp.close();
+    be.close();
+  }
+});
+
+Deno.test("UDP: no route → datagrams are dropped and the session is logged with the reason", async () => {
+  const port = freePort();
+  const dp = new DataPlane({});
+  const c1 = client();
+  try {
+    await dp.apply(snapshot({
+      listeners: [
+        tcpListener("udp-none", port, { protocol: "UDP", limits: limits({ idleTimeoutMs: 100 }) }),
+      ],
+      routes: [],
+      clusters: [],
+    }));
+    await c1.send(enc.encode("x"), { transport: "udp", hostname: "127.0.0.1", port });
+    let line: Record<string, unknown> | undefined;
+    for (let i = 0; i < 100 && !line; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      line = accessLines().find((l) => l.listener === "udp-none");
+    }
+    assert.match(String(line?.reason), /no UDP route is attached to listener udp-none/);
+  } finally {
+    c1.close();
+    await dp.close();
+  }
+});
