@@ -115,6 +115,11 @@ export const spec: RoleSpec = {
       help: "GatewayClass controllerName served (default novaedge.io/gateway-controller)",
     },
     {
+      name: "ingress-controller-name",
+      kind: "string",
+      help: "IngressClass spec.controller served (default novaedge.io/ingress-controller)",
+    },
+    {
       name: "gateway-address",
       kind: "string",
       repeat: true,
@@ -284,7 +289,10 @@ export async function main(args: string[]): Promise<number> {
     isLeader,
     writeStatuses: (s) => writer.sync(s),
     writeGenerated: (g) => generatedWriter.sync(g),
-    pipeline: { gatewayApi },
+    pipeline: {
+      gatewayApi,
+      ingress: { controllerName: stringFlag(flags, "ingress-controller-name") },
+    },
     debounceMs: numberFlag(flags, "debounce-ms") ?? 50,
   });
   source = new KubeSource({
