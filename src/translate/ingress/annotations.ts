@@ -339,7 +339,8 @@ export function parseAnnotations(
   if (config.canary) {
     const w = intOf("canary-weight");
     const total = intOf("canary-weight-total");
-    if (total !== undefined && total > 0) config.canaryWeightTotal = total;
+    if (total === 0) bad("canary-weight-total", "must be greater than 0 (100 is used)");
+    else if (total !== undefined) config.canaryWeightTotal = total;
     if (w !== undefined) config.canaryWeight = Math.min(w, config.canaryWeightTotal);
     if (a["canary-by-header"] === undefined) {
       needs(["canary-by-header-value", "canary-by-header-pattern"], "canary-by-header");
