@@ -75,6 +75,7 @@ export const WATCHED_RESOURCES: readonly ResourceSpec[] = [
   gw("TCPRoute", "tcproutes", "v1alpha2"),
   gw("UDPRoute", "udproutes", "v1alpha2"),
   gw("BackendTLSPolicy", "backendtlspolicies"),
+  gw("ListenerSet", "listenersets"),
   {
     group: "networking.k8s.io",
     version: "v1",

@@ -78,8 +78,24 @@ export const gatewaySpec = obj({
     annotations: stringMap().opt(),
     parametersRef: obj({ group: str().opt(), kind: str().opt(), name: str() }, lenient).opt(),
   }, lenient).opt(),
+  /** Which namespaces' ListenerSets may attach (default: none). */
+  allowedListeners: obj({
+    namespaces: obj({ from: str().opt(), selector: labelSelector.opt() }, lenient).opt(),
+  }, lenient).opt(),
 }, lenient);
 export type GatewaySpecIn = Infer<typeof gatewaySpec>;
+
+/** ListenerSet (gateway.networking.k8s.io/v1): listeners merged into a parent Gateway. */
+export const listenerSetSpec = obj({
+  parentRef: obj({
+    group: str().opt(),
+    kind: str().opt(),
+    namespace: str().opt(),
+    name: str({ minLength: 1 }),
+  }, lenient),
+  listeners: arr(listener).default([]),
+}, lenient);
+export type ListenerSetSpecIn = Infer<typeof listenerSetSpec>;
 
 export const gatewayClassSpec = obj({
   controllerName: str({ minLength: 1 }),

@@ -32,7 +32,7 @@ function routeAllowedFrom(l: ListenerState, gw: GatewayState, routeNs: string, w
   const ns = l.spec.allowedRoutes?.namespaces;
   const from = ns?.from ?? "Same";
   if (from === "All") return true;
-  if (from === "Same") return routeNs === gw.namespace;
+  if (from === "Same") return routeNs === (l.sameNamespace ?? gw.namespace);
   if (from === "Selector") {
     return ns?.selector !== undefined &&
       matchesSelector(ns.selector, labelsOfNamespace(w, routeNs));
@@ -40,9 +40,18 @@ function routeAllowedFrom(l: ListenerState, gw: GatewayState, routeNs: string, w
   return false; // "None" or unknown
 }
 
+/** A ListenerSet as routes see it: its Gateway and, when attached, its listeners. */
+export interface ListenerSetParent {
+  readonly gateway: GatewayState;
+  readonly attached: boolean;
+  readonly listeners: readonly ListenerState[];
+}
+
 /**
- * Attaches a route's parentRefs to our Gateways. parentRefs that name no Gateway
- * of ours are left out (another controller owns their status).
+ * Attaches a route's parentRefs to our Gateways and ListenerSets. A Gateway
+ * parentRef sees only the Gateway's own listeners, a ListenerSet parentRef only
+ * the ListenerSet's. parentRefs that name nothing of ours are left out (another
+ * controller owns their status).
  */
 export function attachRoute(
   kind: RouteKind,
@@ -51,6 +60,7 @@ export function attachRoute(
   parentRefs: readonly ParentRefIn[],
   gateways: ReadonlyMap<string, GatewayState>,
   w: World,
+  listenerSets: ReadonlyMap<string, ListenerSetParent> = new Map(),
 ): ParentResult[] {
   const out: ParentResult[] = [];
   const l4 = kind === "TCPRoute" || kind === "UDPRoute";
@@ -58,17 +68,27 @@ export function attachRoute(
   for (const ref of parentRefs) {
     const group = ref.group ?? GATEWAY_GROUP;
     const refKind = ref.kind ?? "Gateway";
-    if (group !== GATEWAY_GROUP || refKind !== "Gateway") continue;
+    if (group !== GATEWAY_GROUP || (refKind !== "Gateway" && refKind !== "ListenerSet")) continue;
     const gwNs = ref.namespace ?? routeNs;
-    const gw = gateways.get(`${gwNs}/${ref.name}`);
+    let gw: GatewayState | undefined;
+    let own: readonly ListenerState[];
+    if (refKind === "Gateway") {
+      gw = gateways.get(`${gwNs}/${ref.name}`);
+      own = gw?.listeners ?? [];
+    } else {
+      const ls = listenerSets.get(`${gwNs}/${ref.name}`);
+      gw = ls?.gateway;
+      own = ls?.attached ? ls.listeners : [];
+    }
     if (gw === undefined) continue;
     const echo: Record<string, unknown> = { group, kind: refKind };
     if (ref.namespace !== undefined) echo.namespace = ref.namespace;
     echo.name = ref.name;
     if (ref.sectionName !== undefined) echo.sectionName = ref.sectionName;
     if (ref.port !== undefined) echo.port = ref.port;
+    const parentName = `${refKind} ${gwNs}/${ref.name}`;
 
-    const candidates = gw.listeners.filter((l) =>
+    const candidates = own.filter((l) =>
       (ref.sectionName === undefined || l.spec.name === ref.sectionName) &&
       (ref.port === undefined || l.spec.port === ref.port)
     );
@@ -82,7 +102,9 @@ export function attachRoute(
         accepted: {
           ok: false,
           reason: "NoMatchingParent",
-          message: `Gateway ${gwNs}/${ref.name} has no listener ${what}`.trim(),
+          message: `${parentName} has no ${
+            refKind === "ListenerSet" && own.length === 0 ? "attached " : ""
+          }listener ${what}`.trim(),
         },
         attachments: [],
       });
@@ -95,7 +117,7 @@ export function attachRoute(
         accepted: {
           ok: false,
           reason: "NotAllowedByListeners",
-          message: `no matching listener of Gateway ${gwNs}/${ref.name} allows ${kind}`,
+          message: `no matching listener of ${parentName} allows ${kind}`,
         },
         attachments: [],
       });
@@ -108,8 +130,7 @@ export function attachRoute(
         accepted: {
           ok: false,
           reason: "NotAllowedByListeners",
-          message:
-            `no matching listener of Gateway ${gwNs}/${ref.name} allows routes from namespace ${routeNs}`,
+          message: `no matching listener of ${parentName} allows routes from namespace ${routeNs}`,
         },
         attachments: [],
       });
@@ -127,8 +148,7 @@ export function attachRoute(
         accepted: {
           ok: false,
           reason: "NoMatchingListenerHostname",
-          message:
-            `no hostname of the route intersects a listener hostname of Gateway ${gwNs}/${ref.name}`,
+          message: `no hostname of the route intersects a listener hostname of ${parentName}`,
         },
         attachments: [],
       });

@@ -119,6 +119,12 @@ export interface ListenerState {
   attachedRoutes: number;
   /** Client-certificate validation from the Gateway's spec.tls.frontend (HTTPS only). */
   clientValidation?: FrontendValidation;
+  /** Its name in the ProxyGateway (a ListenerSet's listeners get unique ones; default spec.name). */
+  proxyName?: string;
+  /** The namespace allowedRoutes "Same" means (a ListenerSet's; default the Gateway's). */
+  sameNamespace?: string;
+  /** Programmed condition reason when not programmed (default Invalid). */
+  programmedReason?: string;
 }
 
 export interface GatewayState {
@@ -138,6 +144,25 @@ export interface GatewayState {
   readonly bindAddress?: string;
   /** spec.tls as analysed (frontend validation is on the listeners). */
   readonly tlsInfo: GatewayTlsInfo;
+  /** ListenerSets naming this Gateway (listener_set.ts fills it in), precedence order. */
+  listenerSets?: readonly ListenerSetLike[];
+}
+
+/** What gateway.ts needs of a ListenerSet (listener_set.ts owns the rest). */
+export interface ListenerSetLike {
+  /** Allowed by the Gateway's allowedListeners: its listeners are merged in. */
+  readonly attached: boolean;
+  /** Accepted (some listener valid): counted in the Gateway's attachedListenerSets. */
+  readonly accepted: boolean;
+  readonly listeners: readonly ListenerState[];
+}
+
+/** The Gateway's own listeners, then those of its attached ListenerSets (precedence order). */
+export function allListeners(g: GatewayState): ListenerState[] {
+  return [
+    ...g.listeners,
+    ...(g.listenerSets ?? []).filter((ls) => ls.attached).flatMap((ls) => ls.listeners),
+  ];
 }
 
 export interface GatewayClassesResult {
@@ -245,7 +270,7 @@ const PROTOCOL_KINDS: Record<string, readonly RouteKind[]> = {
 };
 
 /** Transport family of a protocol: listeners of different families cannot share a port. */
-function family(protocol: string): string {
+export function family(protocol: string): string {
   return protocol === "HTTP"
     ? "http"
     : protocol === "HTTPS" || protocol === "TLS"
@@ -274,10 +299,14 @@ export function tlsCapabilities(features: readonly string[]): TlsCapabilities {
   };
 }
 
-function validateListener(
+/**
+ * Validates one listener. `gw` is where it is declared: its namespace (certificate
+ * references resolve there) and kind (the ReferenceGrant subject: Gateway or ListenerSet).
+ */
+export function validateListener(
   l: ListenerIn,
   index: number,
-  gw: { namespace: string },
+  gw: { namespace: string; kind?: "Gateway" | "ListenerSet" },
   w: World,
   caps: TlsCapabilities,
 ): ListenerState {
@@ -368,7 +397,11 @@ function validateListener(
           continue;
         }
         if (
-          !referenceAllowed(w, { group: GATEWAY_GROUP, kind: "Gateway", namespace: gw.namespace }, {
+          !referenceAllowed(w, {
+            group: GATEWAY_GROUP,
+            kind: gw.kind ?? "Gateway",
+            namespace: gw.namespace,
+          }, {
             group: "",
             kind: "Secret",
             namespace: ns,
@@ -423,7 +456,7 @@ function validateListener(
 }
 
 /** Marks listeners that conflict on a port (protocol family, TLS mode or hostname). */
-function detectConflicts(listeners: ListenerState[], caps: TlsCapabilities): void {
+export function detectConflicts(listeners: ListenerState[], caps: TlsCapabilities): void {
   const byPort = new Map<string, ListenerState[]>();
   for (const l of listeners) {
     if (!l.accepted.ok) continue;
@@ -488,6 +521,24 @@ function detectConflicts(listeners: ListenerState[], caps: TlsCapabilities): voi
   }
 }
 
+/** Decides whether a validated listener is generated into the ProxyGateway, and why not. */
+export function settleListener(l: ListenerState): void {
+  const usable = l.accepted.ok && !l.conflicted &&
+    (l.resolvedRefs.ok || l.resolvedRefs.reason === "InvalidRouteKinds" ||
+      l.certRefs.length > 0) &&
+    l.supportedKinds.length > 0;
+  l.programmed = usable;
+  l.programmedMessage = usable
+    ? "Listener is programmed"
+    : !l.accepted.ok
+    ? `Listener is not accepted: ${l.accepted.message}`
+    : l.conflicted
+    ? `Listener is conflicted: ${l.conflicted.message}`
+    : l.supportedKinds.length === 0
+    ? "Listener supports no route kinds"
+    : `Listener has invalid references: ${l.resolvedRefs.message}`;
+}
+
 /** Validates one of our Gateways. */
 export function analyzeGateway(
   o: KubeObject,
@@ -501,22 +552,7 @@ export function analyzeGateway(
   const listeners = spec.listeners.map((l, i) => validateListener(l, i, { namespace }, w, caps));
   detectConflicts(listeners, caps);
   const tlsInfo = analyzeGatewayTls(spec, listeners, namespace, w);
-  for (const l of listeners) {
-    const usable = l.accepted.ok && !l.conflicted &&
-      (l.resolvedRefs.ok || l.resolvedRefs.reason === "InvalidRouteKinds" ||
-        l.certRefs.length > 0) &&
-      l.supportedKinds.length > 0;
-    l.programmed = usable;
-    l.programmedMessage = usable
-      ? "Listener is programmed"
-      : !l.accepted.ok
-      ? `Listener is not accepted: ${l.accepted.message}`
-      : l.conflicted
-      ? `Listener is conflicted: ${l.conflicted.message}`
-      : l.supportedKinds.length === 0
-      ? "Listener supports no route kinds"
-      : `Listener has invalid references: ${l.resolvedRefs.message}`;
-  }
+  for (const l of listeners) settleListener(l);
   // Addresses: IP addresses in spec.addresses are served as given; where
   // clients reach the Gateway otherwise comes from the caller.
   let addressProblem: Verdict | undefined;
@@ -655,21 +691,32 @@ function selectorOut(sel: LabelSelectorIn | undefined) {
 export function proxyGatewayOf(g: GatewayState): KubeObject | undefined {
   // A Gateway that is not accepted, or whose address cannot be served, is not programmed.
   if (g.addressProblem || g.programmedProblem) return undefined;
-  const listeners = g.listeners.filter((l) => l.programmed).map((l) => {
+  const listeners = allListeners(g).filter((l) => l.programmed).map((l) => {
     const s = l.spec;
     const l4 = s.protocol === "TCP" || s.protocol === "UDP";
-    const from = s.allowedRoutes?.namespaces?.from ?? "Same";
+    let from = s.allowedRoutes?.namespaces?.from ?? "Same";
+    // "Same" of a ListenerSet in another namespace means that namespace.
+    const sameElsewhere = from === "Same" && l.sameNamespace !== undefined &&
+      l.sameNamespace !== g.namespace;
+    if (sameElsewhere) from = "Selector";
     const tls = s.protocol === "HTTPS" || s.protocol === "TLS"
       ? compact({
         mode: s.tls?.mode ?? "Terminate",
         certificateRefs: (s.tls?.mode ?? "Terminate") === "Terminate"
-          ? l.certRefs.map((r) => compact({ kind: "Secret", name: r.name, namespace: r.namespace }))
+          ? l.certRefs.map((r) => {
+            const ns = r.namespace ?? l.sameNamespace;
+            return compact({
+              kind: "Secret",
+              name: r.name,
+              namespace: ns === g.namespace ? undefined : ns,
+            });
+          })
           : undefined,
         clientValidation: clientValidationOut(l.clientValidation),
       })
       : undefined;
     return compact({
-      name: s.name,
+      name: l.proxyName ?? s.name,
       port: s.port,
       protocol: s.protocol,
       address: g.bindAddress,
@@ -678,7 +725,9 @@ export function proxyGatewayOf(g: GatewayState): KubeObject | undefined {
       allowedRoutes: {
         namespaces: compact({
           from,
-          selector: from === "Selector"
+          selector: sameElsewhere
+            ? { matchLabels: { "kubernetes.io/metadata.name": l.sameNamespace! } }
+            : from === "Selector"
             ? selectorOut(s.allowedRoutes?.namespaces?.selector)
             : undefined,
         }),
@@ -694,31 +743,34 @@ export function proxyGatewayOf(g: GatewayState): KubeObject | undefined {
   });
 }
 
+/** A listener's status entry (Gateway status.listeners, ListenerSet status.listeners). */
+export function listenerStatus(l: ListenerState, gen: number): Record<string, unknown> {
+  const conditions: Condition[] = [
+    cond("Accepted", l.accepted.ok, l.accepted.reason, l.accepted.message, gen),
+    cond(
+      "Programmed",
+      l.programmed,
+      l.programmed ? "Programmed" : l.programmedReason ?? "Invalid",
+      l.programmedMessage,
+      gen,
+    ),
+    cond("ResolvedRefs", l.resolvedRefs.ok, l.resolvedRefs.reason, l.resolvedRefs.message, gen),
+    l.conflicted
+      ? cond("Conflicted", true, l.conflicted.reason, l.conflicted.message, gen)
+      : cond("Conflicted", false, "NoConflicts", "No conflicts", gen),
+  ];
+  return {
+    name: l.spec.name,
+    supportedKinds: l.supportedKinds.map((kind) => ({ group: GATEWAY_GROUP, kind })),
+    attachedRoutes: l.attachedRoutes,
+    conditions,
+  };
+}
+
 /** Renders a Gateway's status (after routes have been attached). */
 export function gatewayStatus(g: GatewayState): ObjectStatus {
   const gen = g.generation;
-  const listeners = g.listeners.map((l) => {
-    const conditions: Condition[] = [
-      cond("Accepted", l.accepted.ok, l.accepted.reason, l.accepted.message, gen),
-      cond(
-        "Programmed",
-        l.programmed,
-        l.programmed ? "Programmed" : l.accepted.ok ? "Invalid" : "Invalid",
-        l.programmedMessage,
-        gen,
-      ),
-      cond("ResolvedRefs", l.resolvedRefs.ok, l.resolvedRefs.reason, l.resolvedRefs.message, gen),
-      l.conflicted
-        ? cond("Conflicted", true, l.conflicted.reason, l.conflicted.message, gen)
-        : cond("Conflicted", false, "NoConflicts", "No conflicts", gen),
-    ];
-    return {
-      name: l.spec.name,
-      supportedKinds: l.supportedKinds.map((kind) => ({ group: GATEWAY_GROUP, kind })),
-      attachedRoutes: l.attachedRoutes,
-      conditions,
-    };
-  });
+  const listeners = g.listeners.map((l) => listenerStatus(l, gen));
   const total = g.listeners.length;
   const acceptedCount = g.listeners.filter((l) => l.accepted.ok).length;
   const allValid = g.listeners.every((l) => l.accepted.ok && !l.conflicted && l.resolvedRefs.ok);
@@ -738,7 +790,7 @@ export function gatewayStatus(g: GatewayState): ObjectStatus {
   } else {
     accepted = cond("Accepted", true, "Accepted", "Gateway is accepted", gen);
   }
-  const anyProgrammed = g.listeners.some((l) => l.programmed);
+  const anyProgrammed = allListeners(g).some((l) => l.programmed);
   const programmed = g.addressProblem
     ? cond("Programmed", false, "Invalid", g.addressProblem.message, gen)
     : g.programmedProblem
@@ -754,6 +806,9 @@ export function gatewayStatus(g: GatewayState): ObjectStatus {
       conditions: [accepted, programmed, ...gatewayTlsConditions(g.tlsInfo, gen)],
       ...(g.addresses.length ? { addresses: g.addresses } : {}),
       listeners,
+      ...(g.listenerSets?.length
+        ? { attachedListenerSets: g.listenerSets.filter((ls) => ls.accepted).length }
+        : {}),
     },
   };
 }

@@ -13,6 +13,7 @@
 import type { Condition, Diagnostic, KubeObject, ObjectStatus } from "../../store/types.ts";
 import { GATEWAY_GROUP, isRouteKind } from "./api_types.ts";
 import {
+  allListeners,
   collectGateways,
   DEFAULT_SUPPORTED_FEATURES,
   GATEWAY_CONTROLLER_NAME,
@@ -29,6 +30,7 @@ import {
 } from "./generated.ts";
 import { translateRoute } from "./routes.ts";
 import { allocateGatewayAddresses } from "./address_pool.ts";
+import { collectListenerSets, listenerSetStatus } from "./listener_set.ts";
 import { tlsPolicyStatuses } from "./backend_tls.ts";
 import { buildWorld, sanitizeObjects } from "./world.ts";
 import { parseNovaEdgeObject } from "../../crds/mod.ts";
@@ -135,7 +137,7 @@ function validProxyGatewayOf(g: GatewayState, diags: Diagnostic[]): KubeObject |
     if (pg === undefined) return undefined;
     const v = parseNovaEdgeObject("ProxyGateway", pg);
     if (v.ok) return pg;
-    const programmed = g.listeners.filter((l) => l.programmed);
+    const programmed = allListeners(g).filter((l) => l.programmed);
     const bad = new Map<number, string[]>();
     let whole = false;
     for (const e of v.errors) {
@@ -222,6 +224,13 @@ export function translateGatewayApi(
   }
   const gateways = collectGateways(sorted, classes.accepted, w, opts, registry, diagnostics);
   const gwMap = new Map<string, GatewayState>(gateways.map((g) => [`${g.namespace}/${g.name}`, g]));
+  const listenerSets = collectListenerSets(
+    sorted,
+    gwMap,
+    w,
+    opts.supportedFeatures,
+    diagnostics,
+  );
 
   const generated: KubeObject[] = [];
   // ProxyGateways first: a listener that cannot be expressed is not programmed,
@@ -234,7 +243,16 @@ export function translateGatewayApi(
   const ancestors = new Map<string, Set<string>>(); // Service → Gateways (BackendTLSPolicy)
   for (const o of sorted) {
     if (!isRouteKind(o.kind) || !o.apiVersion.startsWith(`${GATEWAY_GROUP}/`)) continue;
-    const r = translateRoute(o.kind, o, gwMap, w, opts.controllerName, registry, diagnostics);
+    const r = translateRoute(
+      o.kind,
+      o,
+      gwMap,
+      w,
+      opts.controllerName,
+      registry,
+      diagnostics,
+      listenerSets,
+    );
     generated.push(...r.objects);
     if (r.status) statuses.push(r.status);
     for (const svc of r.uses?.services ?? []) {
@@ -244,6 +262,7 @@ export function translateGatewayApi(
     }
   }
   for (const g of gateways) statuses.push(gatewayStatus(g));
+  for (const ls of listenerSets.values()) statuses.push(listenerSetStatus(ls));
   statuses.push(...tlsPolicyStatuses(w.tlsPolicies, ancestors, opts.controllerName));
   generated.sort(compareObjects);
   statuses.sort(compareStatus);

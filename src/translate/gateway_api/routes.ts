@@ -11,7 +11,7 @@ import { parseWith } from "../../crds/schema.ts";
 import { grpcRouteSpec, httpRouteSpec, l4RouteSpec } from "./api_types.ts";
 import type { ParentRefIn, RouteKind } from "./api_types.ts";
 import { attachRoute } from "./attach.ts";
-import type { Attachment, ParentResult } from "./attach.ts";
+import type { Attachment, ListenerSetParent, ParentResult } from "./attach.ts";
 import { BackendSet, resolveBackendRef } from "./backends.ts";
 import { routeClientCert } from "./frontend_tls.ts";
 import type { GatewayState } from "./gateway.ts";
@@ -149,6 +149,7 @@ export function translateRoute(
   controllerName: string,
   registry: NameRegistry,
   diags: Diagnostic[],
+  listenerSets?: ReadonlyMap<string, ListenerSetParent>,
 ): RouteOutput {
   const ns = o.metadata.namespace ?? "default";
   const gen = o.metadata.generation ?? 0;
@@ -164,7 +165,15 @@ export function translateRoute(
     return { objects: [] };
   }
   const route = parsed.value;
-  const parents = attachRoute(kind, ns, route.hostnames, route.parentRefs, gateways, w);
+  const parents = attachRoute(
+    kind,
+    ns,
+    route.hostnames,
+    route.parentRefs,
+    gateways,
+    w,
+    listenerSets,
+  );
   if (!parents.length) return { objects: [] }; // not ours
   const base = objectNameOf([kind.toLowerCase(), o.metadata.name]);
   const src = sourceOf(o);
@@ -225,13 +234,14 @@ export function translateRoute(
       const seen = new Set<string>();
       const parentRefs: Record<string, unknown>[] = [];
       for (const a of g.atts) {
-        const key = `${a.gateway.namespace}/${a.gateway.proxyName}/${a.listener.spec.name}`;
+        const section = a.listener.proxyName ?? a.listener.spec.name;
+        const key = `${a.gateway.namespace}/${a.gateway.proxyName}/${section}`;
         if (seen.has(key)) continue;
         seen.add(key);
         parentRefs.push(compact({
           namespace: a.gateway.namespace === ns ? undefined : a.gateway.namespace,
           name: a.gateway.proxyName,
-          sectionName: a.listener.spec.name,
+          sectionName: section,
         }));
       }
       const l4 = L4[kind];
