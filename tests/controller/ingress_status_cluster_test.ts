@@ -44,7 +44,8 @@ kind: IngressClass
 metadata: {name: ${ours}}
 spec:
   controller: ${controllerName}
-  parameters: {apiGroup: "", kind: ConfigMap, namespace: ${ns}, name: ingress-params, scope: Namespace}
+  # Core group: apiGroup is omitted (the API server rejects "").
+  parameters: {kind: ConfigMap, namespace: ${ns}, name: ingress-params, scope: Namespace}
 ---
 apiVersion: networking.k8s.io/v1
 kind: IngressClass
