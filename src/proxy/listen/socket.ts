@@ -232,6 +232,9 @@ export class ListenerSocket {
         // already closed
       }
       this.listener = null;
+      // The fd is released only once the pending accept op is dropped (next
+      // macrotask): re-binding the port in the same tick fails with EADDRINUSE.
+      await new Promise((r) => setTimeout(r, 0));
     }
     if (this.tlsServer) {
       const s = this.tlsServer;
