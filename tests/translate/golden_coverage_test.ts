@@ -4,6 +4,7 @@
  * has. (A new case need not be listed: the tables map issue items to cases.)
  */
 import assert from "node:assert/strict";
+import { NGINX_PREFIX, SUPPORTED_ANNOTATIONS } from "../../src/translate/ingress/annotations.ts";
 
 const DOC = new URL("../../docs/translators.md", import.meta.url);
 const GOLDEN = new URL("../golden/translate/", import.meta.url);
@@ -50,3 +51,38 @@ for (const [heading, translator] of [["Gateway API", "gateway_api"], ["Ingress",
     );
   });
 }
+
+/** The text of every golden file of a translator whose name ends with `suffix`. */
+function goldenTexts(translator: string, suffix: string): string[] {
+  const dir = new URL(`${translator}/`, GOLDEN);
+  return [...Deno.readDirSync(dir)]
+    .filter((e) => e.name.endsWith(suffix))
+    .map((e) => Deno.readTextFileSync(new URL(e.name, dir)));
+}
+
+Deno.test("every supported ingress-nginx annotation is used by an ingress golden input", () => {
+  const inputs = goldenTexts("ingress", ".in.yaml").join("\n");
+  const unused = Object.keys(SUPPORTED_ANNOTATIONS).filter((a) =>
+    !inputs.includes(`${NGINX_PREFIX}${a}:`)
+  );
+  assert.deepEqual(unused, [], "supported annotations without a golden case");
+});
+
+Deno.test("every status reason docs/translators.md lists is shown by a golden output", () => {
+  const start = doc.indexOf("## Statuses\n");
+  assert.ok(start >= 0, 'docs/translators.md has no "## Statuses" section');
+  const end = doc.indexOf("\n## ", start + 1);
+  const listed = new Set(
+    [...doc.slice(start, end).matchAll(/`([A-Z][A-Za-z]+)`/g)].map((m) => m[1]),
+  );
+  assert.ok(listed.size > 20, `only ${listed.size} reasons found in the Statuses section`);
+  const outputs = [
+    ...goldenTexts("gateway_api", ".out.yaml"),
+    ...goldenTexts("ingress", ".out.yaml"),
+  ]
+    .join("\n");
+  const missing = [...listed].filter((r) =>
+    !new RegExp(`^ *(?:- )?(?:reason|type): ${r}$`, "m").test(outputs)
+  );
+  assert.deepEqual(missing, [], "reasons documented but shown by no golden output");
+});
