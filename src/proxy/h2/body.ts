@@ -5,7 +5,7 @@
  */
 import { Hdrs } from "../core/headers.ts";
 import type { BodyReader } from "../core/types.ts";
-import type { H2Stream } from "./conn.ts";
+import type { H2Stream } from "./session.ts";
 
 export class H2Body implements BodyReader {
   private chunks: Uint8Array[] = [];
@@ -21,7 +21,7 @@ export class H2Body implements BodyReader {
   /** Called once when the consumer cancels the body. */
   onCancel: ((reason: string) => void) | null = null;
 
-  constructor(private st: H2Stream, readonly length: number) {}
+  constructor(private st: H2Stream, public length: number) {}
 
   /** Adds received data (null: none) and/or the end; returns why the stream is malformed, if it is. */
   push(c: Uint8Array | null, end: boolean): string | null {
@@ -99,6 +99,7 @@ export class H2Body implements BodyReader {
   abandon(): void {
     this.abandoned = true;
     this.ended = true;
+    this.discardQueued();
     this.notify();
   }
 

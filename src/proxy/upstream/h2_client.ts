@@ -1,12 +1,14 @@
 /**
- * HTTP/2 upstream client (h2c and TLS) on node:http2, which forwards
- * trailers — what gRPC needs and fetch() loses. One multiplexed session per
- * endpoint, re-dialled when it closes or receives GOAWAY.
+ * HTTP/2 upstream client, one multiplexed connection per endpoint, re-dialled
+ * when it closes or receives GOAWAY; trailers are forwarded (what gRPC needs
+ * and fetch() loses). h2c uses our own HTTP/2 client (h2/client.ts) on
+ * Deno.connect; TLS endpoints (and everything with NOVAEDGE_H2_ENGINE=node)
+ * use node:http2 sessions, which do the TLS verification.
  */
 import * as http2 from "node:http2";
 import { Buffer } from "node:buffer";
 import { Hdrs } from "../core/headers.ts";
-import type { Cancel } from "../core/types.ts";
+import type { BodyReader, Cancel } from "../core/types.ts";
 import { NodeBody } from "../io/node_body.ts";
 import {
   type EndpointConfig,
@@ -15,6 +17,16 @@ import {
   type UpstreamResponse,
 } from "./types.ts";
 import { drainOrClose } from "../io/node_transport.ts";
+import { type ClientStream, H2ClientConn } from "../h2/client.ts";
+import { CANCEL } from "../h2/frames.ts";
+
+function useNodeClient(): boolean {
+  try {
+    return Deno.env.get("NOVAEDGE_H2_ENGINE") === "node";
+  } catch {
+    return false; // no env permission: the default engine
+  }
+}
 import { nodeTlsOptions } from "./tls_identity.ts";
 
 type Session = http2.ClientHttp2Session;
@@ -32,9 +44,109 @@ const H2_FORBIDDEN = new Set([
 export class H2Client {
   private session: Session | null = null;
   private connecting: Promise<Session> | null = null;
+  private own: H2ClientConn | null = null;
+  private ownConnecting: Promise<H2ClientConn> | null = null;
+  private readonly useOwn: boolean;
   closed = false;
 
-  constructor(readonly cfg: EndpointConfig) {}
+  constructor(readonly cfg: EndpointConfig) {
+    this.useOwn = cfg.tls === null && !useNodeClient();
+  }
+
+  private connectOwn(): Promise<H2ClientConn> {
+    const cur = this.own;
+    if (cur && cur.usable) return Promise.resolve(cur);
+    if (this.ownConnecting) return this.ownConnecting;
+    const cfg = this.cfg;
+    const timeout = cfg.connectTimeoutMs > 0 ? cfg.connectTimeoutMs : 5000;
+    this.ownConnecting = (async () => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const dial = Deno.connect({ hostname: cfg.host, port: cfg.port });
+      let c: Deno.TcpConn;
+      try {
+        c = await Promise.race([
+          dial,
+          new Promise<never>((_, rej) => {
+            timer = setTimeout(
+              () => rej(new Error(`timed out after ${timeout} ms`)),
+              timeout,
+            );
+          }),
+        ]);
+      } catch (e) {
+        dial.then((late) => late.close(), () => {});
+        throw new UpstreamError(
+          "connect",
+          `connect to ${cfg.host}:${cfg.port} failed: ${(e as Error).message}`,
+          false,
+        );
+      } finally {
+        clearTimeout(timer);
+      }
+      // Several frames per exchange: Nagle would hold them for the peer's delayed ACK.
+      c.setNoDelay(true);
+      const conn: H2ClientConn = new H2ClientConn(
+        c,
+        cfg.idleTimeoutMs > 0 ? cfg.idleTimeoutMs : 60_000,
+        () => {
+          if (this.own === conn) this.own = null;
+        },
+        c,
+      );
+      c.unref();
+      conn.start();
+      this.own = conn;
+      return conn;
+    })().finally(() => {
+      this.ownConnecting = null;
+    });
+    return this.ownConnecting;
+  }
+
+  private async exchangeOwn(req: OutboundRequest, cancel: Cancel): Promise<UpstreamResponse> {
+    let conn = await this.connectOwn();
+    while (conn.full) {
+      await conn.slot();
+      if (!conn.usable) conn = await this.connectOwn();
+    }
+    const kv = [":method", req.method, ":scheme", req.scheme, ":authority", req.authority];
+    kv.push(":path", req.target);
+    const h = req.headers.kv;
+    const body = req.body;
+    const setLength = body !== null && body.length >= 0;
+    for (let i = 0; i < h.length; i += 2) {
+      const n = h[i];
+      if (n.charCodeAt(0) === 58 || H2_FORBIDDEN.has(n)) continue;
+      if (n === "te" && h[i + 1] !== "trailers") continue;
+      if (setLength && n === "content-length") continue;
+      kv.push(n, h[i + 1]);
+    }
+    if (setLength) kv.push("content-length", String(body.length));
+    const st: ClientStream = conn.open(kv, body === null);
+    const off = cancel.on(() => {
+      if (!st.aborted) st.reset(CANCEL, cancel.reason ?? "cancelled");
+    });
+    st.onDone = off;
+    if (body) pumpBody(st, body);
+    let head;
+    try {
+      head = await st.head;
+    } catch (e) {
+      off();
+      if (cancel.cancelled) {
+        throw new UpstreamError("cancelled", cancel.reason ?? "cancelled", true);
+      }
+      throw new UpstreamError("reset", (e as Error).message, !st.refused);
+    }
+    st.body.onCancel = () => {
+      if (!st.aborted && !st.remoteClosed) st.reset(CANCEL, "response body abandoned");
+    };
+    return {
+      status: head.status,
+      headers: new Hdrs(head.headers),
+      body: head.endStream ? null : st.body,
+    };
+  }
 
   private connect(): Promise<Session> {
     if (this.session && !this.session.closed && !this.session.destroyed) {
@@ -93,7 +205,11 @@ export class H2Client {
     return this.connecting;
   }
 
-  async exchange(req: OutboundRequest, cancel: Cancel): Promise<UpstreamResponse> {
+  exchange(req: OutboundRequest, cancel: Cancel): Promise<UpstreamResponse> {
+    return this.useOwn ? this.exchangeOwn(req, cancel) : this.exchangeNode(req, cancel);
+  }
+
+  private async exchangeNode(req: OutboundRequest, cancel: Cancel): Promise<UpstreamResponse> {
     const s = await this.connect();
     s.ref();
     const headers: http2.OutgoingHttpHeaders = {
@@ -189,8 +305,37 @@ export class H2Client {
 
   close(): void {
     this.closed = true;
+    this.own?.shutdown();
+    this.own = null;
     const s = this.session;
     this.session = null;
     if (s && !s.closed) s.close();
+  }
+}
+
+/** Streams a request body (and its trailers) onto an upstream stream. */
+async function pumpBody(st: ClientStream, body: BodyReader): Promise<void> {
+  try {
+    for (;;) {
+      let c = body.readSync ? body.readSync() : undefined;
+      if (c === undefined) c = await body.read();
+      if (c === null) break;
+      if (st.aborted) return;
+      const w = st.write(c);
+      if (w) await w;
+    }
+    const t = body.trailers();
+    const tk: string[] = [];
+    if (t) {
+      for (let i = 0; i < t.kv.length; i += 2) {
+        if (!H2_FORBIDDEN.has(t.kv[i]) && t.kv[i].charCodeAt(0) !== 58) {
+          tk.push(t.kv[i], t.kv[i + 1]);
+        }
+      }
+    }
+    const w = st.end(tk.length ? tk : null);
+    if (w) await w;
+  } catch (e) {
+    if (!st.aborted) st.reset(CANCEL, `request body failed: ${(e as Error).message}`);
   }
 }
