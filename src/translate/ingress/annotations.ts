@@ -173,8 +173,9 @@ export function parseAnnotations(
   const boolOf = (name: string, def: boolean): boolean => {
     const v = a[name];
     if (v === undefined) return def;
-    if (v === "true") return true;
-    if (v === "false") return false;
+    // The spellings ingress-nginx accepts (Go's strconv.ParseBool).
+    if (["1", "t", "T", "true", "TRUE", "True"].includes(v)) return true;
+    if (["0", "f", "F", "false", "FALSE", "False"].includes(v)) return false;
     bad(name, `must be "true" or "false", got ${JSON.stringify(v)}`);
     return def;
   };
