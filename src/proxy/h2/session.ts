@@ -340,14 +340,20 @@ export abstract class H2Session {
       case F.RST_STREAM: {
         if (e - s !== 4) throw new ConnError(F.FRAME_SIZE_ERROR, "RST_STREAM length");
         if (sid === 0) throw new ConnError(F.PROTOCOL_ERROR, "RST_STREAM on stream 0");
-        if (sid > this.lastStreamId) {
+        if (this.isIdle(sid)) {
           throw new ConnError(F.PROTOCOL_ERROR, "RST_STREAM on idle stream");
         }
         const st = this.streams.get(sid);
         if (st) {
-          // Rapid reset (CVE-2023-44487): resets of streams still in progress cost budget.
-          this.charge(1);
-          this.abortStream(st, "client reset the stream");
+          const rc = F.u32(b, s);
+          st.resetCode = rc;
+          if (rc === F.REFUSED_STREAM) st.refused = true;
+          // Rapid reset (CVE-2023-44487): client resets of streams in progress cost budget.
+          if (this.isServer) this.charge(1);
+          this.abortStream(
+            st,
+            this.isServer ? "client reset the stream" : `upstream reset the stream (code ${rc})`,
+          );
         }
         return;
       }
