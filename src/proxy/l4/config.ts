@@ -26,50 +26,80 @@ export type SniTarget =
   | { readonly kind: "https"; readonly listener: Listener };
 
 /**
- * Server name → target: exact name first, then the most specific wildcard
- * ("*.example.com" covers one or more leading labels, as Gateway API says),
- * then the hostless entry. The first registration of a name wins (callers
- * register in precedence order).
+ * Names → values, looked up like Gateway API matches hostnames: the exact
+ * name first, then the most specific wildcard ("*.example.com" covers one or
+ * more leading labels), then the hostless entry. The first registration of a
+ * name wins (callers register in precedence order).
  */
-export class SniTable {
-  private exact = new Map<string, SniTarget>();
-  private wild: { suffix: string; target: SniTarget }[] = [];
-  private any: SniTarget | null = null;
+export class HostTable<T> {
+  private exact = new Map<string, T>();
+  private wild: { suffix: string; value: T }[] = [];
+  private any: T | null = null;
 
-  /** Registers `target` for `hostnames` ([] = any name). */
-  add(hostnames: readonly string[], target: SniTarget): void {
+  /** Registers `value` for `hostnames` ([] or "*" = any name). */
+  add(hostnames: readonly string[], value: T): void {
     if (hostnames.length === 0) {
-      this.any ??= target;
+      this.any ??= value;
       return;
     }
     for (const raw of hostnames) {
       const h = raw.toLowerCase();
-      if (h === "*") this.any ??= target;
+      if (h === "*") this.any ??= value;
       else if (h.startsWith("*.")) {
         const suffix = h.slice(1);
-        if (!this.wild.some((w) => w.suffix === suffix)) this.wild.push({ suffix, target });
-      } else if (!this.exact.has(h)) this.exact.set(h, target);
+        if (!this.wild.some((w) => w.suffix === suffix)) this.wild.push({ suffix, value });
+      } else if (!this.exact.has(h)) this.exact.set(h, value);
     }
     this.wild.sort((a, b) => b.suffix.length - a.suffix.length);
   }
 
-  /** The target for a server name ("" = the client sent none: only the hostless entry). */
-  lookup(sni: string): SniTarget | null {
-    if (sni !== "") {
-      const e = this.exact.get(sni);
-      if (e) return e;
+  /** The value for a name ("" = no name: only the hostless entry). */
+  lookup(name: string): T | null {
+    if (name !== "") {
+      const e = this.exact.get(name);
+      if (e !== undefined) return e;
       for (const w of this.wild) {
-        if (sni.length > w.suffix.length && sni.endsWith(w.suffix)) return w.target;
+        if (name.length > w.suffix.length && name.endsWith(w.suffix)) return w.value;
       }
     }
     return this.any;
   }
+}
 
-  /** True when some name is served by something other than the HTTPS engine. */
-  get hasL4(): boolean {
-    const all = [...this.exact.values(), ...this.wild.map((w) => w.target)];
-    if (this.any) all.push(this.any);
-    return all.some((t) => t.kind !== "https");
+interface PortListener {
+  readonly listener: Listener;
+  /** An HTTPS listener: its names go to the HTTP engine. */
+  readonly https: boolean;
+  readonly routes: HostTable<SniTarget>;
+}
+
+/**
+ * Server name → target on a TLS port, in Gateway API order: the listener
+ * whose hostname matches best (exact, most specific wildcard, hostless),
+ * then among that listener's routes the best-matching route hostname.
+ */
+export class SniTable {
+  private listeners = new HostTable<PortListener>();
+  private byName = new Map<string, PortListener>();
+
+  /** Registers a listener of the port (in precedence order). */
+  addListener(l: Listener, https: boolean): void {
+    const e: PortListener = { listener: l, https, routes: new HostTable() };
+    this.byName.set(l.name, e);
+    this.listeners.add(l.hostnames, e);
+  }
+
+  /** Registers a route target of listener `l` for `hostnames` ([] = the listener's names). */
+  addRoute(l: Listener, hostnames: readonly string[], target: SniTarget): void {
+    this.byName.get(l.name)?.routes.add(hostnames, target);
+  }
+
+  /** The target for a server name ("" = the client sent none), or null. */
+  lookup(sni: string): SniTarget | null {
+    const e = this.listeners.lookup(sni);
+    if (e === null) return null;
+    if (e.https) return { kind: "https", listener: e.listener };
+    return e.routes.lookup(sni);
   }
 }
 

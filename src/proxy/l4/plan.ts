@@ -104,22 +104,23 @@ export function planL4(p: L4PlanInput): L4Config {
     }
     return { ...base, route: null, sni: null };
   }
-  // TLS port: routes of TLS listeners first (each in precedence order), then
-  // HTTPS listeners by their hostnames. First registration of a name wins.
+  // TLS port: listeners by hostname, then each TLS listener's routes by theirs.
   const sni = new SniTable();
   for (const l of ls) {
-    if (!isTlsL4(l)) continue;
+    const tlsL4 = isTlsL4(l);
+    sni.addListener(l, !tlsL4);
+    if (!tlsL4) continue;
     const passthrough = l.tls?.mode === "Passthrough";
     const certs = passthrough ? null : certsOf(l, p.secrets);
     // A terminating TLS listener carries TLSRoutes and (older Gateway API) TCPRoutes.
     for (const r of routesOf(l, p.routes, passthrough ? ["TLS"] : ["TLS", "TCP"])) {
       const route = l4Route(r, l);
-      const hosts = r.hostnames.length ? r.hostnames : l.hostnames;
-      sni.add(hosts, certs ? { kind: "terminate", route, certs } : { kind: "passthrough", route });
+      sni.addRoute(
+        l,
+        r.hostnames,
+        certs ? { kind: "terminate", route, certs } : { kind: "passthrough", route },
+      );
     }
-  }
-  for (const l of ls) {
-    if (l.protocol === "HTTPS" && !isTlsL4(l)) sni.add(l.hostnames, { kind: "https", listener: l });
   }
   return { ...base, route: null, sni };
 }
