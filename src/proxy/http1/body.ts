@@ -20,12 +20,23 @@ function hasCtl(s: string): boolean {
   return false;
 }
 
+/**
+ * Hears about the end (or abandonment) of a body: an object with methods,
+ * so the upstream client needs no closures per response.
+ */
+export interface BodyOwner {
+  bodyEnded(): void;
+  bodyCancelled(): void;
+}
+
 /** Reads exactly `length` bytes. */
 export class FixedBody implements BodyReader {
   remaining: number;
   /** Set when the body ended early (peer closed). */
   truncated = false;
   onEnd: (() => void) | null = null;
+  /** Told once when the body ends or is cancelled (after onEnd / onCancel). */
+  owner: BodyOwner | null = null;
   onFirstRead: (() => Promise<void>) | null = null;
   private cancelled = false;
 
@@ -96,12 +107,18 @@ export class FixedBody implements BodyReader {
     const f = this.onEnd;
     this.onEnd = null;
     if (f) f();
+    const o = this.owner;
+    this.owner = null;
+    if (o !== null) o.bodyEnded();
   }
 
   cancel(): void {
     if (this.remaining === 0 || this.cancelled) return;
     this.cancelled = true;
     this.onCancel();
+    const o = this.owner;
+    this.owner = null;
+    if (o !== null) o.bodyCancelled();
   }
 
   trailers(): Hdrs | null {
@@ -120,6 +137,8 @@ export class ChunkedBody implements BodyReader {
   /** Decoded bytes so far (for body size limits). */
   total = 0;
   onEnd: (() => void) | null = null;
+  /** Told once when the body ends or is cancelled (after onEnd / onCancel). */
+  owner: BodyOwner | null = null;
   onFirstRead: (() => Promise<void>) | null = null;
 
   /** True once the last chunk and trailers were read. */
@@ -198,6 +217,9 @@ export class ChunkedBody implements BodyReader {
         const f = this.onEnd;
         this.onEnd = null;
         if (f) f();
+        const o = this.owner;
+        this.owner = null;
+        if (o !== null) o.bodyEnded();
         return null;
       }
       this.total += size;
@@ -232,6 +254,9 @@ export class ChunkedBody implements BodyReader {
     if (this.done || this.cancelled) return;
     this.cancelled = true;
     this.onCancel();
+    const o = this.owner;
+    this.owner = null;
+    if (o !== null) o.bodyCancelled();
   }
 
   trailers(): Hdrs | null {

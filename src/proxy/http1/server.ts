@@ -80,7 +80,13 @@ export async function serveH1(t: Transport, ctx: H1Context): Promise<void> {
       });
     },
   };
-  const st: ConnState = { linger: false, wbuf: new Uint8Array(16384), hup };
+  const st: ConnState = {
+    linger: false,
+    wbuf: new Uint8Array(16384),
+    hup,
+    body: null,
+    watching: false,
+  };
   try {
     let first = true;
     for (;;) {
@@ -166,7 +172,37 @@ export async function serveH1(t: Transport, ctx: H1Context): Promise<void> {
       }
       r.start = end;
       cfg = ctx.config();
-      const keepGoing = await exchange(t, r, cfg, ctx, head, st);
+      // ---- one exchange ----------------------------------------------------
+      // Its awaits live in this per-connection frame (no async frame per
+      // request): the request is opened synchronously, and the common
+      // response — a small buffered body — is written right here.
+      const req = openExchange(t, r, cfg, ctx, head, st);
+      let res: ProxyResponse;
+      try {
+        res = await handleRequest(cfg, req);
+      } catch (e) {
+        endWatch(st);
+        const err = e instanceof HttpError
+          ? e
+          : new HttpError(500, `internal error: ${(e as Error).message}`);
+        await refuse(t, cfg, ctx, err, r, req);
+        st.linger = true;
+        return;
+      }
+      let keepGoing: boolean;
+      const out = res.upgraded === undefined ? fastResponse(res, head, req, ctx, st) : null;
+      if (out !== null) {
+        let error: string | null = null;
+        try {
+          const n = await t.write(out);
+          if (n < out.length) await writeRest(t, out, n);
+        } catch (e) {
+          error = e instanceof Error ? e.message : String(e);
+        }
+        keepGoing = endFast(res, head, req, ctx, st, error);
+      } else {
+        keepGoing = await exchange(t, r, ctx, head, st, req, res);
+      }
       if (!keepGoing) return;
       if (ctx.conns.draining) return;
     }
@@ -209,39 +245,38 @@ async function linger(t: Transport, r: BufReader): Promise<void> {
   }
 }
 
-/** One request/response exchange. Returns whether the connection may be reused. */
-async function exchange(
+/**
+ * Starts an exchange: the request's body reader and ProxyRequest, and the
+ * hang-up watch for bodiless requests (synchronous; state kept in `st`).
+ */
+function openExchange(
   t: Transport,
   r: BufReader,
   cfg: SocketConfig,
   ctx: H1Context,
   head: RequestHead,
   st: ConnState,
-): Promise<boolean> {
+): ProxyRequest {
   const start = performance.now();
   const cancel = new Cancel();
-  let keepAlive = head.keepAlive;
-  let fixed: FixedBody | null = null;
-  let chunked: ChunkedBody | null = null;
+  let body: FixedBody | ChunkedBody | null = null;
   // Abandoning a request body must not cut the connection before our answer
   // is written: the engine closes (with a lingering close) once it is.
-  const closeConn = () => {};
-  if (head.chunked) {
-    chunked = new ChunkedBody(r, closeConn, Infinity, 100);
-  } else if (head.contentLength > 0) {
-    fixed = new FixedBody(r, head.contentLength, closeConn);
-  }
-  const body = chunked ?? fixed;
+  if (head.chunked) body = new ChunkedBody(r, noop, Infinity, 100);
+  else if (head.contentLength > 0) body = new FixedBody(r, head.contentLength, noop);
   if (body && head.expectContinue && head.version === 11) {
     body.onFirstRead = () => writeAll(t, CONTINUE);
   }
+  st.body = body;
   let authority = head.host ?? "";
-  const split = head.target.charCodeAt(0) === 47 ? null : splitTarget(head.target);
   let target = head.target;
-  if (split && split.authority !== null) {
-    // absolute-form: the target's authority wins over Host (RFC 9112 §3.2.2)
-    authority = split.authority;
-    target = split.query ? `${split.path}?${split.query}` : split.path;
+  if (target.charCodeAt(0) !== 47) {
+    const split = splitTarget(target);
+    if (split.authority !== null) {
+      // absolute-form: the target's authority wins over Host (RFC 9112 §3.2.2)
+      authority = split.authority;
+      target = split.query ? `${split.path}?${split.query}` : split.path;
+    }
   }
   const req: ProxyRequest = {
     method: head.method,
@@ -260,30 +295,101 @@ async function exchange(
   // gets one read outstanding: it notices a client hang-up (and cancels the
   // upstream exchange) and doubles as the first read of the next request.
   // (`hup.cancel === cancel` means this request is still in flight.)
-  const hup = st.hup;
-  let watching = false;
   if (body === null && !head.upgrade) {
+    const hup = st.hup;
     hup.cancel = cancel;
     hup.maxRead = cfg.limits.maxHeaderBytes + 4096;
     hup.deadline = Date.now() + HANGUP_WATCH_AFTER_MS;
     watch(hup);
-    watching = true;
+    st.watching = true;
   }
-  let res: ProxyResponse;
-  try {
-    res = await handleRequest(cfg, req);
-  } catch (e) {
-    if (watching) {
-      hup.cancel = null;
-      hup.deadline = 0;
-    }
-    const err = e instanceof HttpError
-      ? e
-      : new HttpError(500, `internal error: ${(e as Error).message}`);
-    await refuse(t, cfg, ctx, err, r, req);
+  return req;
+}
+
+function noop(): void {}
+
+/** Stops the current request's hang-up watch. */
+function endWatch(st: ConnState): void {
+  if (st.watching) {
+    st.watching = false;
+    st.hup.cancel = null;
+    st.hup.deadline = 0;
+  }
+}
+
+/** Whether the connection can carry another request after this response. */
+function reusable(head: RequestHead, req: ProxyRequest, ctx: H1Context, st: ConnState): boolean {
+  if (!head.keepAlive || head.upgrade || req.cancel.cancelled || ctx.conns.draining) return false;
+  return st.body === null || bodyDone(st.body); // unread body: framing lost
+}
+
+/**
+ * The common response, head and body in one buffer: a small fixed-length
+ * upstream body that is already buffered. Null when the response needs the
+ * general path (nothing consumed then).
+ */
+function fastResponse(
+  res: ProxyResponse,
+  head: RequestHead,
+  req: ProxyRequest,
+  ctx: H1Context,
+  st: ConnState,
+): Uint8Array | null {
+  const rb = res.body;
+  const status = res.status;
+  if (
+    !(rb instanceof FixedBody) || rb.length <= 0 || rb.length > COALESCE_MAX ||
+    head.method === "HEAD" || status < 200 || status === 204 || status === 304
+  ) {
+    return null;
+  }
+  const chunk = rb.takeAllSync();
+  if (chunk === undefined) return null;
+  const conn = reusable(head, req, ctx, st)
+    ? (head.version === 10 ? "connection: keep-alive\r\n" : "")
+    : "connection: close\r\n";
+  const s = statusLine(status) + serializeHeaders(res.headers, true) +
+    `content-length: ${rb.length}\r\n` + conn + "\r\n";
+  const out = encodeHeadInto(s, st.wbuf, chunk.length);
+  out.set(chunk, out.length - chunk.length);
+  return out;
+}
+
+/** After the fast path's write: ends the exchange; returns whether to keep the connection. */
+function endFast(
+  res: ProxyResponse,
+  head: RequestHead,
+  req: ProxyRequest,
+  ctx: H1Context,
+  st: ConnState,
+  error: string | null,
+): boolean {
+  let keepAlive = error === null && reusable(head, req, ctx, st);
+  // null: reports the end (the upstream connection is released; its body was
+  // read whole, so even a failed client write leaves it reusable).
+  (res.body as FixedBody).readSync();
+  const body = st.body;
+  if (error === null && body && !bodyDone(body)) {
+    keepAlive = false;
     st.linger = true;
-    return false;
   }
+  endWatch(st);
+  res.finish(error === null ? (res.body as FixedBody).length : 0, error);
+  return keepAlive;
+}
+
+/** The general exchange: upgrades, streamed and generated bodies. Returns keep-alive. */
+async function exchange(
+  t: Transport,
+  r: BufReader,
+  ctx: H1Context,
+  head: RequestHead,
+  st: ConnState,
+  req: ProxyRequest,
+  res: ProxyResponse,
+): Promise<boolean> {
+  const body = st.body;
+  let keepAlive = head.keepAlive;
   let bytes = 0;
   let error: string | null = null;
   try {
@@ -292,34 +398,8 @@ async function exchange(
       res.finish(0, null);
       return false;
     }
-    if (head.upgrade) keepAlive = false;
-    if (cancel.cancelled) keepAlive = false;
-    if (body && !bodyDone(body)) keepAlive = false; // unread body: framing lost
-    if (ctx.conns.draining) keepAlive = false;
-    // Fast path, no writeResponse frame: a small fixed-length upstream body
-    // that is already buffered goes out with its head in one write.
-    const rb = res.body;
-    const status = res.status;
-    let chunk: Uint8Array | undefined;
-    if (
-      rb instanceof FixedBody && rb.length > 0 && rb.length <= COALESCE_MAX &&
-      head.method !== "HEAD" && status >= 200 && status !== 204 && status !== 304 &&
-      (chunk = rb.takeAllSync()) !== undefined
-    ) {
-      const conn = keepAlive
-        ? (head.version === 10 ? "connection: keep-alive\r\n" : "")
-        : "connection: close\r\n";
-      const s = statusLine(status) + serializeHeaders(res.headers, true) +
-        `content-length: ${rb.length}\r\n` + conn + "\r\n";
-      const out = encodeHeadInto(s, st.wbuf, chunk.length);
-      out.set(chunk, out.length - chunk.length);
-      const n = await t.write(out);
-      if (n < out.length) await writeRest(t, out, n);
-      rb.readSync(); // null: reports the end (the upstream connection is released)
-      bytes = chunk.length;
-    } else {
-      bytes = await writeResponse(t, res, head, keepAlive, st.wbuf);
-    }
+    keepAlive = reusable(head, req, ctx, st);
+    bytes = await writeResponse(t, res, head, keepAlive, st.wbuf);
     if (body && !bodyDone(body)) {
       keepAlive = false;
       st.linger = true;
@@ -329,10 +409,7 @@ async function exchange(
     keepAlive = false;
     if (res.body && !(res.body instanceof Uint8Array)) res.body.cancel("client write failed");
   } finally {
-    if (watching) {
-      hup.cancel = null;
-      hup.deadline = 0;
-    }
+    endWatch(st);
   }
   res.finish(bytes, error);
   return keepAlive;
@@ -351,6 +428,10 @@ interface ConnState {
   /** Scratch for response heads (one message at a time). */
   wbuf: Uint8Array;
   hup: HangupWatch;
+  /** The current request's body reader (null when bodiless). */
+  body: FixedBody | ChunkedBody | null;
+  /** Whether the current request is watched for a hang-up (see openExchange). */
+  watching: boolean;
 }
 
 function bodyDone(b: FixedBody | ChunkedBody): boolean {

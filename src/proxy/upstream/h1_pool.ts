@@ -12,13 +12,14 @@ import { BufReader } from "../io/reader.ts";
 import { encodeHeadInto, safeClose, type Transport, writeAll, writeRest } from "../io/transport.ts";
 import { fromNodeSocket } from "../io/node_transport.ts";
 import {
+  type BodyOwner,
   ChunkedBody,
   encodeChunk,
   encodeLastChunk,
   FixedBody,
   UntilCloseBody,
 } from "../http1/body.ts";
-import { HttpError, parseResponseHead } from "../http1/parser.ts";
+import { HttpError, parseResponseHead, type ResponseHead } from "../http1/parser.ts";
 import {
   type EndpointConfig,
   type OutboundRequest,
@@ -37,8 +38,11 @@ export class H1Conn {
   readonly wbuf = new Uint8Array(8192);
   idleSince = 0;
   uses = 0;
+  /** Closes the socket; one function per connection, listened on each exchange's Cancel. */
+  readonly kill: () => void;
   constructor(readonly t: Transport) {
     this.reader = new BufReader(t, 32768);
+    this.kill = () => safeClose(t);
   }
 }
 
@@ -172,7 +176,7 @@ export class H1Pool {
   }
 }
 
-function serializeHead(req: OutboundRequest, framing: string, wbuf: Uint8Array): Uint8Array {
+function serializeHead(req: OutboundRequest, wbuf: Uint8Array): Uint8Array {
   let s = `${req.method} ${req.target} HTTP/1.1\r\nhost: ${req.authority}\r\n`;
   const kv = req.headers.kv;
   for (let i = 0; i < kv.length; i += 2) {
@@ -180,7 +184,11 @@ function serializeHead(req: OutboundRequest, framing: string, wbuf: Uint8Array):
     if (n === "host" || n === "content-length" || n.charCodeAt(0) === 58) continue;
     s += `${n}: ${kv[i + 1]}\r\n`;
   }
-  s += framing;
+  const body = req.body;
+  if (req.upgrade) s += `connection: upgrade\r\nupgrade: ${req.upgrade}\r\n\r\n`;
+  else if (body === null) s += "\r\n";
+  else if (body.length >= 0) s += `content-length: ${body.length}\r\n\r\n`;
+  else s += "transfer-encoding: chunked\r\n\r\n";
   return encodeHeadInto(s, wbuf);
 }
 
@@ -260,41 +268,21 @@ async function exchangeOn(
   c.uses++;
   const t = c.t;
   const body = req.body;
-  let framing: string;
-  let chunked = false;
-  if (req.upgrade) {
-    framing = `connection: upgrade\r\nupgrade: ${req.upgrade}\r\n\r\n`;
-  } else if (body === null) {
-    framing = "\r\n";
-  } else if (body.length >= 0) {
-    framing = `content-length: ${body.length}\r\n\r\n`;
-  } else {
-    framing = "transfer-encoding: chunked\r\n\r\n";
-    chunked = true;
-  }
-  const head = serializeHead(req, framing, c.wbuf);
-  const off = cancel.on(() => safeClose(t));
-  let bodyStarted = false;
+  cancel.listen(c.kill);
   try {
+    const head = serializeHead(req, c.wbuf);
     try {
       const n = await t.write(head);
       if (n < head.length) await writeRest(t, head, n);
     } catch (e) {
       throw new StaleConnection(`write to upstream failed: ${(e as Error).message}`, false);
     }
+    const x = new Exchange(pool, c, cancel);
     // The body goes up while we wait for the response head: a backend may
     // answer (413, 401) before reading it all.
-    let pump: Promise<void> | null = null;
-    let pumpError: unknown = null;
-    if (body !== null && !req.upgrade) {
-      bodyStarted = true;
-      pump = pumpBody(t, body, chunked).catch((e) => {
-        pumpError = e;
-        safeClose(t);
-      });
-    }
+    if (body !== null && !req.upgrade) x.startPump(body);
     const r = c.reader;
-    let res;
+    let res: ResponseHead;
     for (;;) {
       let end = r.headEnd(r.start);
       while (end < 0) {
@@ -313,106 +301,131 @@ async function exchangeOn(
           }
           n = r.commit(n);
         }
-        if (n === null) {
-          if (cancel.cancelled) {
-            throw new UpstreamError("cancelled", cancel.reason ?? "cancelled", true);
-          }
-          if (pumpError) {
-            throw new UpstreamError(
-              "reset",
-              `request body failed: ${(pumpError as Error).message}`,
-              true,
-            );
-          }
-          if (r.available === 0) {
-            throw new StaleConnection(
-              "upstream closed the connection before responding",
-              bodyStarted,
-            );
-          }
-          throw new UpstreamError("reset", "upstream closed the connection mid-head", true);
-        }
+        if (n === null) throw x.closedBeforeHead();
         end = r.headEnd(Math.max(r.start, r.end - n - 3));
       }
-      const headBytes = r.buf.subarray(r.start, end);
-      res = parseResponseHead(headBytes, 200);
+      res = parseResponseHead(r.buf.subarray(r.start, end), 200);
       r.start = end;
       if (res.status === 101 || res.status >= 200) break;
       // 1xx informational (100 Continue and friends): the proxy answers the
       // client's Expect itself, so drop them.
     }
+    return x.response(req, res);
+  } catch (e) {
+    cancel.off(c.kill);
+    return recover(pool, c, req, cancel, e, reused, fresh);
+  }
+}
+
+/**
+ * One exchange's bookkeeping after its head was sent: the request body pump
+ * and the response body reader report here (methods, not closures), and the
+ * connection goes back to the pool only once both directions ended cleanly.
+ */
+class Exchange implements BodyOwner {
+  bodyStarted = false;
+  private pumpState: "running" | "done" | "failed" = "done";
+  private pumpError: unknown = null;
+  private reusable = false;
+  private respDone = false;
+  private finished = false;
+
+  constructor(readonly pool: H1Pool, readonly c: H1Conn, readonly cancel: Cancel) {}
+
+  startPump(body: BodyReader): void {
+    this.bodyStarted = true;
+    this.pumpState = "running";
+    pumpBody(this.c.t, body, body.length < 0).then(() => {
+      this.pumpState = this.pumpError ? "failed" : "done";
+      this.settle();
+    }, (e) => {
+      this.pumpError = e;
+      safeClose(this.c.t);
+      this.pumpState = "failed";
+      this.settle();
+    });
+  }
+
+  /** The error for an EOF before a complete response head. */
+  closedBeforeHead(): Error {
+    const cancel = this.cancel;
+    if (cancel.cancelled) return new UpstreamError("cancelled", cancel.reason ?? "cancelled", true);
+    if (this.pumpError) {
+      return new UpstreamError(
+        "reset",
+        `request body failed: ${(this.pumpError as Error).message}`,
+        true,
+      );
+    }
+    if (this.c.reader.available === 0) {
+      return new StaleConnection(
+        "upstream closed the connection before responding",
+        this.bodyStarted,
+      );
+    }
+    return new UpstreamError("reset", "upstream closed the connection mid-head", true);
+  }
+
+  /** The UpstreamResponse for a final head: its body reader reports back here. */
+  response(req: OutboundRequest, res: ResponseHead): UpstreamResponse {
+    const { pool, c } = this;
+    const r = c.reader;
     if (res.status === 101) {
       if (!req.upgrade) throw new UpstreamError("protocol", "unexpected 101 from upstream", true);
-      off();
+      this.cancel.off(c.kill);
       return {
         status: 101,
         headers: res.headers,
         body: null,
-        upgraded: { transport: t, reader: r, release: () => pool.discard(c) },
+        upgraded: { transport: c.t, reader: r, release: () => pool.discard(c) },
       };
     }
-    const reusable = res.keepAlive;
-    let pumpState = pump ? "running" : "done";
-    let respDone = false;
-    let finished = false;
-    // The connection is reusable only once both directions ended cleanly.
-    const settle = () => {
-      if (finished || !respDone || pumpState === "running") return;
-      finished = true;
-      off();
-      if (reusable && pumpState === "done" && !pool.closed) pool.release(c);
-      else pool.discard(c);
-    };
-    if (pump) {
-      pump.then(() => {
-        pumpState = pumpError ? "failed" : "done";
-        settle();
-      });
-    }
-    const finishOnce = settle;
-    const onCancel = () => {
-      if (finished) return;
-      finished = true;
-      off();
-      pool.discard(c);
-    };
+    this.reusable = res.keepAlive;
     let rb: BodyReader | null;
     if (noBodyStatus(req.method, res.status)) {
       rb = null;
-      respDone = true;
-      finishOnce();
+      this.bodyEnded();
     } else if (res.chunked) {
-      const cb = new ChunkedBody(r, onCancel, Infinity, 1000);
-      cb.onEnd = () => {
-        respDone = true;
-        finishOnce();
-      };
+      const cb = new ChunkedBody(r, noop, Infinity, 1000);
+      cb.owner = this;
       rb = cb;
     } else if (res.contentLength >= 0) {
-      const fb = new FixedBody(r, res.contentLength, onCancel);
-      fb.onEnd = () => {
-        respDone = true;
-        finishOnce();
-      };
-      if (res.contentLength === 0) {
-        respDone = true;
-        finishOnce();
-      }
+      const fb = new FixedBody(r, res.contentLength, noop);
+      if (res.contentLength === 0) this.bodyEnded();
+      else fb.owner = this;
       rb = fb;
     } else {
-      rb = new UntilCloseBody(r, onCancel);
-      // never reusable; the reader's cancel/EOF closes it
-      finished = true;
-      off();
-      const inner = rb;
-      rb = wrapEnd(inner, () => pool.discard(c));
+      // Never reusable; the reader's cancel/EOF closes it.
+      const ub = new UntilCloseBody(r, () => this.bodyCancelled());
+      this.finished = true;
+      this.cancel.off(c.kill);
+      rb = wrapEnd(ub, () => pool.discard(c));
     }
     return { status: res.status, headers: res.headers, body: rb };
-  } catch (e) {
-    off();
-    return recover(pool, c, req, cancel, e, reused, fresh);
+  }
+
+  bodyEnded(): void {
+    this.respDone = true;
+    this.settle();
+  }
+
+  bodyCancelled(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.cancel.off(this.c.kill);
+    this.pool.discard(this.c);
+  }
+
+  private settle(): void {
+    if (this.finished || !this.respDone || this.pumpState === "running") return;
+    this.finished = true;
+    this.cancel.off(this.c.kill);
+    if (this.reusable && this.pumpState === "done" && !this.pool.closed) this.pool.release(this.c);
+    else this.pool.discard(this.c);
   }
 }
+
+function noop(): void {}
 
 function wrapEnd(b: BodyReader, end: () => void): BodyReader {
   let ended = false;
