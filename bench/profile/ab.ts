@@ -10,6 +10,8 @@
  * A variant is a copy of the tree's src/main.ts (copy src/ + deno.json to
  * compare against the code before a change).
  */
+import { cpuSeconds, toMs, waitPort } from "./proc.ts";
+
 const args = Deno.args;
 const variants: [string, string][] = [];
 let rounds = 3;
@@ -29,41 +31,6 @@ for (let i = 0; i < args.length; i++) {
 const root = new URL("../..", import.meta.url).pathname;
 const BACKEND = 18380;
 const PORT = 18383;
-
-async function waitPort(port: number): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  throw new Error(`127.0.0.1:${port} did not open`);
-}
-
-/** [user+sys, user] CPU seconds of a process tree. */
-async function cpuSeconds(pid: number): Promise<[number, number]> {
-  let total = 0;
-  let user = 0;
-  const visit = async (p: number) => {
-    try {
-      const stat = await Deno.readTextFile(`/proc/${p}/stat`);
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      total += (Number(f[11]) + Number(f[12])) / 100;
-      user += Number(f[11]) / 100;
-      const kids = await Deno.readTextFile(`/proc/${p}/task/${p}/children`).catch(() => "");
-      for (const k of kids.trim().split(/\s+/).filter(Boolean)) await visit(Number(k));
-    } catch { /* exited */ }
-  };
-  await visit(pid);
-  return [total, user];
-}
-
-function toMs(v: string, unit: string): number {
-  const n = Number(v);
-  return unit === "us" ? n / 1000 : unit === "s" ? n * 1000 : n;
-}
 
 async function wrk(url: string, secs: number, conns = 64): Promise<{ n: number; p99: number }> {
   const out = await new Deno.Command("wrk", {

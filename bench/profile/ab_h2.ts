@@ -13,6 +13,8 @@
  * compare against the code before a change). Ports 1848x, so it can run next
  * to ab.ts (1838x).
  */
+import { cpuSeconds, toMs, waitPort } from "./proc.ts";
+
 const args = Deno.args;
 const variants: { name: string; main: string; env: Record<string, string> }[] = [];
 let rounds = 3;
@@ -40,41 +42,6 @@ const BACKEND = 18480;
 const GRPC_BACKEND = 18485;
 const PORT = 18483;
 const GHZ = `${Deno.env.get("HOME")}/.cache/novaedge/gotools/bin/ghz`;
-
-async function waitPort(port: number): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  throw new Error(`127.0.0.1:${port} did not open`);
-}
-
-/** [user+sys, user] CPU seconds of a process tree. */
-async function cpuSeconds(pid: number): Promise<[number, number]> {
-  let total = 0;
-  let user = 0;
-  const visit = async (p: number) => {
-    try {
-      const stat = await Deno.readTextFile(`/proc/${p}/stat`);
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      total += (Number(f[11]) + Number(f[12])) / 100;
-      user += Number(f[11]) / 100;
-      const kids = await Deno.readTextFile(`/proc/${p}/task/${p}/children`).catch(() => "");
-      for (const k of kids.trim().split(/\s+/).filter(Boolean)) await visit(Number(k));
-    } catch { /* exited */ }
-  };
-  await visit(pid);
-  return [total, user];
-}
-
-function toMs(v: string, unit: string): number {
-  const n = Number(v);
-  return unit === "us" ? n / 1000 : unit === "s" ? n * 1000 : n;
-}
 
 interface Load {
   n: number;

@@ -11,6 +11,7 @@
  * domain gives per-function self time without any external tooling.
  */
 import { parseFlags } from "../../src/cli/flags.ts";
+import { waitPort } from "./proc.ts";
 
 const { flags } = parseFlags(Deno.args, [
   { name: "duration", kind: "number", help: "seconds of load", default: 5 },
@@ -25,18 +26,6 @@ const root = new URL("../..", import.meta.url).pathname;
 const BACKEND = 18380;
 const PORT = 18383;
 const INSPECT = 19229;
-
-async function waitPort(port: number): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  throw new Error(`127.0.0.1:${port} did not open`);
-}
 
 interface CallFrame {
   functionName: string;

@@ -1,0 +1,38 @@
+/** Helpers shared by the profiling scripts: port waits, process-tree CPU time, latency units. */
+
+/** Resolves once 127.0.0.1:`port` accepts connections (throws after ~20 s). */
+export async function waitPort(port: number): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error(`127.0.0.1:${port} did not open`);
+}
+
+/** [user+sys, user] CPU seconds of a process tree. */
+export async function cpuSeconds(pid: number): Promise<[number, number]> {
+  let total = 0;
+  let user = 0;
+  const visit = async (p: number) => {
+    try {
+      const stat = await Deno.readTextFile(`/proc/${p}/stat`);
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      total += (Number(f[11]) + Number(f[12])) / 100;
+      user += Number(f[11]) / 100;
+      const kids = await Deno.readTextFile(`/proc/${p}/task/${p}/children`).catch(() => "");
+      for (const k of kids.trim().split(/\s+/).filter(Boolean)) await visit(Number(k));
+    } catch { /* exited */ }
+  };
+  await visit(pid);
+  return [total, user];
+}
+
+/** A latency figure in milliseconds from wrk / h2load text ("us", "ms", "s"). */
+export function toMs(v: string, unit: string): number {
+  const n = Number(v);
+  return unit === "us" ? n / 1000 : unit === "s" ? n * 1000 : n;
+}
