@@ -6,7 +6,7 @@
  */
 import type { Filter, Route, WeightedCluster } from "../../snapshot/types.ts";
 import type { RequestView, RouteMatchResult, Router } from "../router/types.ts";
-import type { PickContext } from "../lb/types.ts";
+import type { Pick, PickContext } from "../lb/types.ts";
 import { beforeCollect, httpRequests, upstreamLatencyBatch } from "../../observe/metrics.ts";
 import { accessLogEnabled, writeAccessLog } from "./access_log.ts";
 import { Hdrs, stripHopByHop } from "./headers.ts";
@@ -369,11 +369,28 @@ class Flight implements RequestView, PickContext, LogCtx, Deadline, ProxyRespons
   tries = 0;
   // Deadline of the current try (ticker.ts)
   deadline = 0;
+  /** The current try's deadline (`deadline` is zeroed when it fires). */
+  deadlineAt = 0;
   slot = -1;
   timedOut = false;
   attemptCancel: Cancel | null = null;
   // The plan, set by plan()
   routeRef: Route | null = null;
+  retryPlan: RetryPlan = NO_RETRY;
+  maxRetries = 0;
+  idempotent = false;
+  perTry = 0;
+  overallDeadline = 0;
+  budget = 0;
+  // Tries so far
+  attempt = 0;
+  /** Endpoints tried (allocated only when a retry happens). */
+  tried: Set<string> | null = null;
+  lastErr: UpstreamError | null = null;
+  connectRetries = 0;
+  pick: Pick | null = null;
+  tryStart = 0;
+  t0 = 0;
   cr: ClusterRuntime | null = null;
   out: OutboundRequest | null = null;
   guarded: GuardedBody | null = null;
@@ -414,6 +431,158 @@ class Flight implements RequestView, PickContext, LogCtx, Deadline, ProxyRespons
     this.attemptCancel?.cancel("upstream timeout");
   }
 
+  /** Picks an endpoint and starts a try; a response when there is no endpoint. */
+  startTry(): Promise<UpstreamResponse> | ProxyResponse {
+    const cr = this.cr!;
+    const tried = this.tried;
+    const pick = cr.balancer.pick(this, tried ?? undefined) ??
+      (tried ? cr.balancer.pick(this) : null);
+    if (pick === null) {
+      if (this.lastErr) return this.failure();
+      this.guarded?.cancel("no endpoint");
+      return generated(
+        this.cfg,
+        this.req,
+        503,
+        `no healthy endpoint in cluster "${cr.cluster.name}"`,
+        this,
+      );
+    }
+    this.pick = pick;
+    this.upstream = pick.key;
+    this.tries = this.attempt + 1;
+    const attemptCancel = new Cancel();
+    this.attemptCancel = attemptCancel;
+    this.req.cancel.link(attemptCancel);
+    this.timedOut = false;
+    const now = Date.now();
+    this.tryStart = now;
+    let dl = now + this.perTry;
+    if (this.overallDeadline > 0 && this.overallDeadline < dl) dl = this.overallDeadline;
+    this.deadline = dl;
+    this.deadlineAt = dl;
+    watch(this);
+    cr.balancer.onStart(pick.key);
+    cr.active++;
+    if (this.attempt > 0) cr.activeRetries++;
+    this.t0 = performance.now();
+    try {
+      return cr.exchange(pick.endpoint, pick.key, this.out!, attemptCancel);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** The try threw. */
+  tryFailed(e: unknown): void {
+    this.lastErr = e instanceof UpstreamError
+      ? e
+      : new UpstreamError("reset", `upstream failed: ${(e as Error).message}`, true);
+    if (this.timedOut) {
+      this.lastErr = new UpstreamError(
+        "timeout",
+        `upstream did not answer within ${this.deadlineAt - this.tryStart} ms`,
+        true,
+      );
+    }
+  }
+
+  /** After a try: the response to give, or null to try again. */
+  afterTry(res: UpstreamResponse | null): ProxyResponse | null {
+    const cr = this.cr!;
+    const pick = this.pick!;
+    const req = this.req;
+    this.deadline = 0;
+    unwatch(this);
+    if (this.attempt > 0) cr.activeRetries--;
+    observeLatency(cr.cluster.name, (performance.now() - this.t0) / 1000);
+    if (cr.health !== null && !(this.lastErr?.kind === "cancelled" && res === null)) {
+      cr.health.observe(pick.key, res !== null ? res.status < 500 : false);
+    }
+    const body = this.guarded;
+    const attempt = this.attempt;
+    if (res !== null) {
+      const retryable = this.retryPlan.codes.has(res.status) && attempt < this.maxRetries &&
+        this.idempotent && !(body?.started) && !req.upgrade;
+      if (!retryable) return this.answer(res, pick.key, pick.setCookie);
+      res.body?.cancel("retrying");
+      this.closeTry(pick.key);
+      this.lastErr = new UpstreamError("reset", `upstream answered ${res.status}`, true);
+      (this.tried ??= new Set()).add(pick.key);
+      this.attempt++;
+      return null;
+    }
+    this.closeTry(pick.key);
+    (this.tried ??= new Set()).add(pick.key);
+    const err = this.lastErr!;
+    if (err.kind === "cancelled" || req.cancel.cancelled) {
+      this.reason = req.cancel.reason ?? "client went away";
+      return generated(this.cfg, req, 499, "client closed the request", this);
+    }
+    // Retry?
+    const bodySafe = !(body?.started);
+    const retry = this.routeRef!.retry;
+    let again = false;
+    if (err.kind === "connect") {
+      again = bodySafe && (attempt < this.maxRetries || (this.connectRetries < 2 && !retry));
+      if (again && !retry) this.connectRetries++;
+    } else if (
+      attempt < this.maxRetries && bodySafe && (this.idempotent || !err.maybeProcessed)
+    ) {
+      const on = this.retryPlan.on;
+      if (err.kind === "timeout") again = on.size === 0 || on.has("timeout");
+      else {
+        again = on.size === 0 || on.has("reset") || on.has("gateway-error") || on.has("5xx");
+      }
+    }
+    if (this.overallDeadline > 0 && Date.now() >= this.overallDeadline) again = false;
+    if (!again) return this.failure();
+    this.attempt++;
+    return null;
+  }
+
+  /** Before another try: null to go on, or the answer when the retry budget is spent. */
+  beforeRetry(): ProxyResponse | null {
+    if (this.cr!.activeRetries >= this.budget) {
+      this.reason = "retry budget exhausted";
+      return this.failure();
+    }
+    return null;
+  }
+
+  retryDelayMs(): number {
+    const retry = this.routeRef!.retry;
+    return retry && retry.backoffMs > 0 ? retry.backoffMs * this.attempt : 0;
+  }
+
+  /** The answer after the last failed try. */
+  failure(): ProxyResponse {
+    const { cfg, req } = this;
+    const err = this.lastErr!;
+    const body = this.guarded;
+    body?.cancel("upstream failed");
+    if (err.kind === "timeout") return generated(cfg, req, 504, err.message, this);
+    if (body?.clientError) {
+      return generated(cfg, req, body.clientError.status, body.clientError.reason, this);
+    }
+    if (body?.tooLarge) {
+      return generated(
+        cfg,
+        req,
+        413,
+        `request body exceeds the limit of ${this.bodyLimit} bytes`,
+        this,
+      );
+    }
+    if (this.reason === "retry budget exhausted") {
+      return generated(cfg, req, 502, `${err.message} (retry budget exhausted)`, this);
+    }
+    if (err.kind === "connect") {
+      return generated(cfg, req, 502, `upstream connect error: ${err.message}`, this);
+    }
+    return generated(cfg, req, 502, `upstream error: ${err.message}`, this);
+  }
+
   /** Takes the upstream's answer as this request's response (response filters applied). */
   answer(res: UpstreamResponse, key: string, setCookie: string | undefined): ProxyResponse {
     const req = this.req;
@@ -447,7 +616,7 @@ class Flight implements RequestView, PickContext, LogCtx, Deadline, ProxyRespons
   }
 
   /** Ends a try that produced no response for the client (or the proxied one). */
-  endTry(key: string): void {
+  closeTry(key: string): void {
     const cr = this.cr!;
     cr.balancer.onEnd(key);
     cr.active--;
@@ -457,7 +626,7 @@ class Flight implements RequestView, PickContext, LogCtx, Deadline, ProxyRespons
   finish(bytesOut: number, error: string | null): void {
     if (!this.ended) {
       this.ended = true;
-      this.endTry(this.key);
+      this.closeTry(this.key);
     }
     finishRequest(this.cfg, this.req, this.status, this, bytesOut, error);
   }
@@ -644,6 +813,18 @@ function plan(f: Flight, m: RouteMatchResult, d: PolicyDecision | null): Promise
   f.routeRef = route;
   f.cr = cr;
   f.guarded = body;
+  // Retry policy and deadlines.
+  const retry = route.retry;
+  f.maxRetries = retry ? Math.max(0, retry.attempts) : 0;
+  f.retryPlan = retryPlan(route);
+  f.idempotent = IDEMPOTENT.has(req.method) || (retry?.retryNonIdempotent ?? false);
+  f.perTry = (retry?.perTryTimeoutMs ?? 0) || (route.timeouts?.backendRequestMs ?? 0) ||
+    cr.cluster.requestTimeoutMs || DEFAULT_HEAD_TIMEOUT_MS;
+  let overall = route.timeouts?.requestMs ?? 0;
+  const grpcMs = parseGrpcTimeout(req.headers.get("grpc-timeout"));
+  if (grpcMs > 0) overall = overall > 0 ? Math.min(overall, grpcMs) : grpcMs;
+  f.overallDeadline = overall > 0 ? Date.now() + overall : 0;
+  f.budget = cr.cluster.circuitBreaker?.maxRetries || Math.max(3, Math.ceil(cr.active * 0.2));
   f.out = {
     method: req.method,
     target: query ? `${outPath}?${query}` : outPath,
@@ -656,134 +837,28 @@ function plan(f: Flight, m: RouteMatchResult, d: PolicyDecision | null): Promise
   return attempts(f);
 }
 
-/** The upstream tries: balancer pick, exchange under deadlines, retries. */
+/**
+ * The upstream tries. The loop is all that is async — picks, deadlines and
+ * retry decisions are Flight's synchronous steps — so the frame suspended
+ * per request stays small.
+ */
 async function attempts(f: Flight): Promise<ProxyResponse> {
-  const { cfg, req } = f;
-  const route = f.routeRef!;
-  const cr = f.cr!;
-  const out = f.out!;
-  const body = f.guarded;
-  // Retry policy.
-  const retry = route.retry;
-  const maxRetries = retry ? Math.max(0, retry.attempts) : 0;
-  const rp = retryPlan(route);
-  const idempotent = IDEMPOTENT.has(req.method) || (retry?.retryNonIdempotent ?? false);
-  const perTry = (retry?.perTryTimeoutMs ?? 0) || (route.timeouts?.backendRequestMs ?? 0) ||
-    cr.cluster.requestTimeoutMs || DEFAULT_HEAD_TIMEOUT_MS;
-  let overall = route.timeouts?.requestMs ?? 0;
-  const grpcMs = parseGrpcTimeout(req.headers.get("grpc-timeout"));
-  if (grpcMs > 0) overall = overall > 0 ? Math.min(overall, grpcMs) : grpcMs;
-  const overallDeadline = overall > 0 ? Date.now() + overall : 0;
-  const budget = cr.cluster.circuitBreaker?.maxRetries || Math.max(3, Math.ceil(cr.active * 0.2));
-
-  // Allocated only when a retry happens.
-  let tried: Set<string> | null = null;
-  let lastErr: UpstreamError | null = null;
-  let connectRetries = 0;
-  for (let attempt = 0;; attempt++) {
-    if (attempt > 0) {
-      if (cr.activeRetries >= budget) {
-        f.reason = "retry budget exhausted";
-        break;
-      }
-      if (retry && retry.backoffMs > 0) {
-        await new Promise((r) => setTimeout(r, retry.backoffMs * attempt));
-      }
-    }
-    const pick = cr.balancer.pick(f, tried ?? undefined) ?? (tried ? cr.balancer.pick(f) : null);
-    if (pick === null) {
-      if (lastErr) break;
-      body?.cancel("no endpoint");
-      return generated(cfg, req, 503, `no healthy endpoint in cluster "${cr.cluster.name}"`, f);
-    }
-    f.upstream = pick.key;
-    f.tries = attempt + 1;
-    const attemptCancel = new Cancel();
-    f.attemptCancel = attemptCancel;
-    req.cancel.link(attemptCancel);
-    f.timedOut = false;
-    const now = Date.now();
-    let dl = now + perTry;
-    if (overallDeadline > 0 && overallDeadline < dl) dl = overallDeadline;
-    f.deadline = dl;
-    watch(f);
-    cr.balancer.onStart(pick.key);
-    cr.active++;
-    if (attempt > 0) cr.activeRetries++;
-    const t0 = performance.now();
+  for (;;) {
+    const p = f.startTry();
+    if (!(p instanceof Promise)) return p;
     let res: UpstreamResponse | null = null;
     try {
-      res = await cr.exchange(pick.endpoint, pick.key, out, attemptCancel);
+      res = await p;
     } catch (e) {
-      lastErr = e instanceof UpstreamError
-        ? e
-        : new UpstreamError("reset", `upstream failed: ${(e as Error).message}`, true);
-      if (f.timedOut) {
-        lastErr = new UpstreamError(
-          "timeout",
-          `upstream did not answer within ${dl - now} ms`,
-          true,
-        );
-      }
-    } finally {
-      f.deadline = 0;
-      unwatch(f);
-      if (attempt > 0) cr.activeRetries--;
+      f.tryFailed(e);
     }
-    observeLatency(cr.cluster.name, (performance.now() - t0) / 1000);
-    if (cr.health !== null && !(lastErr?.kind === "cancelled" && res === null)) {
-      cr.health.observe(pick.key, res !== null ? res.status < 500 : false);
-    }
-    if (res !== null) {
-      const retryable = rp.codes.has(res.status) && attempt < maxRetries && idempotent &&
-        !(body?.started) && !req.upgrade;
-      if (retryable) {
-        res.body?.cancel("retrying");
-        f.endTry(pick.key);
-        lastErr = new UpstreamError("reset", `upstream answered ${res.status}`, true);
-        (tried ??= new Set()).add(pick.key);
-        continue;
-      }
-      return f.answer(res, pick.key, pick.setCookie);
-    }
-    f.endTry(pick.key);
-    (tried ??= new Set()).add(pick.key);
-    const err = lastErr!;
-    if (err.kind === "cancelled" || req.cancel.cancelled) {
-      f.reason = req.cancel.reason ?? "client went away";
-      return generated(cfg, req, 499, "client closed the request", f);
-    }
-    // Retry?
-    const bodySafe = !(body?.started);
-    let again = false;
-    if (err.kind === "connect") {
-      again = bodySafe && (attempt < maxRetries || (connectRetries < 2 && !retry));
-      if (again && !retry) connectRetries++;
-    } else if (attempt < maxRetries && bodySafe && (idempotent || !err.maybeProcessed)) {
-      const on = rp.on;
-      if (err.kind === "timeout") again = on.size === 0 || on.has("timeout");
-      else {again = on.size === 0 || on.has("reset") || on.has("gateway-error") ||
-          on.has("5xx");}
-    }
-    if (overallDeadline > 0 && Date.now() >= overallDeadline) again = false;
-    if (!again) break;
+    const answer = f.afterTry(res);
+    if (answer !== null) return answer;
+    const stop = f.beforeRetry();
+    if (stop !== null) return stop;
+    const ms = f.retryDelayMs();
+    if (ms > 0) await new Promise((r) => setTimeout(r, ms));
   }
-  const err = lastErr!;
-  body?.cancel("upstream failed");
-  if (err.kind === "timeout") return generated(cfg, req, 504, err.message, f);
-  if (body?.clientError) {
-    return generated(cfg, req, body.clientError.status, body.clientError.reason, f);
-  }
-  if (body?.tooLarge) {
-    return generated(cfg, req, 413, `request body exceeds the limit of ${f.bodyLimit} bytes`, f);
-  }
-  if (f.reason === "retry budget exhausted") {
-    return generated(cfg, req, 502, `${err.message} (retry budget exhausted)`, f);
-  }
-  if (err.kind === "connect") {
-    return generated(cfg, req, 502, `upstream connect error: ${err.message}`, f);
-  }
-  return generated(cfg, req, 502, `upstream error: ${err.message}`, f);
 }
 
 interface RetryPlan {
