@@ -305,3 +305,49 @@ export async function agentCredentials(
   await Deno.writeTextFile(`${dir}/ca.crt`, ca);
   return { caFile: `${dir}/ca.crt`, tokenFile: `${dir}/token` };
 }
+
+/** manifests/ with the novaedge-system namespace moved to `ns` and cluster-scoped names made unique. */
+export function manifestsFor(ns: string, files: string[]): string {
+  const root = new URL("../../manifests/", import.meta.url).pathname;
+  return files.map((f) => Deno.readTextFileSync(root + f)).join("\n---\n")
+    .replaceAll("namespace: novaedge-system", `namespace: ${ns}`)
+    .replaceAll("novaedge-controller.novaedge-system.svc", `novaedge-controller.${ns}.svc`)
+    .replace(
+      /kind: ClusterRole\nmetadata:\n {2}name: novaedge-controller/,
+      `kind: ClusterRole\nmetadata:\n  name: novaedge-controller-${ns}`,
+    )
+    .replace(
+      /kind: ClusterRoleBinding\nmetadata:\n {2}name: novaedge-controller/,
+      `kind: ClusterRoleBinding\nmetadata:\n  name: novaedge-controller-${ns}`,
+    )
+    .replace(
+      /kind: ClusterRole\n {2}name: novaedge-controller/,
+      `kind: ClusterRole\n  name: novaedge-controller-${ns}`,
+    );
+}
+
+/**
+ * A kubeconfig (written into `dir`) authenticating as the `novaedge-controller`
+ * ServiceAccount of the test namespace: the controller then runs with exactly
+ * the permissions manifests/rbac grants.
+ */
+export async function controllerKubeconfig(c: Cluster, dir: string): Promise<string> {
+  const token = (await c.kubectl(["create", "token", "novaedge-controller", "--duration=1h"]))
+    .stdout.trim();
+  const kubeconfig = `${dir}/controller.kubeconfig`;
+  await Deno.writeTextFile(
+    kubeconfig,
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{
+        name: "c",
+        cluster: { server: c.server, "certificate-authority-data": btoa(c.caPem) },
+      }],
+      users: [{ name: "u", user: { token } }],
+      contexts: [{ name: "x", context: { cluster: "c", user: "u" } }],
+      "current-context": "x",
+    }),
+  );
+  return kubeconfig;
+}

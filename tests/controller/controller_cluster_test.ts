@@ -9,9 +9,11 @@ import { fetchSnapshotFromController } from "../../src/controller/dump_client.ts
 import { decodeSnapshot } from "../../src/snapshot/codec.ts";
 import {
   agentCredentials as sharedAgentCredentials,
+  controllerKubeconfig,
   freePort,
   getObj,
   getVia,
+  manifestsFor,
   NovaProc,
   type Obj,
   samplesFor,
@@ -301,26 +303,6 @@ clusterTest(
   },
 );
 
-/** manifests/ with the novaedge-system namespace moved to `ns` and cluster-scoped names made unique. */
-function manifestsFor(ns: string, files: string[]): string {
-  const root = new URL("../../manifests/", import.meta.url).pathname;
-  return files.map((f) => Deno.readTextFileSync(root + f)).join("\n---\n")
-    .replaceAll("namespace: novaedge-system", `namespace: ${ns}`)
-    .replaceAll("novaedge-controller.novaedge-system.svc", `novaedge-controller.${ns}.svc`)
-    .replace(
-      /kind: ClusterRole\nmetadata:\n {2}name: novaedge-controller/,
-      `kind: ClusterRole\nmetadata:\n  name: novaedge-controller-${ns}`,
-    )
-    .replace(
-      /kind: ClusterRoleBinding\nmetadata:\n {2}name: novaedge-controller/,
-      `kind: ClusterRoleBinding\nmetadata:\n  name: novaedge-controller-${ns}`,
-    )
-    .replace(
-      /kind: ClusterRole\n {2}name: novaedge-controller/,
-      `kind: ClusterRole\n  name: novaedge-controller-${ns}`,
-    );
-}
-
 clusterTest(
   "manifests: RBAC, controller Deployment + Service and agent DaemonSets pass a server-side dry run",
   async (c) => {
@@ -367,23 +349,7 @@ clusterTest(
       await c.apply(rbac);
       try {
         await c.apply(samplesFor(c.namespace, x.gwPort));
-        const token = (await c.kubectl(["create", "token", "novaedge-controller", "--duration=1h"]))
-          .stdout.trim();
-        const kubeconfig = `${x.dir}/controller.kubeconfig`;
-        await Deno.writeTextFile(
-          kubeconfig,
-          JSON.stringify({
-            apiVersion: "v1",
-            kind: "Config",
-            clusters: [{
-              name: "c",
-              cluster: { server: c.server, "certificate-authority-data": btoa(c.caPem) },
-            }],
-            users: [{ name: "u", user: { token } }],
-            contexts: [{ name: "x", context: { cluster: "c", user: "u" } }],
-            "current-context": "x",
-          }),
-        );
+        const kubeconfig = await controllerKubeconfig(c, x.dir);
         const grpcPort = freePort();
         const ctl = new NovaProc(
           "ctl-rbac",
