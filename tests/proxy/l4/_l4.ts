@@ -1,6 +1,7 @@
 /** Helpers for L4 tests: TCP backends on loopback, L4 listeners/routes, and a reader. */
-import type { Listener, Route } from "../../../src/snapshot/types.ts";
-import { listener, route } from "../_helpers.ts";
+import type { Cluster, Listener, Route } from "../../../src/snapshot/types.ts";
+import { DataPlane } from "../../../src/proxy/mod.ts";
+import { freePort, listener, route, snapshot } from "../_helpers.ts";
 
 export interface TcpBackend {
   port: number;
@@ -9,14 +10,11 @@ export interface TcpBackend {
   close(): void;
 }
 
-/**
- * A TCP backend: `onConn` runs per connection. The default echoes every byte
- * back and half-closes when the client does.
- */
-export function tcpBackend(
-  onConn: (c: Deno.TcpConn) => Promise<void> = echo,
+/** Serves every connection `l` accepts with `onConn` (closed afterwards). */
+function serveBackend<C extends Deno.Conn>(
+  l: Deno.Listener<C>,
+  onConn: (c: C) => Promise<void>,
 ): TcpBackend {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const b: TcpBackend = {
     port: (l.addr as Deno.NetAddr).port,
     accepted: 0,
@@ -30,7 +28,7 @@ export function tcpBackend(
   };
   (async () => {
     for (;;) {
-      let c: Deno.TcpConn;
+      let c: C;
       try {
         c = await l.accept();
       } catch {
@@ -49,6 +47,14 @@ export function tcpBackend(
   return b;
 }
 
+/**
+ * A TCP backend: `onConn` runs per connection. The default echoes every byte
+ * back and half-closes when the client does.
+ */
+export function tcpBackend(onConn: (c: Deno.TcpConn) => Promise<void> = echo): TcpBackend {
+  return serveBackend(Deno.listen({ hostname: "127.0.0.1", port: 0 }), onConn);
+}
+
 /** Echo until EOF, then half-close. */
 export async function echo(c: Deno.TcpConn): Promise<void> {
   const buf = new Uint8Array(256 * 1024);
@@ -62,7 +68,7 @@ export async function echo(c: Deno.TcpConn): Promise<void> {
 }
 
 /** Writes `text` and closes (a backend that names itself). */
-export function named(text: string): (c: Deno.TcpConn) => Promise<void> {
+export function named(text: string): (c: Deno.Conn) => Promise<void> {
   return async (c) => {
     await c.write(new TextEncoder().encode(text));
     await c.closeWrite();
@@ -130,42 +136,34 @@ export function l4Route(
 /** A TLS backend (Deno.listenTls with one certificate) that answers "<text>" and closes. */
 export function tlsBackend(certPem: string, keyPem: string, text: string): TcpBackend {
   const l = Deno.listenTls({ hostname: "127.0.0.1", port: 0, cert: certPem, key: keyPem });
-  const b: TcpBackend = {
-    port: (l.addr as Deno.NetAddr).port,
-    accepted: 0,
-    close: () => {
-      try {
-        l.close();
-      } catch {
-        // closed
-      }
-    },
+  return serveBackend(l, async (c) => {
+    await c.handshake();
+    await named(text)(c);
+  });
+}
+
+/** Reads to EOF, then answers `<prefix><what it read>` and half-closes. */
+export function reply(prefix: string): (c: Deno.TcpConn) => Promise<void> {
+  return async (c) => {
+    const got = new TextDecoder().decode(await readAll(c));
+    await c.write(new TextEncoder().encode(`${prefix}${got}`));
+    await c.closeWrite();
   };
-  (async () => {
-    for (;;) {
-      let c: Deno.TlsConn;
-      try {
-        c = await l.accept();
-      } catch {
-        return;
-      }
-      b.accepted++;
-      (async () => {
-        await c.handshake();
-        await c.write(new TextEncoder().encode(text));
-        await c.closeWrite();
-        const buf = new Uint8Array(1024);
-        while ((await c.read(buf)) !== null) { /* until the client closes */ }
-      })().catch(() => {}).finally(() => {
-        try {
-          c.close();
-        } catch {
-          // closed
-        }
-      });
-    }
-  })();
-  return b;
+}
+
+/** A data plane with one TCP listener "tcp1" on a free port, routing to `clusters[0]`. */
+export async function tcpProxy(
+  clusters: Cluster[],
+  routes?: Route[],
+): Promise<{ dp: DataPlane; port: number }> {
+  const port = freePort();
+  const dp = new DataPlane({});
+  await dp.apply(snapshot({
+    listeners: [tcpListener("tcp1", port)],
+    routes: routes ?? [l4Route("r", "TCP", [clusters[0].name])],
+    clusters,
+  }));
+  return { dp, port };
 }
 
 export interface TlsReply {

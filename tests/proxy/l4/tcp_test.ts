@@ -1,33 +1,40 @@
-/** TCP listeners: splice with half-close, large transfers, weights, failover, refusals. */
+/** TCP listeners: splice with half-close, large transfers, weights, failover, refusals, timeouts. */
 import assert from "node:assert/strict";
 import { DataPlane } from "../../../src/proxy/mod.ts";
-import { accessLines, cluster, endpoint, freePort, snapshot } from "../_helpers.ts";
-import { l4Route, named, readAll, tcpBackend, tcpListener, tcpRequest } from "./_l4.ts";
+import { registry } from "../../../src/observe/metrics.ts";
+import { accessLines, cluster, endpoint, freePort, limits, snapshot } from "../_helpers.ts";
+import { waitFor } from "../../_support/agent.ts";
+import {
+  l4Route,
+  named,
+  readAll,
+  reply,
+  tcpBackend,
+  tcpListener,
+  tcpProxy,
+  tcpRequest,
+} from "./_l4.ts";
 
 Deno.test("TCP: echo through the proxy with half-close (backend sees EOF, its reply still arrives)", async () => {
-  // The backend reads to EOF, then answers with what it got.
-  const be = tcpBackend(async (c) => {
-    const got = new TextDecoder().decode(await readAll(c));
-    await c.write(new TextEncoder().encode(`got ${got.length}: ${got}`));
-    await c.closeWrite();
-  });
-  const port = freePort();
-  const dp = new DataPlane({});
+  const be = tcpBackend(reply("got: ")); // answers only after the client's EOF
+  const { dp, port } = await tcpProxy([cluster("c1", [be.port])], [
+    l4Route("r-tcp", "TCP", ["c1"], { listeners: ["tcp1"] }),
+  ]);
   try {
-    await dp.apply(snapshot({
-      listeners: [tcpListener("tcp1", port)],
-      routes: [l4Route("r-tcp", "TCP", ["c1"], { listeners: ["tcp1"] })],
-      clusters: [cluster("c1", [be.port])],
-    }));
-    assert.equal(await tcpRequest(port, "hello"), "got 5: hello");
+    assert.equal(await tcpRequest(port, "hello"), "got: hello");
     const line = accessLines().find((l) => l.listener === "tcp1" && l.route === "r-tcp");
     assert.ok(line, "one access line per connection");
     assert.equal(line.msg, "connection");
     assert.equal(line.cluster, "c1");
     assert.equal(line.upstream, `127.0.0.1:${be.port}`);
     assert.equal(line.bytesIn, 5);
-    assert.equal(line.bytesOut, "got 5: hello".length);
+    assert.equal(line.bytesOut, "got: hello".length);
     assert.equal(line.reason, null);
+    const m = await registry.getSingleMetricAsString("novaedge_l4_bytes_total");
+    assert.match(
+      m,
+      /novaedge_l4_bytes_total\{listener="tcp1",route="r-tcp",direction="in"\} [1-9]/,
+    );
   } finally {
     await dp.close();
     be.close();
@@ -36,14 +43,8 @@ Deno.test("TCP: echo through the proxy with half-close (backend sees EOF, its re
 
 Deno.test("TCP: a 64 MiB transfer arrives intact both ways", async () => {
   const be = tcpBackend(); // echo
-  const port = freePort();
-  const dp = new DataPlane({});
+  const { dp, port } = await tcpProxy([cluster("c1", [be.port])]);
   try {
-    await dp.apply(snapshot({
-      listeners: [tcpListener("tcp1", port)],
-      routes: [l4Route("r", "TCP", ["c1"])],
-      clusters: [cluster("c1", [be.port])],
-    }));
     const size = 64 * 1024 * 1024;
     const data = new Uint8Array(size);
     for (let i = 0; i < size; i += 4096) data[i] = (i >> 12) & 0xff;
@@ -70,17 +71,14 @@ Deno.test("TCP: a 64 MiB transfer arrives intact both ways", async () => {
 Deno.test("TCP: weighted split over two clusters with many connections", async () => {
   const a = tcpBackend(named("A"));
   const b = tcpBackend(named("B"));
-  const port = freePort();
-  const dp = new DataPlane({});
+  const { dp, port } = await tcpProxy(
+    [cluster("ca", [a.port]), cluster("cb", [b.port])],
+    [l4Route("r", "TCP", [
+      { cluster: "ca", weight: 3, filters: [] },
+      { cluster: "cb", weight: 1, filters: [] },
+    ])],
+  );
   try {
-    await dp.apply(snapshot({
-      listeners: [tcpListener("tcp1", port)],
-      routes: [l4Route("r", "TCP", [
-        { cluster: "ca", weight: 3, filters: [] },
-        { cluster: "cb", weight: 1, filters: [] },
-      ])],
-      clusters: [cluster("ca", [a.port]), cluster("cb", [b.port])],
-    }));
     const counts: Record<string, number> = { A: 0, B: 0 };
     for (let i = 0; i < 200; i++) counts[await tcpRequest(port, "")]++;
     assert.equal(counts.A + counts.B, 200);
@@ -93,17 +91,32 @@ Deno.test("TCP: weighted split over two clusters with many connections", async (
   }
 });
 
+Deno.test("TCP: a ring-hash cluster keeps one client address on one endpoint", async () => {
+  const a = tcpBackend(named("A"));
+  const b = tcpBackend(named("B"));
+  const { dp, port } = await tcpProxy([
+    cluster("c", [a.port, b.port], {
+      lb: { policy: "RingHash", hashOn: { header: "", cookie: "", sourceIp: true } },
+    }),
+  ]);
+  try {
+    const seen = new Set<string>();
+    for (let i = 0; i < 20; i++) seen.add(await tcpRequest(port, ""));
+    assert.equal(seen.size, 1, `one endpoint for 127.0.0.1, got ${[...seen]}`);
+  } finally {
+    await dp.close();
+    a.close();
+    b.close();
+  }
+});
+
 Deno.test("TCP: a refused connect moves to another endpoint", async () => {
   const live = tcpBackend(named("live"));
   const dead = freePort(); // nothing listens there
-  const port = freePort();
-  const dp = new DataPlane({});
+  const { dp, port } = await tcpProxy([
+    cluster("c1", [], { endpoints: [endpoint(dead), endpoint(live.port)] }),
+  ]);
   try {
-    await dp.apply(snapshot({
-      listeners: [tcpListener("tcp1", port)],
-      routes: [l4Route("r", "TCP", ["c1"])],
-      clusters: [cluster("c1", [], { endpoints: [endpoint(dead), endpoint(live.port)] })],
-    }));
     for (let i = 0; i < 6; i++) assert.equal(await tcpRequest(port, "x"), "live");
     const retried = accessLines().filter((l) => l.listener === "tcp1" && l.tries === 2);
     assert.ok(retried.length >= 1, "round robin hit the dead endpoint and moved on");
@@ -132,5 +145,59 @@ Deno.test("TCP: no endpoint / no route → the connection is closed and the reas
     assert.match(String(none?.reason), /no TCP route is attached to listener tcp-noroute/);
   } finally {
     await dp.close();
+  }
+});
+
+Deno.test("TCP: an idle connection is closed after the listener's idle timeout", async () => {
+  const be = tcpBackend(); // echo, never closes on its own
+  const port = freePort();
+  const dp = new DataPlane({});
+  try {
+    await dp.apply(snapshot({
+      listeners: [tcpListener("tcp-idle", port, { limits: limits({ idleTimeoutMs: 300 }) })],
+      routes: [l4Route("r", "TCP", ["c"])],
+      clusters: [cluster("c", [be.port])],
+    }));
+    const c = await Deno.connect({ hostname: "127.0.0.1", port });
+    await c.write(new TextEncoder().encode("x"));
+    const got = await readAll(c); // returns once the proxy closes the idle connection
+    c.close();
+    assert.equal(new TextDecoder().decode(got), "x");
+    const line = await waitFor(
+      "the idle line",
+      () => Promise.resolve(accessLines().find((l) => l.listener === "tcp-idle")),
+    );
+    assert.equal(line.reason, "idle timeout");
+  } finally {
+    await dp.close();
+    be.close();
+  }
+});
+
+Deno.test("TCP: drain lets open connections run until the deadline, then closes them", async () => {
+  const be = tcpBackend(); // echo
+  const port = freePort();
+  const dp = new DataPlane({});
+  try {
+    await dp.apply(snapshot({
+      listeners: [tcpListener("tcp-drain", port)],
+      routes: [l4Route("r", "TCP", ["c"])],
+      clusters: [cluster("c", [be.port])],
+    }));
+    const c = await Deno.connect({ hostname: "127.0.0.1", port });
+    await c.write(new TextEncoder().encode("y"));
+    await dp.drain(300);
+    const got = await readAll(c);
+    c.close();
+    assert.equal(new TextDecoder().decode(got), "y");
+    await assert.rejects(Deno.connect({ hostname: "127.0.0.1", port }), "no longer accepting");
+    const line = await waitFor(
+      "the drained line",
+      () => Promise.resolve(accessLines().find((l) => l.listener === "tcp-drain")),
+    );
+    assert.equal(line.reason, "listener drained");
+  } finally {
+    await dp.close();
+    be.close();
   }
 });

@@ -16,7 +16,15 @@ import {
   snapshot,
 } from "../_helpers.ts";
 import { curl, makePki, type Pki } from "../_tls.ts";
-import { captureClientHello, l4Route, readAll, tcpBackend, tlsBackend, tlsRequest } from "./_l4.ts";
+import {
+  captureClientHello,
+  l4Route,
+  readAll,
+  reply,
+  tcpBackend,
+  tlsBackend,
+  tlsRequest,
+} from "./_l4.ts";
 
 let pkiP: Promise<Pki> | null = null;
 const pki = () => (pkiP ??= makePki());
@@ -134,11 +142,7 @@ Deno.test("TLS passthrough: a ClientHello written a few bytes at a time is forwa
 Deno.test("TLS terminate: the proxy ends TLS with the listener's certificate and forwards plain TCP", async () => {
   const p = await pki();
   const cert = await p.leaf("term-cert", ["tls.example.test"]);
-  const be = tcpBackend(async (c) => {
-    const got = new TextDecoder().decode(await readAll(c));
-    await c.write(new TextEncoder().encode(`plain:${got}`));
-    await c.closeWrite();
-  });
+  const be = tcpBackend(reply("plain:"));
   const port = freePort();
   const dp = new DataPlane({});
   try {
@@ -168,11 +172,7 @@ Deno.test("TLS mixed port: HTTPS routes, passthrough and terminate listeners sha
   const passCert = await p.leaf("pass-cert", ["pass.example.test"]);
   const http = echoBackend("web");
   const pass = tlsBackend(passCert.certPem, passCert.keyPem, "passthrough-backend");
-  const plain = tcpBackend(async (c) => {
-    const got = new TextDecoder().decode(await readAll(c));
-    await c.write(new TextEncoder().encode(`plain:${got}`));
-    await c.closeWrite();
-  });
+  const plain = tcpBackend(reply("plain:"));
   const port = freePort();
   const dp = new DataPlane({});
   try {

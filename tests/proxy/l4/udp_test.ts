@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { DataPlane } from "../../../src/proxy/mod.ts";
 import { accessLines, cluster, freePort, limits, snapshot } from "../_helpers.ts";
+import { waitFor } from "../../_support/agent.ts";
 import { l4Route, tcpListener } from "./_l4.ts";
 
 const enc = new TextEncoder();
@@ -37,22 +38,32 @@ async function ask(sock: Deno.DatagramConn, port: number, text: string): Promise
   return reply;
 }
 
+/** A data plane with one UDP listener `name` routing to a backend port (none: no route). */
+async function udpProxy(
+  name: string,
+  backendPort: number | null,
+  idleTimeoutMs = 0,
+): Promise<{ dp: DataPlane; port: number }> {
+  const port = freePort();
+  const dp = new DataPlane({});
+  await dp.apply(snapshot({
+    listeners: [tcpListener(name, port, { protocol: "UDP", limits: limits({ idleTimeoutMs }) })],
+    routes: backendPort === null ? [] : [l4Route(`r-${name}`, "UDP", ["c"])],
+    clusters: backendPort === null ? [] : [cluster("c", [backendPort])],
+  }));
+  return { dp, port };
+}
+
 function client(): Deno.DatagramConn {
   return Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
 }
 
 Deno.test("UDP: two clients get their own replies; a client's datagrams share one session", async () => {
   const be = udpBackend("be");
-  const port = freePort();
-  const dp = new DataPlane({});
+  const { dp, port } = await udpProxy("dns", be.port);
   const c1 = client();
   const c2 = client();
   try {
-    await dp.apply(snapshot({
-      listeners: [tcpListener("dns", port, { protocol: "UDP" })],
-      routes: [l4Route("r-udp", "UDP", ["c"])],
-      clusters: [cluster("c", [be.port])],
-    }));
     assert.equal(dp.listeners().find((l) => l.kind === "udp")?.port, port);
     assert.equal(await ask(c1, port, "one"), "be:one");
     assert.equal(await ask(c2, port, "two"), "be:two");
@@ -73,27 +84,17 @@ Deno.test("UDP: two clients get their own replies; a client's datagrams share on
 
 Deno.test("UDP: an idle session expires, logs one line, and the next datagram opens a new one", async () => {
   const be = udpBackend("be");
-  const port = freePort();
-  const dp = new DataPlane({});
+  const { dp, port } = await udpProxy("udp-idle", be.port, 200);
   const c1 = client();
   try {
-    await dp.apply(snapshot({
-      listeners: [
-        tcpListener("udp-idle", port, { protocol: "UDP", limits: limits({ idleTimeoutMs: 200 }) }),
-      ],
-      routes: [l4Route("r-idle", "UDP", ["c"])],
-      clusters: [cluster("c", [be.port])],
-    }));
     assert.equal(await ask(c1, port, "a"), "be:a");
     assert.equal(await ask(c1, port, "bb"), "be:bb");
-    // Wait (bounded) for the session's log line.
-    let line: Record<string, unknown> | undefined;
-    for (let i = 0; i < 100 && !line; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      line = accessLines().find((l) => l.listener === "udp-idle" && l.msg === "session");
-    }
-    assert.ok(line, "the expired session wrote its line");
-    assert.equal(line.route, "r-idle");
+    const line = await waitFor(
+      "the expired session's line",
+      () => Promise.resolve(accessLines().find((l) => l.listener === "udp-idle")),
+    );
+    assert.equal(line.msg, "session");
+    assert.equal(line.route, "r-udp-idle");
     assert.equal(line.bytesIn, 3);
     assert.equal(line.bytesOut, "be:a".length + "be:bb".length);
     assert.equal(await ask(c1, port, "c"), "be:c");
@@ -107,24 +108,16 @@ Deno.test("UDP: an idle session expires, logs one line, and the next datagram op
 });
 
 Deno.test("UDP: no route → datagrams are dropped and the session is logged with the reason", async () => {
-  const port = freePort();
-  const dp = new DataPlane({});
+  const { dp, port } = await udpProxy("udp-none", null, 100);
   const c1 = client();
   try {
-    await dp.apply(snapshot({
-      listeners: [
-        tcpListener("udp-none", port, { protocol: "UDP", limits: limits({ idleTimeoutMs: 100 }) }),
-      ],
-      routes: [],
-      clusters: [],
-    }));
     await c1.send(enc.encode("x"), { transport: "udp", hostname: "127.0.0.1", port });
-    let line: Record<string, unknown> | undefined;
-    for (let i = 0; i < 100 && !line; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      line = accessLines().find((l) => l.listener === "udp-none");
-    }
-    assert.match(String(line?.reason), /no UDP route is attached to listener udp-none/);
+    const line = await waitFor(
+      "the refused session's line",
+      () => Promise.resolve(accessLines().find((l) => l.listener === "udp-none")),
+    );
+    assert.equal(line.msg, "session");
+    assert.match(String(line.reason), /no UDP route is attached to listener udp-none/);
   } finally {
     c1.close();
     await dp.close();
