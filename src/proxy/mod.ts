@@ -1,6 +1,7 @@
 /**
- * The agent's L7 data plane: listeners, routing, filters, load balancing and
- * upstream pools, fed by snapshots. See DESIGN.md for the engine choices.
+ * The agent's data plane: HTTP listeners (routing, filters, load balancing,
+ * upstream pools) and L4 listeners (TCP, TLS by SNI, UDP; l4/), fed by
+ * snapshots. See DESIGN.md for the engine choices.
  *
  * ```ts
  * const dp = new DataPlane({ log: logger("dataplane"), workers: 0 }); // 0 = one per core
