@@ -40,14 +40,6 @@ export interface RequestHead {
 
 export type StreamHandler = (s: H2Stream, head: RequestHead) => void;
 
-const CONN_SPECIFIC = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "upgrade",
-]);
-
 /** Token characters allowed in a lowercase field name (RFC 9110 §5.6.2). */
 const NAME_OK = new Uint8Array(128);
 for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz") NAME_OK[c.charCodeAt(0)] = 1;
@@ -171,7 +163,7 @@ export function validate(kv: string[], endStream: boolean): RequestHead | string
       const z = v.charCodeAt(v.length - 1);
       if (a === 32 || a === 9 || z === 32 || z === 9) return `whitespace around the value of ${n}`;
     }
-    if (CONN_SPECIFIC.has(n)) return `connection-specific field ${n}`;
+    if (F.CONNECTION_SPECIFIC.has(n)) return `connection-specific field ${n}`;
     if (n === "te" && v !== "trailers") return "te other than trailers";
     if (n === "content-length") {
       if (!/^[0-9]{1,15}$/.test(v)) return "invalid content-length";

@@ -43,6 +43,15 @@ export const MAX_WINDOW = 0x7fffffff;
 
 export const PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
+/** Connection-specific fields, malformed in HTTP/2 (RFC 9113 §8.2.2). */
+export const CONNECTION_SPECIFIC: ReadonlySet<string> = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+]);
+
 /** A connection error: the connection ends with GOAWAY carrying `code`. */
 export class ConnError extends Error {
   constructor(readonly code: number, message: string) {

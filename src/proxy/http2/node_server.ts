@@ -11,19 +11,11 @@ import { Buffer } from "node:buffer";
 import type { Duplex } from "node:stream";
 import { Hdrs } from "../core/headers.ts";
 import { Cancel, type ProxyRequest, type ProxyResponse } from "../core/types.ts";
-import { generated, handleRequest, type SocketConfig } from "../core/proxy.ts";
+import type { SocketConfig } from "../core/proxy.ts";
+import { asWebSocketUpgrade, dispatch, NOT_ON_H2 } from "./request.ts";
 import { NodeBody } from "../io/node_body.ts";
 import type { ConnSet } from "../listen/conns.ts";
 import { drainOrClose } from "../io/node_transport.ts";
-
-const CONN_SPECIFIC = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "upgrade",
-  "host",
-]);
 
 /** One node:http2 server object (not bound to a port) per listener limits. */
 export class NodeH2Engine {
@@ -113,15 +105,7 @@ export class NodeH2Engine {
     });
     stream.on("error", () => {});
     const cl = h["content-length"] !== undefined ? Number(h["content-length"]) : -1;
-    if (isWs) {
-      // The h2 request carries no key; the HTTP/1.1 upstream handshake needs one.
-      hdrs.set(
-        "sec-websocket-key",
-        btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16)))),
-      );
-      if (!hdrs.has("sec-websocket-version")) hdrs.set("sec-websocket-version", "13");
-      hdrs.set("upgrade", "websocket");
-    }
+    if (isWs) asWebSocketUpgrade(hdrs);
     const hasBody = !stream.endAfterHeaders && !isWs;
     // Abandoning the request body must not reset the stream before the
     // answer is out; the stream is closed (NO_ERROR) after the response.
@@ -145,21 +129,7 @@ export class NodeH2Engine {
       upgrade: isWs ? "websocket" : null,
       start,
     };
-    let p: Promise<ProxyResponse>;
-    if (method === "CONNECT") {
-      p = Promise.resolve(
-        generated(
-          cfg,
-          req,
-          501,
-          "CONNECT is only supported for WebSocket (RFC 8441 :protocol websocket)",
-          null,
-        ),
-      );
-    } else {
-      p = handleRequest(cfg, req);
-    }
-    p.then((res) => writeH2(stream, req, res))
+    dispatch(cfg, req).then((res) => writeH2(stream, req, res))
       .then(() => {
         done = true;
         if (bodyAbandoned && !stream.closed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
@@ -182,7 +152,7 @@ async function writeH2(
     const kv = res.headers.kv;
     for (let i = 0; i < kv.length; i += 2) {
       const n = kv[i];
-      if (CONN_SPECIFIC.has(n) || n.charCodeAt(0) === 58) continue;
+      if (NOT_ON_H2.has(n) || n.charCodeAt(0) === 58) continue;
       const prev = out[n];
       if (prev === undefined) out[n] = kv[i + 1];
       else if (Array.isArray(prev)) prev.push(kv[i + 1]);
@@ -215,7 +185,7 @@ async function writeH2(
           const th: http2.OutgoingHttpHeaders = {};
           if (t) {
             for (let i = 0; i < t.kv.length; i += 2) {
-              if (!CONN_SPECIFIC.has(t.kv[i])) th[t.kv[i]] = t.kv[i + 1];
+              if (!NOT_ON_H2.has(t.kv[i])) th[t.kv[i]] = t.kv[i + 1];
             }
           }
           try {

@@ -9,22 +9,14 @@
 import type { Duplex } from "node:stream";
 import { Hdrs } from "../core/headers.ts";
 import { Cancel, type ProxyRequest, type ProxyResponse } from "../core/types.ts";
-import { generated, handleRequest, type SocketConfig } from "../core/proxy.ts";
+import { generated, type SocketConfig } from "../core/proxy.ts";
+import { asWebSocketUpgrade, dispatch, NOT_ON_H2 } from "./request.ts";
 import type { ConnSet } from "../listen/conns.ts";
 import { fromNodeSocket, toNodeDuplex } from "../io/node_transport.ts";
 import type { Transport } from "../io/transport.ts";
 import { H2ServerConn, type H2Stream, type RequestHead } from "../h2/conn.ts";
 import { CANCEL, INTERNAL_ERROR } from "../h2/frames.ts";
 import { NodeH2Engine } from "./node_server.ts";
-
-const CONN_SPECIFIC = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "upgrade",
-  "host",
-]);
 
 function useNodeEngine(): boolean {
   try {
@@ -103,15 +95,7 @@ export class H2Engine {
     const isWs = h.method === "CONNECT" && h.protocol === "websocket";
     const method = isWs ? "GET" : h.method;
     const hdrs = new Hdrs(h.headers);
-    if (isWs) {
-      // The h2 request carries no key; the HTTP/1.1 upstream handshake needs one.
-      hdrs.set(
-        "sec-websocket-key",
-        btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16)))),
-      );
-      if (!hdrs.has("sec-websocket-version")) hdrs.set("sec-websocket-version", "13");
-      hdrs.set("upgrade", "websocket");
-    }
+    if (isWs) asWebSocketUpgrade(hdrs);
     const cancel = new Cancel();
     let done = false;
     st.onAbort = (reason) => {
@@ -133,19 +117,7 @@ export class H2Engine {
     let p: Promise<ProxyResponse>;
     if (h.refuse) {
       p = Promise.resolve(generated(cfg, req, h.refuse.status, h.refuse.reason, null));
-    } else if (method === "CONNECT") {
-      p = Promise.resolve(
-        generated(
-          cfg,
-          req,
-          501,
-          "CONNECT is only supported for WebSocket (RFC 8441 :protocol websocket)",
-          null,
-        ),
-      );
-    } else {
-      p = handleRequest(cfg, req);
-    }
+    } else p = dispatch(cfg, req);
     p.then((res) => writeResponse(st, req, res)).then(() => {
       done = true;
     }, () => {
@@ -160,7 +132,7 @@ function h2Fields(kv: readonly string[], extraLen: number): string[] {
   const out: string[] = [];
   for (let i = 0; i < kv.length; i += 2) {
     const n = kv[i];
-    if (CONN_SPECIFIC.has(n) || n.charCodeAt(0) === 58) continue;
+    if (NOT_ON_H2.has(n) || n.charCodeAt(0) === 58) continue;
     if (extraLen >= 0 && n === "content-length") continue;
     out.push(n, kv[i + 1]);
   }

@@ -19,6 +19,7 @@ import {
 import { drainOrClose } from "../io/node_transport.ts";
 import { type ClientStream, H2ClientConn } from "../h2/client.ts";
 import { CANCEL } from "../h2/frames.ts";
+import { NOT_ON_H2 } from "../http2/request.ts";
 
 function useNodeClient(): boolean {
   try {
@@ -30,16 +31,6 @@ function useNodeClient(): boolean {
 import { nodeTlsOptions } from "./tls_identity.ts";
 
 type Session = http2.ClientHttp2Session;
-
-/** Fields HTTP/2 forbids (RFC 9113 §8.2.2); `te` is allowed only as "trailers". */
-const H2_FORBIDDEN = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "upgrade",
-  "host",
-]);
 
 export class H2Client {
   private session: Session | null = null;
@@ -116,7 +107,7 @@ export class H2Client {
     const setLength = body !== null && body.length >= 0;
     for (let i = 0; i < h.length; i += 2) {
       const n = h[i];
-      if (n.charCodeAt(0) === 58 || H2_FORBIDDEN.has(n)) continue;
+      if (n.charCodeAt(0) === 58 || NOT_ON_H2.has(n)) continue;
       if (n === "te" && h[i + 1] !== "trailers") continue;
       if (setLength && n === "content-length") continue;
       kv.push(n, h[i + 1]);
@@ -221,7 +212,7 @@ export class H2Client {
     const kv = req.headers.kv;
     for (let i = 0; i < kv.length; i += 2) {
       const n = kv[i];
-      if (n.charCodeAt(0) === 58 || H2_FORBIDDEN.has(n)) continue;
+      if (n.charCodeAt(0) === 58 || NOT_ON_H2.has(n)) continue;
       const prev = headers[n];
       if (prev === undefined) headers[n] = kv[i + 1];
       else if (Array.isArray(prev)) prev.push(kv[i + 1]);
@@ -328,7 +319,7 @@ async function pumpBody(st: ClientStream, body: BodyReader): Promise<void> {
     const tk: string[] = [];
     if (t) {
       for (let i = 0; i < t.kv.length; i += 2) {
-        if (!H2_FORBIDDEN.has(t.kv[i]) && t.kv[i].charCodeAt(0) !== 58) {
+        if (!NOT_ON_H2.has(t.kv[i]) && t.kv[i].charCodeAt(0) !== 58) {
           tk.push(t.kv[i], t.kv[i + 1]);
         }
       }
