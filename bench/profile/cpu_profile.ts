@@ -1,7 +1,8 @@
 /**
  * CPU profile of the NovaEdge agent under a bounded wrk load: starts the
  * benchmark backend and the agent (1 worker, access log off) with the V8
- * inspector, drives `wrk -t2 -c64 -d<duration>s` through it while the
+ * inspector, drives `wrk -t2 -c64 -d<duration>s` (or h2load / ghz with
+ * `--load h2c|grpc`) through it while the
  * inspector's Profiler samples, then prints self time by function and writes
  * the .cpuprofile (open it in Chrome DevTools for the call tree).
  *
@@ -20,12 +21,57 @@ const { flags } = parseFlags(Deno.args, [
   { name: "top", kind: "number", help: "functions to list", default: 45 },
   { name: "main", kind: "string", help: "entry point to profile", default: "src/main.ts" },
   { name: "heap", kind: "boolean", help: "sample allocations instead of CPU", default: false },
+  {
+    name: "load",
+    kind: "string",
+    help: "wrk (HTTP/1.1), h2c (h2load) or grpc (ghz)",
+    default: "wrk",
+  },
 ]);
 const duration = flags.duration as number;
 const root = new URL("../..", import.meta.url).pathname;
 const BACKEND = 18380;
 const PORT = 18383;
 const INSPECT = 19229;
+const GRPC_BACKEND = 18385;
+const load = flags.load as string;
+if (!["wrk", "h2c", "grpc"].includes(load)) throw new Error(`--load ${load}: use wrk, h2c or grpc`);
+
+/** The load command for `secs` seconds (warm-up: fewer connections). */
+function loadCommand(url: string, secs: number, warm: boolean): Deno.Command {
+  const ghz = `${Deno.env.get("HOME")}/.cache/novaedge/gotools/bin/ghz`;
+  const [cmd, args] = load === "h2c"
+    ? ["h2load", ["-D", String(secs), "-c", warm ? "4" : "16", "-m", "10", "-t", "2", url]]
+    : load === "grpc"
+    ? [ghz, [
+      "--insecure",
+      "--import-paths",
+      `${root}bench`,
+      "--proto",
+      "echo.proto",
+      "--call",
+      "bench.Echo.Say",
+      "-d",
+      '{"msg":"hello"}',
+      "-z",
+      `${secs}s`,
+      "-c",
+      warm ? "4" : "32",
+      "--connections",
+      "4",
+      `127.0.0.1:${PORT}`,
+    ]]
+    : ["wrk", ["-t2", `-c${warm ? 8 : 64}`, `-d${secs}s`, "--latency", url]];
+  return new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" });
+}
+
+/** Requests completed, from the load tool's summary. */
+function requestsDone(text: string): number {
+  const m = /(\d+) requests in/.exec(text) ??
+    /requests: \d+ total, \d+ started, (\d+) done/.exec(text) ??
+    /Count:\s+(\d+)/.exec(text);
+  return Number(m?.[1] ?? 0);
+}
 
 interface CallFrame {
   functionName: string;
@@ -86,8 +132,15 @@ const work = await Deno.makeTempDir({ prefix: "novaedge-prof-" });
 const tpl = await Deno.readTextFile(`${root}bench/novaedge.yaml`);
 await Deno.writeTextFile(
   `${work}/config.yaml`,
-  tpl.replaceAll("${PORT}", String(PORT)).replaceAll("${BACKEND}", String(BACKEND)),
+  tpl.replaceAll("${PORT}", String(PORT)).replaceAll("${BACKEND}", String(BACKEND))
+    .replaceAll("${GRPC_BACKEND}", String(GRPC_BACKEND)),
 );
+const grpcBackend = load === "grpc"
+  ? new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${root}bench/grpc_backend.ts`, String(GRPC_BACKEND)],
+    stdout: "null",
+  }).spawn()
+  : null;
 const backend = new Deno.Command(Deno.execPath(), {
   args: ["run", "--allow-net", `${root}bench/backend.ts`, String(BACKEND)],
   stdout: "null",
@@ -114,6 +167,7 @@ const agent = new Deno.Command(Deno.execPath(), {
 }).spawn();
 try {
   await waitPort(BACKEND);
+  if (grpcBackend) await waitPort(GRPC_BACKEND);
   await waitPort(PORT);
   const targets = await (await fetch(`http://127.0.0.1:${INSPECT}/json/list`)).json() as {
     webSocketDebuggerUrl: string;
@@ -121,7 +175,7 @@ try {
   const cdp = await Cdp.open(targets[0].webSocketDebuggerUrl);
   const url = `http://127.0.0.1:${PORT}${flags.path}`;
   // Warm-up so the JIT and the pool are in steady state.
-  await new Deno.Command("wrk", { args: ["-t1", "-c8", "-d1s", url], stdout: "null" }).output();
+  await loadCommand(url, 1, true).output();
   if (flags.heap) {
     // Allocation sampling: bytes allocated per function (live or not).
     await cdp.send("HeapProfiler.enable");
@@ -130,16 +184,13 @@ try {
       includeObjectsCollectedByMajorGC: true,
       includeObjectsCollectedByMinorGC: true,
     });
-    const out = await new Deno.Command("wrk", {
-      args: ["-t2", "-c64", `-d${duration}s`, url],
-      stdout: "piped",
-    }).output();
+    const out = await loadCommand(url, duration, false).output();
     const { profile } = await cdp.send<{ profile: { head: HeapNode } }>(
       "HeapProfiler.stopSampling",
     );
     cdp.close();
     const text = new TextDecoder().decode(out.stdout);
-    const requests = Number(/(\d+) requests in/.exec(text)?.[1] ?? 0);
+    const requests = requestsDone(text);
     const agg = new Map<string, number>();
     let total = 0;
     const walk = (n: HeapNode) => {
@@ -164,10 +215,7 @@ try {
     await cdp.send("Profiler.enable");
     await cdp.send("Profiler.setSamplingInterval", { interval: 100 });
     await cdp.send("Profiler.start");
-    const out = await new Deno.Command("wrk", {
-      args: ["-t2", "-c64", `-d${duration}s`, "--latency", url],
-      stdout: "piped",
-    }).output();
+    const out = await loadCommand(url, duration, false).output();
     const { profile } = await cdp.send<{ profile: Profile }>("Profiler.stop");
     cdp.close();
     console.log(new TextDecoder().decode(out.stdout));
@@ -200,7 +248,9 @@ try {
 } finally {
   agent.kill("SIGTERM");
   backend.kill("SIGTERM");
+  grpcBackend?.kill("SIGTERM");
   await agent.status;
   await backend.status;
+  await grpcBackend?.status;
   await Deno.remove(work, { recursive: true });
 }
