@@ -65,12 +65,66 @@ function badValueChar(s: string): boolean {
   return false;
 }
 
-function trimOws(s: string): string {
-  let a = 0;
-  let b = s.length;
-  while (a < b && (s.charCodeAt(a) === 32 || s.charCodeAt(a) === 9)) a++;
-  while (b > a && (s.charCodeAt(b - 1) === 32 || s.charCodeAt(b - 1) === 9)) b--;
-  return a === 0 && b === s.length ? s : s.slice(a, b);
+/**
+ * Common field names, lowercase, by length: a header whose name matches one
+ * (ASCII case-insensitively) gets this string, so the usual fields cost no
+ * name slice, case folding or token scan per message.
+ */
+const KNOWN: string[][] = [];
+for (
+  const n of [
+    "host",
+    "date",
+    "vary",
+    "etag",
+    "accept",
+    "cookie",
+    "server",
+    "origin",
+    "expect",
+    "pragma",
+    "upgrade",
+    "referer",
+    "location",
+    "connection",
+    "keep-alive",
+    "user-agent",
+    "set-cookie",
+    "content-type",
+    "x-request-id",
+    "traceparent",
+    "authorization",
+    "cache-control",
+    "last-modified",
+    "accept-ranges",
+    "if-none-match",
+    "content-length",
+    "accept-encoding",
+    "accept-language",
+    "content-encoding",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "transfer-encoding",
+    "if-modified-since",
+  ]
+) (KNOWN[n.length] ??= []).push(n);
+
+/** The known lowercase name equal to s[from, to) ignoring ASCII case, else null. */
+function knownName(s: string, from: number, to: number): string | null {
+  const list = KNOWN[to - from];
+  if (list === undefined) return null;
+  for (const k of list) {
+    let i = 0;
+    for (; i < k.length; i++) {
+      const want = k.charCodeAt(i);
+      const c = s.charCodeAt(from + i);
+      // Known names are lowercase letters and "-": a letter may come in either case.
+      if (c !== want && !(want >= 97 && want <= 122 && c === want - 32)) break;
+    }
+    if (i === k.length) return k;
+  }
+  return null;
 }
 
 interface FieldSummary {
@@ -116,12 +170,20 @@ function parseFields(
     if (first === 32 || first === 9) throw new HttpError(400, "obsolete line folding (obs-fold)");
     const colon = s.indexOf(":", pos);
     if (colon < 0 || colon > eol) throw new HttpError(400, "header line without a colon");
-    const rawName = s.slice(pos, colon);
-    if (!isToken(rawName)) throw new HttpError(400, "invalid header name");
-    const value = trimOws(s.slice(colon + 1, eol));
+    let name = knownName(s, pos, colon);
+    if (name === null) {
+      const rawName = s.slice(pos, colon);
+      if (!isToken(rawName)) throw new HttpError(400, "invalid header name");
+      name = rawName.toLowerCase();
+    }
+    // Value without surrounding optional whitespace, sliced once.
+    let a = colon + 1;
+    let b = eol;
+    while (a < b && (s.charCodeAt(a) === 32 || s.charCodeAt(a) === 9)) a++;
+    while (b > a && (s.charCodeAt(b - 1) === 32 || s.charCodeAt(b - 1) === 9)) b--;
+    const value = s.slice(a, b);
     if (badValueChar(value)) throw new HttpError(400, "invalid character in header value");
     if (++count > maxHeaders) throw new HttpError(431, "too many header fields");
-    const name = rawName.toLowerCase();
     kv.push(name, value);
     switch (name) {
       case "content-length": {
@@ -167,6 +229,14 @@ function parseFields(
   return sum;
 }
 
+const METHODS = ["GET", "PUT", "POST", "HEAD", "PATCH", "DELETE", "OPTIONS"];
+
+/** The request method as a constant string when it is a common one (no slice). */
+function knownMethod(s: string, len: number): string | null {
+  for (const m of METHODS) if (m.length === len && s.startsWith(m)) return m;
+  return null;
+}
+
 /**
  * Parses a request head from `bytes` (which end with CRLFCRLF).
  * Throws HttpError on anything malformed.
@@ -177,7 +247,7 @@ export function parseRequestHead(bytes: Uint8Array, maxHeaders: number): Request
   const sp1 = s.indexOf(" ");
   const sp2 = sp1 < 0 ? -1 : s.indexOf(" ", sp1 + 1);
   if (sp1 <= 0 || sp2 < 0 || sp2 > eol) throw new HttpError(400, "malformed request line");
-  const method = s.slice(0, sp1);
+  const method = knownMethod(s, sp1) ?? s.slice(0, sp1);
   if (!isToken(method)) throw new HttpError(400, "invalid method");
   const target = s.slice(sp1 + 1, sp2);
   if (target.length === 0) throw new HttpError(400, "empty request target");
@@ -185,12 +255,13 @@ export function parseRequestHead(bytes: Uint8Array, maxHeaders: number): Request
     const c = target.charCodeAt(i);
     if (c <= 32 || c >= 127) throw new HttpError(400, "invalid character in request target");
   }
-  const ver = s.slice(sp2 + 1, eol);
   let version: number;
-  if (ver === "HTTP/1.1") version = 11;
-  else if (ver === "HTTP/1.0") version = 10;
-  else if (/^HTTP\/[0-9]\.[0-9]$/.test(ver)) throw new HttpError(505, `unsupported version ${ver}`);
-  else throw new HttpError(400, "malformed request line");
+  const ver = eol - sp2 === 9 && s.startsWith("HTTP/1.", sp2 + 1) ? s.charCodeAt(eol - 1) : 0;
+  if (ver === 49 /* 1 */) version = 11;
+  else if (ver === 48 /* 0 */) version = 10;
+  else if (/^HTTP\/[0-9]\.[0-9]$/.test(s.slice(sp2 + 1, eol))) {
+    throw new HttpError(505, `unsupported version ${s.slice(sp2 + 1, eol)}`);
+  } else throw new HttpError(400, "malformed request line");
   const headers = new Hdrs();
   const f = parseFields(s, eol + 2, maxHeaders, headers, true);
   if (version === 11 && f.host === null) throw new HttpError(400, "missing Host header");

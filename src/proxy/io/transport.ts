@@ -35,8 +35,16 @@ export function safeClose(t: Transport): void {
 
 const latin1Chunk = 8192;
 
+const ascii = new TextDecoder();
+
 /** Decodes bytes as Latin-1 (one char per byte); header sections are ASCII by grammar. */
 export function latin1(b: Uint8Array): string {
+  // Pure ASCII (the norm) decodes the same as UTF-8, and the decoder op is
+  // ~5x cheaper than fromCharCode.apply (which first copies every byte into
+  // an arguments array). A byte >= 0x80 takes the exact Latin-1 path.
+  let i = 0;
+  while (i < b.length && b[i] < 0x80) i++;
+  if (i === b.length) return ascii.decode(b);
   if (b.length <= latin1Chunk) return String.fromCharCode.apply(null, b as unknown as number[]);
   let s = "";
   for (let i = 0; i < b.length; i += latin1Chunk) {

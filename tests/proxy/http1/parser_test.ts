@@ -196,3 +196,45 @@ Deno.test("chunk encoder round-trips through the decoder", async () => {
   const out = await readAll(new ChunkedBody(r, () => {}));
   assert.equal(out.length, 70_001);
 });
+
+Deno.test("parseRequestHead: common names in any case fold to lowercase; others still checked", () => {
+  const h = parseRequestHead(
+    head(
+      "DELETE /x HTTP/1.1\r\nHOST: a\r\nContent-TYPE:\ttext/plain \r\nx-Forwarded-For:  1.2.3.4\r\n" +
+        "X-Custom-Thing: v\r\nContent-Typo: w\r\n\r\n",
+    ),
+    100,
+  );
+  assert.equal(h.method, "DELETE");
+  assert.deepEqual(h.headers.kv, [
+    "host",
+    "a",
+    "content-type",
+    "text/plain",
+    "x-forwarded-for",
+    "1.2.3.4",
+    "x-custom-thing",
+    "v",
+    "content-typo",
+    "w",
+  ]);
+  // A name with a known one's length but a non-token character is still refused.
+  refused("GET / HTTP/1.1\r\nHost: a\r\nHos@: x\r\n\r\n", 400);
+  refused("GET / HTTP/1.1\r\nHost: a\r\nHost : x\r\n\r\n", 400);
+  refused("GET / HTTP/1.1\r\nHost: a\r\n: x\r\n\r\n", 400);
+  refused("GET / HTTP/1.2\r\nHost: a\r\n\r\n", 505);
+  refused("GET / HTTP/1.10\r\nHost: a\r\n\r\n", 400);
+  assert.equal(parseRequestHead(head("PURGE / HTTP/1.0\r\n\r\n"), 100).method, "PURGE");
+});
+
+Deno.test("parseResponseHead: obs-text bytes in values decode one character per byte", () => {
+  const bytes = new Uint8Array([
+    ...head("HTTP/1.1 200 OK\r\nx-latin: caf"),
+    0xe9,
+    0xff,
+    ...head("\r\ncontent-length: 0\r\n\r\n"),
+  ]);
+  const r = parseResponseHead(bytes, 100);
+  assert.equal(r.headers.get("x-latin"), "caf\u00e9\u00ff");
+  assert.equal(r.contentLength, 0);
+});
