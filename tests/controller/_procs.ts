@@ -4,6 +4,7 @@
  * agent, and status polling.
  */
 import type { Cluster } from "../cluster/mod.ts";
+import { writeKubeconfig } from "../_support/kubeconfig.ts";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -334,20 +335,9 @@ export function manifestsFor(ns: string, files: string[]): string {
 export async function controllerKubeconfig(c: Cluster, dir: string): Promise<string> {
   const token = (await c.kubectl(["create", "token", "novaedge-controller", "--duration=1h"]))
     .stdout.trim();
-  const kubeconfig = `${dir}/controller.kubeconfig`;
-  await Deno.writeTextFile(
-    kubeconfig,
-    JSON.stringify({
-      apiVersion: "v1",
-      kind: "Config",
-      clusters: [{
-        name: "c",
-        cluster: { server: c.server, "certificate-authority-data": btoa(c.caPem) },
-      }],
-      users: [{ name: "u", user: { token } }],
-      contexts: [{ name: "x", context: { cluster: "c", user: "u" } }],
-      "current-context": "x",
-    }),
-  );
-  return kubeconfig;
+  return await writeKubeconfig(`${dir}/controller.kubeconfig`, {
+    server: c.server,
+    token,
+    caPem: c.caPem,
+  });
 }

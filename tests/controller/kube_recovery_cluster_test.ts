@@ -4,6 +4,7 @@
  * gateway uses disappears and comes back.
  */
 import assert from "node:assert/strict";
+import { writeKubeconfig } from "../_support/kubeconfig.ts";
 import { clusterTest } from "../cluster/mod.ts";
 import { createCa, issueLeaf } from "../../src/controller/pki.ts";
 import { FlakyRelay, freePort, getObj, NovaProc, type Obj, samplesFor, until } from "./_procs.ts";
@@ -17,24 +18,11 @@ clusterTest(
     const relay = new FlakyRelay(c.server);
     let ctl: NovaProc | undefined;
     try {
-      const kubeconfig = `${dir}/kubeconfig`;
-      await Deno.writeTextFile(
-        kubeconfig,
-        JSON.stringify({
-          apiVersion: "v1",
-          kind: "Config",
-          clusters: [{
-            name: "c",
-            cluster: {
-              server: `https://127.0.0.1:${relay.port}`,
-              "certificate-authority-data": btoa(c.caPem),
-            },
-          }],
-          users: [{ name: "u", user: { token: c.token } }],
-          contexts: [{ name: "x", context: { cluster: "c", user: "u" } }],
-          "current-context": "x",
-        }),
-      );
+      const kubeconfig = await writeKubeconfig(`${dir}/kubeconfig`, {
+        server: `https://127.0.0.1:${relay.port}`,
+        token: c.token,
+        caPem: c.caPem,
+      });
       const ca = await createCa("test");
       const leaf = await issueLeaf(ca, { commonName: "secure", sans: ["secure.example.test"] });
       await Deno.writeTextFile(`${dir}/tls.crt`, leaf.certPem);

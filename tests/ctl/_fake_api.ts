@@ -1,9 +1,11 @@
 /**
  * A loopback stand-in for the Kubernetes API server (plain HTTP) and a
- * kubeconfig pointing at it, for the ctl tests that go through the real
+ * kubeconfig pointing at it (context namespace `namespace`), for the ctl tests that go through the real
  * KubeClient: GETs are answered from a path → object map; anything else is
  * the API server's 404 Status. Every request path is recorded.
  */
+import { writeKubeconfig } from "../_support/kubeconfig.ts";
+
 export interface FakeApi {
   readonly url: string;
   readonly kubeconfig: string;
@@ -41,21 +43,7 @@ export async function fakeApi(
   const url = `http://127.0.0.1:${server.addr.port}`;
   const dir = await Deno.makeTempDir({ prefix: "novaedge-ctl-" });
   const kubeconfig = `${dir}/kubeconfig`;
-  await Deno.writeTextFile(
-    kubeconfig,
-    JSON.stringify({
-      apiVersion: "v1",
-      kind: "Config",
-      // Plain HTTP: client-node only allows it with TLS verification off.
-      clusters: [{ name: "fake", cluster: { server: url, "insecure-skip-tls-verify": true } }],
-      users: [{ name: "admin", user: { token: "t0ken" } }],
-      contexts: [
-        { name: "fake", context: { cluster: "fake", user: "admin", namespace } },
-        { name: "other", context: { cluster: "fake", user: "admin" } },
-      ],
-      "current-context": "fake",
-    }),
-  );
+  await writeKubeconfig(kubeconfig, { server: url, token: "t0ken", namespace });
   let stopped: Promise<void> | undefined;
   const stop = () => (stopped ??= server.shutdown());
   return {
