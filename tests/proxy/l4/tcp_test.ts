@@ -91,6 +91,25 @@ Deno.test("TCP: weighted split over two clusters with many connections", async (
   }
 });
 
+Deno.test("TCP: several routes on one listener → the oldest (orderKey) serves, whatever their names", async () => {
+  const older = tcpBackend(named("older"));
+  const newer = tcpBackend(named("newer"));
+  const { dp, port } = await tcpProxy(
+    [cluster("c-old", [older.port]), cluster("c-new", [newer.port])],
+    [
+      l4Route("a-newer", "TCP", ["c-new"], { orderKey: "2026-02-01T00:00:00Z/ns/a" }),
+      l4Route("z-older", "TCP", ["c-old"], { orderKey: "2026-01-01T00:00:00Z/ns/z" }),
+    ],
+  );
+  try {
+    for (let i = 0; i < 3; i++) assert.equal(await tcpRequest(port, ""), "older");
+  } finally {
+    await dp.close();
+    older.close();
+    newer.close();
+  }
+});
+
 Deno.test("TCP: a ring-hash cluster keeps one client address on one endpoint", async () => {
   const a = tcpBackend(named("A"));
   const b = tcpBackend(named("B"));

@@ -84,6 +84,7 @@ Deno.test("TLS passthrough: routes by SNI — exact, then wildcard, then hostles
     });
     const miss = await tlsRequest(port, "nope.example.test", p.caPem);
     assert.equal(miss.text, null, "no route: the handshake never completes");
+    assert.match(String(miss.error), /unrecogni[sz]ed.?name/i, "the client gets the TLS alert");
     // A hostless route takes every name.
     assert.deepEqual(await tlsRequest(port2, "other.test", p.caPem), { text: "D", error: null });
     const lines = accessLines().filter((l) => l.listener === "pass");
