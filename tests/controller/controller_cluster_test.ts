@@ -311,6 +311,7 @@ clusterTest(
       "rbac/agent.yaml",
       "controller/controller.yaml",
       "controller/service.yaml",
+      "controller/ingressclass.yaml",
       "agent/agent.yaml",
       "agent/agent-vip.yaml",
     ]);
@@ -323,6 +324,7 @@ clusterTest(
         "clusterrole.rbac.authorization.k8s.io/novaedge-controller-",
         "deployment.apps/novaedge-controller",
         "service/novaedge-controller",
+        "ingressclass.networking.k8s.io/novaedge",
         "daemonset.apps/novaedge-agent",
         "daemonset.apps/novaedge-agent-vip",
         "role.rbac.authorization.k8s.io/novaedge-controller",
