@@ -2,10 +2,6 @@
 import type { Hdrs } from "../core/headers.ts";
 import type { ProxyRequest, ProxyResponse } from "../core/types.ts";
 import { generated, handleRequest, type SocketConfig } from "../core/proxy.ts";
-import { CONNECTION_SPECIFIC } from "../h2/frames.ts";
-
-/** Fields never sent on HTTP/2 (RFC 9113 §8.2.2) plus Host, which :authority replaces. */
-export const NOT_ON_H2: ReadonlySet<string> = new Set([...CONNECTION_SPECIFIC, "host"]);
 
 /**
  * RFC 8441: an extended CONNECT for WebSocket is proxied as an HTTP/1.1

@@ -4,27 +4,20 @@
  * ALPN "h2" — turning each stream into a ProxyRequest and writing the
  * ProxyResponse back (trailers both ways for gRPC, RFC 8441 WebSockets).
  * NOVAEDGE_H2_ENGINE=node switches to the node:http2 engine (node_server.ts),
- * kept as a fallback.
+ * kept as a fallback (see nodeHttp2For).
  */
 import type { Duplex } from "node:stream";
 import { Hdrs } from "../core/headers.ts";
 import { Cancel, type ProxyRequest, type ProxyResponse } from "../core/types.ts";
 import { generated, type SocketConfig } from "../core/proxy.ts";
-import { asWebSocketUpgrade, dispatch, NOT_ON_H2 } from "./request.ts";
+import { asWebSocketUpgrade, dispatch } from "./request.ts";
+import { nodeHttp2For, NOT_ON_H2 } from "./fields.ts";
 import type { ConnSet } from "../listen/conns.ts";
 import { fromNodeSocket, toNodeDuplex } from "../io/node_transport.ts";
 import type { Transport } from "../io/transport.ts";
 import { H2ServerConn, type H2Stream, type RequestHead } from "../h2/conn.ts";
 import { CANCEL, INTERNAL_ERROR } from "../h2/frames.ts";
 import { NodeH2Engine } from "./node_server.ts";
-
-function useNodeEngine(): boolean {
-  try {
-    return Deno.env.get("NOVAEDGE_H2_ENGINE") === "node";
-  } catch {
-    return false; // no env permission: the default engine
-  }
-}
 
 /** HTTP/2 for one listening socket (per listener limits). */
 export class H2Engine {
@@ -37,7 +30,7 @@ export class H2Engine {
     private connSet: ConnSet,
     private limits: SocketConfig["limits"],
   ) {
-    if (useNodeEngine()) this.node = new NodeH2Engine(config, scheme, connSet, limits);
+    if (nodeHttp2For("server")) this.node = new NodeH2Engine(config, scheme, connSet, limits);
   }
 
   /** Starts HTTP/2 on an accepted plain socket; `pre` holds the bytes read so far (the preface). */

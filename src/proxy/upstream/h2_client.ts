@@ -19,15 +19,8 @@ import {
 import { drainOrClose } from "../io/node_transport.ts";
 import { type ClientStream, H2ClientConn } from "../h2/client.ts";
 import { CANCEL } from "../h2/frames.ts";
-import { NOT_ON_H2 } from "../http2/request.ts";
+import { nodeHttp2For, NOT_ON_H2 } from "../http2/fields.ts";
 
-function useNodeClient(): boolean {
-  try {
-    return Deno.env.get("NOVAEDGE_H2_ENGINE") === "node";
-  } catch {
-    return false; // no env permission: the default engine
-  }
-}
 import { nodeTlsOptions } from "./tls_identity.ts";
 
 type Session = http2.ClientHttp2Session;
@@ -41,7 +34,7 @@ export class H2Client {
   closed = false;
 
   constructor(readonly cfg: EndpointConfig) {
-    this.useOwn = cfg.tls === null && !useNodeClient();
+    this.useOwn = cfg.tls === null && !nodeHttp2For("client");
   }
 
   private connectOwn(): Promise<H2ClientConn> {
