@@ -34,13 +34,15 @@ export const SUPPORTED_BUNDLE_VERSIONS = ["v1.5", "v1.6"] as const;
  * Features whose configuration this translator carries through to the
  * generated objects (a feature may be claimed only once the data plane also
  * passes its conformance tests: `supportedFeatures` is the caller's choice).
- * BackendTLSPolicy is not listed: its CA (Secret or ConfigMap) and
- * subjectAltNames now reach the snapshot (ProxyBackend spec.tls), but the data
- * plane does not verify subjectAltNames yet.
  */
 export const TRANSLATED_FEATURES = [
+  "BackendTLSPolicy",
+  "BackendTLSPolicySANValidation",
   "Gateway",
   "GatewayAddressEmpty",
+  "GatewayBackendClientCertificate",
+  "GatewayFrontendClientCertificateValidation",
+  "GatewayFrontendClientCertificateValidationInsecureFallback",
   "GatewayHTTPListenerIsolation",
   "GatewayInfrastructurePropagation",
   "GatewayPort8080",
