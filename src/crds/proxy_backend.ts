@@ -52,7 +52,7 @@ export const proxyBackendSpec = obj({
     subjectAltNames: arr(str({ minLength: 1, maxLength: 253 }), {
       maxItems: 16,
       description:
-        "names the upstream certificate must carry (any one); empty = the SNI name (or address)",
+        "names the upstream certificate must carry (any one) instead of the SNI name: a hostname (DNS SAN, wildcards allowed in the certificate) or a URI with :// (URI SAN, exact); empty = the SNI name (or address)",
     }).opt(),
     insecureSkipVerify: bool().default(false),
     clientCertificateRef: secretRef().opt(),

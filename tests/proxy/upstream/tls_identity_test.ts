@@ -11,6 +11,8 @@ import { makePki, type Pki } from "../_tls.ts";
 /** An HTTPS (HTTP/1.1 + h2) backend that requires a client certificate from `clientCa`. */
 async function mtlsBackend(server: SecretEntry, clientCa: string, h2: boolean) {
   const who = (s: tls.TLSSocket) => s.getPeerCertificate()?.subject?.CN ?? "";
+  /** Client CNs of the active health checks seen. */
+  const probes: string[] = [];
   const opts = {
     cert: server.certPem,
     key: server.keyPem,
@@ -23,11 +25,14 @@ async function mtlsBackend(server: SecretEntry, clientCa: string, h2: boolean) {
       res.end(JSON.stringify({ client: who(req.socket as tls.TLSSocket), proto: "h2" }));
     })
     : https.createServer(opts, (req, res) => {
-      res.end(JSON.stringify({ client: who(req.socket as tls.TLSSocket), proto: "h1" }));
+      const client = who(req.socket as tls.TLSSocket);
+      if (req.headers["user-agent"] === "novaedge-health-check") probes.push(client);
+      res.end(JSON.stringify({ client, proto: "h1" }));
     });
   await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
   return {
     port: (srv.address() as { port: number }).port,
+    probes,
     close: () => new Promise<void>((r) => srv.close(() => r())),
   };
 }
@@ -134,3 +139,58 @@ Deno.test("sanProblem: DNS names (wildcards one label deep, case-insensitive) an
     /of 1\.2\.3\.4:443 .* no DNS or URI names/,
   );
 });
+
+Deno.test("upstream mTLS: active health checks present the client certificate and check SANs", async () => {
+  await withPki(async (pki) => {
+    const server = await pki.leaf("srv", ["backend.internal"]);
+    const client = await pki.leaf("default/client-cert", ["proxy.internal"], "novaedge-proxy");
+    const b = await mtlsBackend(server, pki.caPem, false);
+    const port = freePort();
+    const dp = new DataPlane({});
+    const mk = (sans: string[]) =>
+      snapshot({
+        listeners: [listener("l", port)],
+        routes: [route("r", ["c"])],
+        clusters: [cluster("c", [b.port], {
+          tls: {
+            sni: "backend.internal",
+            caPem: pki.caPem,
+            insecureSkipVerify: false,
+            clientCert: "default/client-cert",
+            subjectAltNames: sans,
+          },
+          healthCheck: {
+            path: "/healthz",
+            intervalMs: 50,
+            timeoutMs: 1000,
+            healthyThreshold: 1,
+            unhealthyThreshold: 1,
+            expectedStatuses: [],
+          },
+        })],
+        secrets: [client],
+      });
+    const status = async () => {
+      const r = await fetch(`http://127.0.0.1:${port}/x`);
+      await r.body?.cancel();
+      return r.status;
+    };
+    try {
+      await dp.apply(mk(["backend.internal"]));
+      for (let i = 0; i < 200 && b.probes.length < 2; i++) await sleep(25);
+      assert.ok(b.probes.length >= 2, "the backend saw no health checks");
+      assert.deepEqual([...new Set(b.probes)], ["novaedge-proxy"]);
+      assert.equal(await status(), 200);
+      // SAN mismatch: the probe fails too, so the endpoint leaves rotation (503, not 502).
+      await dp.apply(mk(["elsewhere.internal"]));
+      let s = 0;
+      for (let i = 0; i < 200 && (s = await status()) !== 503; i++) await sleep(25);
+      assert.equal(s, 503);
+    } finally {
+      await dp.close();
+      await b.close();
+    }
+  });
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
