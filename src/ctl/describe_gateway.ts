@@ -25,7 +25,7 @@ import { age, renderTable } from "./output.ts";
 export const SOURCE_ANNOTATION = "novaedge.io/source";
 
 /** Conditions whose healthy state is False (Gateway API "negative polarity"). */
-const NEGATIVE = new Set(["Conflicted", "OverlappingTLSConfig", "Detached"]);
+const NEGATIVE = new Set(["Conflicted", "OverlappingTLSConfig", "Detached", "PartiallyInvalid"]);
 
 export interface DescribeInput {
   readonly gateway: ApiObject;

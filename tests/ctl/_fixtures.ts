@@ -119,7 +119,19 @@ export const storeRoute: ApiObject = {
   },
   status: {
     parents: [
-      parentStatus({ name: "web" }, "True", "True"),
+      {
+        ...parentStatus({ name: "web" }, "True", "True"),
+        conditions: [
+          ...parentStatus({ name: "web" }, "True", "True").conditions,
+          {
+            type: "PartiallyInvalid",
+            status: "True",
+            reason: "UnsupportedValue",
+            message: "Dropped Rule(s): 1",
+            lastTransitionTime: T(20),
+          },
+        ],
+      },
       parentStatus(
         {
           group: "gateway.networking.k8s.io",

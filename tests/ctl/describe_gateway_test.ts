@@ -36,6 +36,7 @@ Deno.test("describe-gateway: attached routes from any namespace with this parent
   assert.deepEqual(store.parents[0].conditions.map((c) => `${c.type}=${c.status}`), [
     "Accepted=True",
     "ResolvedRefs=True",
+    "PartiallyInvalid=True",
   ]);
   assert.deepEqual(d.routes[0].parents, [{ parent: "shop/web:http", conditions: [] }]);
 });
@@ -53,12 +54,13 @@ Deno.test("describe-gateway: generated objects of the Gateway and its routes, no
   ]);
 });
 
-Deno.test("describe-gateway: problems are unhealthy conditions (Conflicted=True counts), newest first", () => {
+Deno.test("describe-gateway: problems are unhealthy conditions (Conflicted / PartiallyInvalid=True count), newest first", () => {
   const d = describeGateway(input);
   assert.deepEqual(d.problems.map((p) => `${p.object}: ${p.type}=${p.status} ${p.reason}`), [
     "listener https: Conflicted=True HostnameConflict",
     "Gateway shop/web: Programmed=False Invalid",
     "listener https: ResolvedRefs=False InvalidCertificateRef",
+    "HTTPRoute shop/store (parent web): PartiallyInvalid=True UnsupportedValue",
   ]);
   // The other parent's NotAllowedByListeners belongs to apps/api, not to this Gateway.
   assert.ok(!d.problems.some((p) => p.reason === "NotAllowedByListeners"));

@@ -124,7 +124,7 @@ Deno.test("ctl gateway-api describe-gateway reads the Gateway, routes of every k
     );
     const d = JSON.parse(j.out[0]);
     assert.equal(d.routes.length, 2);
-    assert.equal(d.problems.length, 3);
+    assert.equal(d.problems.length, 4);
   } finally {
     await api.close();
   }
