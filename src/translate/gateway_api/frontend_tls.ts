@@ -142,10 +142,18 @@ export function analyzeGatewayTls(
   if (why !== undefined) {
     return bad("InvalidClientCertificateRef", `Secret ${ns}/${ref.name} ${why}`);
   }
+  // The Gateway condition also sums up the listeners' ResolvedRefs.
+  const unresolved = listeners.find((l) => !l.resolvedRefs.ok);
   return {
     insecureFallback,
     backendClientCert: ns === namespace ? { name: ref.name } : { name: ref.name, namespace: ns },
-    backendRefs: { ok: true, reason: "ResolvedRefs", message: "All references are resolved" },
+    backendRefs: unresolved
+      ? {
+        ok: false,
+        reason: "ListenersNotResolved",
+        message: `listener ${unresolved.spec.name}: ${unresolved.resolvedRefs.message}`,
+      }
+      : { ok: true, reason: "ResolvedRefs", message: "All references are resolved" },
   };
 }
 
