@@ -95,3 +95,76 @@ export function encodeHeadInto(s: string, scratch: Uint8Array, extra = 0): Uint8
   }
   return scratch.subarray(0, n);
 }
+
+/**
+ * Writes a message head straight into a reusable buffer, piece by piece: no
+ * intermediate strings to concatenate and flatten per message. Characters up
+ * to U+00FF are one byte each (heads are Latin-1 by construction); on a
+ * character above that, or when the buffer is too small, it falls back to
+ * building the text and `encodeHead` (identical bytes to the string path).
+ */
+export class HeadWriter {
+  private pos = 0;
+  private text: string | null = null;
+
+  constructor(private readonly buf: Uint8Array) {}
+
+  /** Starts a new head (the previous result must have been written). */
+  reset(): this {
+    this.pos = 0;
+    this.text = null;
+    return this;
+  }
+
+  add(s: string): this {
+    if (this.text !== null) {
+      this.text += s;
+      return this;
+    }
+    const b = this.buf;
+    let p = this.pos;
+    if (p + s.length <= b.length) {
+      let i = 0;
+      for (; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 255) break;
+        b[p++] = c;
+      }
+      if (i === s.length) {
+        this.pos = p;
+        return this;
+      }
+    }
+    this.text = latin1(b.subarray(0, this.pos)) + s;
+    return this;
+  }
+
+  /** A non-negative integer in decimal. */
+  int(n: number): this {
+    if (this.text !== null || n >= 1e15 || this.pos + 16 > this.buf.length) {
+      return this.add(String(n));
+    }
+    const b = this.buf;
+    let digits = 1;
+    for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+    let p = this.pos + digits;
+    this.pos = p;
+    let x = n;
+    do {
+      b[--p] = 48 + (x % 10);
+      x = Math.floor(x / 10);
+    } while (x > 0);
+    return this;
+  }
+
+  /**
+   * The head, followed by `extra` bytes left for the caller to fill (a
+   * coalesced body). Valid until the next reset.
+   */
+  finish(extra = 0): Uint8Array {
+    if (this.text === null && this.pos + extra <= this.buf.length) {
+      return this.buf.subarray(0, this.pos + extra);
+    }
+    return encodeHead(this.text ?? latin1(this.buf.subarray(0, this.pos)), extra);
+  }
+}
