@@ -13,7 +13,6 @@ import { BufReader } from "../io/reader.ts";
 import {
   encodeHead,
   encodeHeadInto,
-  HeadWriter,
   safeClose,
   type Transport,
   writeAll,
@@ -81,11 +80,9 @@ export async function serveH1(t: Transport, ctx: H1Context): Promise<void> {
       });
     },
   };
-  const wbuf = new Uint8Array(16384);
   const st: ConnState = {
     linger: false,
-    wbuf,
-    head: new HeadWriter(wbuf),
+    wbuf: new Uint8Array(16384),
     hup,
     body: null,
     watching: false,
@@ -351,18 +348,9 @@ function fastResponse(
   const conn = reusable(head, req, ctx, st)
     ? (head.version === 10 ? "connection: keep-alive\r\n" : "")
     : "connection: close\r\n";
-  const w = st.head.reset().add(statusLine(status));
-  const kv = res.headers.kv;
-  for (let i = 0; i < kv.length; i += 2) {
-    const n = kv[i];
-    if (
-      n === "transfer-encoding" || n === "connection" || n === "content-length" ||
-      n.charCodeAt(0) === 58
-    ) continue;
-    w.add(n).add(": ").add(kv[i + 1]).add("\r\n");
-  }
-  const out = w.add("content-length: ").int(rb.length).add("\r\n").add(conn).add("\r\n")
-    .finish(chunk.length);
+  const s = statusLine(status) + serializeHeaders(res.headers, true) +
+    `content-length: ${rb.length}\r\n` + conn + "\r\n";
+  const out = encodeHeadInto(s, st.wbuf, chunk.length);
   out.set(chunk, out.length - chunk.length);
   return out;
 }
@@ -439,8 +427,6 @@ interface ConnState {
   linger: boolean;
   /** Scratch for response heads (one message at a time). */
   wbuf: Uint8Array;
-  /** Writes fast-path heads into `wbuf`. */
-  head: HeadWriter;
   hup: HangupWatch;
   /** The current request's body reader (null when bodiless). */
   body: FixedBody | ChunkedBody | null;
@@ -452,10 +438,8 @@ function bodyDone(b: FixedBody | ChunkedBody): boolean {
   return b instanceof FixedBody ? b.remaining === 0 : b.finished;
 }
 
-const statusLines: string[] = [];
-
 function statusLine(status: number): string {
-  return statusLines[status] ??= `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Unknown"}\r\n`;
+  return `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Unknown"}\r\n`;
 }
 
 function serializeHeaders(h: Hdrs, skipLength: boolean): string {

@@ -9,7 +9,7 @@
 import { Hdrs } from "../core/headers.ts";
 import type { BodyReader, Cancel } from "../core/types.ts";
 import { BufReader } from "../io/reader.ts";
-import { HeadWriter, safeClose, type Transport, writeAll, writeRest } from "../io/transport.ts";
+import { encodeHeadInto, safeClose, type Transport, writeAll, writeRest } from "../io/transport.ts";
 import { fromNodeSocket } from "../io/node_transport.ts";
 import {
   type BodyOwner,
@@ -34,8 +34,8 @@ const MAX_RESPONSE_HEAD = 64 * 1024;
 /** One upstream connection. */
 export class H1Conn {
   readonly reader: BufReader;
-  /** Writes request heads into a scratch buffer (reused: one message at a time). */
-  readonly head = new HeadWriter(new Uint8Array(8192));
+  /** Scratch for request heads (reused: one message at a time per connection). */
+  readonly wbuf = new Uint8Array(8192);
   idleSince = 0;
   uses = 0;
   /** Closes the socket; one function per connection, listened on each exchange's Cancel. */
@@ -176,21 +176,20 @@ export class H1Pool {
   }
 }
 
-function serializeHead(req: OutboundRequest, w: HeadWriter): Uint8Array {
-  w.reset().add(req.method).add(" ").add(req.target).add(" HTTP/1.1\r\nhost: ")
-    .add(req.authority).add("\r\n");
+function serializeHead(req: OutboundRequest, wbuf: Uint8Array): Uint8Array {
+  let s = `${req.method} ${req.target} HTTP/1.1\r\nhost: ${req.authority}\r\n`;
   const kv = req.headers.kv;
   for (let i = 0; i < kv.length; i += 2) {
     const n = kv[i];
     if (n === "host" || n === "content-length" || n.charCodeAt(0) === 58) continue;
-    w.add(n).add(": ").add(kv[i + 1]).add("\r\n");
+    s += `${n}: ${kv[i + 1]}\r\n`;
   }
   const body = req.body;
-  if (req.upgrade) w.add("connection: upgrade\r\nupgrade: ").add(req.upgrade).add("\r\n\r\n");
-  else if (body === null) w.add("\r\n");
-  else if (body.length >= 0) w.add("content-length: ").int(body.length).add("\r\n\r\n");
-  else w.add("transfer-encoding: chunked\r\n\r\n");
-  return w.finish();
+  if (req.upgrade) s += `connection: upgrade\r\nupgrade: ${req.upgrade}\r\n\r\n`;
+  else if (body === null) s += "\r\n";
+  else if (body.length >= 0) s += `content-length: ${body.length}\r\n\r\n`;
+  else s += "transfer-encoding: chunked\r\n\r\n";
+  return encodeHeadInto(s, wbuf);
 }
 
 /** Sends the request body; resolves true when fully sent. */
@@ -271,7 +270,7 @@ async function exchangeOn(
   const body = req.body;
   cancel.listen(c.kill);
   try {
-    const head = serializeHead(req, c.head);
+    const head = serializeHead(req, c.wbuf);
     try {
       const n = await t.write(head);
       if (n < head.length) await writeRest(t, head, n);
