@@ -438,8 +438,11 @@ function bodyDone(b: FixedBody | ChunkedBody): boolean {
   return b instanceof FixedBody ? b.remaining === 0 : b.finished;
 }
 
+const statusLines: string[] = [];
+
+/** "HTTP/1.1 200 OK\r\n", built once per status. */
 function statusLine(status: number): string {
-  return `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Unknown"}\r\n`;
+  return statusLines[status] ??= `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Unknown"}\r\n`;
 }
 
 function serializeHeaders(h: Hdrs, skipLength: boolean): string {
