@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DataPlane } from "../../../src/proxy/mod.ts";
-import type { ClientValidation, Listener } from "../../../src/snapshot/types.ts";
+import type { ClientValidation, Listener, SecretEntry } from "../../../src/snapshot/types.ts";
 import { cluster, echoBackend, freePort, listener, route, snapshot } from "../_helpers.ts";
 import { curl, makePki } from "../_tls.ts";
 
@@ -43,8 +43,14 @@ Deno.test("frontend mTLS: AllowValidOnly refuses missing/foreign client certific
       ...(cert ? ["--cert", `${cert}.crt`, "--key", `${cert}.key`] : []),
       `https://${host}:${port}/x`,
     ]);
-  const goodFile = `${clients.dir}/leaf-1`;
-  const badFile = `${foreign.dir}/leaf-1`;
+  // curl reads the client certificate and key from files.
+  const files = async (dir: string, e: SecretEntry) => {
+    await Deno.writeTextFile(`${dir}/${e.name}.crt`, e.certPem);
+    await Deno.writeTextFile(`${dir}/${e.name}.key`, e.keyPem);
+    return `${dir}/${e.name}`;
+  };
+  const goodFile = await files(clients.dir, good);
+  const badFile = await files(foreign.dir, bad);
   const validOnly: ClientValidation = { caPem: clients.caPem, mode: "AllowValidOnly" };
   const fallback: ClientValidation = { caPem: clients.caPem, mode: "AllowInsecureFallback" };
   try {

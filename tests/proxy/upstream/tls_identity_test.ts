@@ -10,7 +10,7 @@ import { makePki, type Pki } from "../_tls.ts";
 
 /** An HTTPS (HTTP/1.1 + h2) backend that requires a client certificate from `clientCa`. */
 async function mtlsBackend(server: SecretEntry, clientCa: string, h2: boolean) {
-  const who = (s: tls.TLSSocket) => s.getPeerCertificate()?.subject?.CN ?? "";
+  const who = (s: tls.TLSSocket) => String(s.getPeerCertificate()?.subject?.CN ?? "");
   /** Client CNs of the active health checks seen. */
   const probes: string[] = [];
   const opts = {
