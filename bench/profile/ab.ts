@@ -5,7 +5,11 @@
  * median CPU-seconds per 100k requests and p99 per variant.
  *
  *   deno run -A bench/profile/ab.ts --rounds 3 --duration 5 \
- *     --variant base=/tmp/abA/src/main.ts --variant new=src/main.ts [--nginx] [--path /]
+ *     --variant base=/tmp/abA/src/main.ts --variant new=src/main.ts [--nginx] [--path /] \
+ *     [--port 18380]
+ *
+ * --port moves the backend (port) and the proxy (port + 3) so two runs on
+ * one machine do not measure each other's processes.
  *
  * A variant is a copy of the tree's src/main.ts (copy src/ + deno.json to
  * compare against the code before a change).
@@ -18,6 +22,7 @@ let rounds = 3;
 let duration = 5;
 let withNginx = false;
 let path = "/";
+let basePort = 18380;
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (a === "--variant") {
@@ -27,10 +32,21 @@ for (let i = 0; i < args.length; i++) {
   else if (a === "--duration") duration = Number(args[++i]);
   else if (a === "--path") path = args[++i];
   else if (a === "--nginx") withNginx = true;
+  else if (a === "--port") basePort = Number(args[++i]);
 }
 const root = new URL("../..", import.meta.url).pathname;
-const BACKEND = 18380;
-const PORT = 18383;
+const BACKEND = basePort;
+const PORT = basePort + 3;
+
+/** Refuses to start when something already listens on `port` (it would be measured instead). */
+async function ensureFree(port: number): Promise<void> {
+  try {
+    (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+  } catch {
+    return;
+  }
+  throw new Error(`127.0.0.1:${port} is already in use: pass --port to move this run`);
+}
 
 async function wrk(url: string, secs: number, conns = 64): Promise<{ n: number; p99: number }> {
   const out = await new Deno.Command("wrk", {
@@ -45,6 +61,8 @@ async function wrk(url: string, secs: number, conns = 64): Promise<{ n: number; 
   };
 }
 
+await ensureFree(BACKEND);
+await ensureFree(PORT);
 const work = await Deno.makeTempDir({ prefix: "novaedge-ab-" });
 const tpl = await Deno.readTextFile(`${root}bench/novaedge.yaml`);
 await Deno.writeTextFile(
@@ -87,6 +105,7 @@ try {
   await waitPort(BACKEND);
   for (let round = 0; round < rounds; round++) {
     for (const [name, main] of all) {
+      await ensureFree(PORT);
       const proc = name === "nginx"
         ? new Deno.Command("nginx", {
           args: ["-c", `${work}/nginx.conf`, "-p", work],
