@@ -295,16 +295,26 @@ export function buildGateways(
       const st = ctx.status(gw.source);
       const lconds = listenerConds.get(st)!;
       const acc = byGateway.get(`${gw.namespace}/${gw.name}`)!;
-      const resolvedOk = gw.spec.listeners.every((l) =>
-        lconds.get(l.name)?.find((c) => c.type === "ResolvedRefs")?.status !== "False"
-      );
-      if (resolvedOk) st.set("ResolvedRefs", true, "ResolvedRefs", "all references resolved");
-      else {st.set(
+      // The first listener with unresolved references names the reason.
+      let unresolved: { listener: string; c: Condition } | undefined;
+      for (const l of gw.spec.listeners) {
+        const c = lconds.get(l.name)?.find((c) =>
+          c.type === "ResolvedRefs" && c.status === "False"
+        );
+        if (c) {
+          unresolved = { listener: l.name, c };
+          break;
+        }
+      }
+      if (!unresolved) st.set("ResolvedRefs", true, "ResolvedRefs", "all references resolved");
+      else {
+        st.set(
           "ResolvedRefs",
           false,
-          "InvalidCertificateRef",
-          "a listener has unresolved certificateRefs",
-        );}
+          unresolved.c.reason,
+          `listener ${unresolved.listener}: ${unresolved.c.message}`,
+        );
+      }
       st.extra.listeners = gw.spec.listeners.map((l) => ({
         name: l.name,
         attachedRoutes: acc.get(l.name)?.attachedRoutes ?? 0,
