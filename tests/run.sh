@@ -43,10 +43,10 @@ if [ -d tests/cluster ]; then
 fi
 
 if [ -f tests/conformance/run.ts ]; then
-  step "official Gateway API conformance suite (GATEWAY-HTTP core)"
+  step "official Gateway API conformance suite (gateway profiles, conformant features)"
   deno task --quiet conformance 2>&1 | tee "$log.conformance"
   [ "${PIPESTATUS[0]}" = 0 ] || status=1
-  # "GATEWAY-HTTP core: success — passed 37, failed 0, skipped 0" counts into the total.
+  # Each "<PROFILE> <level>: success — passed N, failed M, skipped K" counts into the total.
   sed -nE 's/.*: [a-z]+ — passed ([0-9]+), failed ([0-9]+).*/ok | \1 passed | \2 failed/p' \
     "$log.conformance" >>"$log"
 fi

@@ -271,7 +271,8 @@ export async function main(args: string[]): Promise<number> {
     // status.loadBalancer only).
     resourceOf: (kind) =>
       isNovaEdgeKind(kind) || kind.endsWith("Route") || kind === "Gateway" ||
-        kind === "GatewayClass" || kind === "BackendTLSPolicy" || kind === "Ingress"
+        kind === "GatewayClass" || kind === "BackendTLSPolicy" || kind === "ListenerSet" ||
+        kind === "Ingress"
         ? source?.specOf(kind)
         : undefined,
   });
