@@ -114,7 +114,10 @@ export class H2ServerConn extends H2Session {
   }
 }
 
-/** RFC 9113 §8.2–8.3 request checks. Returns the head, or why it is malformed. */
+/**
+ * RFC 9113 §8.2–8.3 request checks. Returns the head (its `headers` is `kv`,
+ * compacted to the regular fields), or why the request is malformed.
+ */
 export function validate(kv: string[], endStream: boolean): RequestHead | string {
   let method: string | null = null;
   let scheme: string | null = null;
@@ -124,7 +127,8 @@ export function validate(kv: string[], endStream: boolean): RequestHead | string
   let regular = false;
   let cl = -1;
   let cookie: string | null = null;
-  const headers: string[] = [];
+  // Regular fields are compacted in place (pseudo-headers come first): no second array.
+  let w = 0;
   for (let i = 0; i < kv.length; i += 2) {
     const n = kv[i];
     const v = kv[i + 1];
@@ -178,9 +182,11 @@ export function validate(kv: string[], endStream: boolean): RequestHead | string
       cookie = cookie === null ? v : `${cookie}; ${v}`;
       continue;
     }
-    headers.push(n, v);
+    kv[w++] = n;
+    kv[w++] = v;
   }
-  if (cookie !== null) headers.push("cookie", cookie);
+  kv.length = w;
+  if (cookie !== null) kv.push("cookie", cookie);
   if (method === null) return "missing :method";
   if (method === "CONNECT") {
     if (protocol !== null) {
@@ -204,7 +210,7 @@ export function validate(kv: string[], endStream: boolean): RequestHead | string
     authority: authority ?? "",
     path: path ?? "",
     protocol,
-    headers,
+    headers: kv,
     contentLength: cl,
     endStream,
     refuse: null,
