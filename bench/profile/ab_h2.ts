@@ -13,7 +13,7 @@
  * compare against the code before a change). Ports 1848x, so it can run next
  * to ab.ts (1838x).
  */
-import { cpuSeconds, toMs, waitPort } from "./proc.ts";
+import { cpuSeconds, GHZ, ghzArgs, toMs, waitPort } from "./proc.ts";
 
 const args = Deno.args;
 const variants: { name: string; main: string; env: Record<string, string> }[] = [];
@@ -41,7 +41,6 @@ const root = new URL("../..", import.meta.url).pathname;
 const BACKEND = 18480;
 const GRPC_BACKEND = 18485;
 const PORT = 18483;
-const GHZ = `${Deno.env.get("HOME")}/.cache/novaedge/gotools/bin/ghz`;
 
 interface Load {
   n: number;
@@ -84,26 +83,7 @@ async function h2load(secs: number, conns = 16): Promise<Load> {
 
 async function ghz(secs: number): Promise<Load> {
   const out = await new Deno.Command(GHZ, {
-    args: [
-      "--insecure",
-      "--import-paths",
-      `${root}bench`,
-      "--proto",
-      "echo.proto",
-      "--call",
-      "bench.Echo.Say",
-      "-d",
-      '{"msg":"hello"}',
-      "-z",
-      `${secs}s`,
-      "-c",
-      "32",
-      "--connections",
-      "4",
-      "-O",
-      "json",
-      `127.0.0.1:${PORT}`,
-    ],
+    args: ghzArgs(`127.0.0.1:${PORT}`, secs, 32, true),
     stdout: "piped",
     stderr: "null",
   }).output();

@@ -12,7 +12,7 @@
  * domain gives per-function self time without any external tooling.
  */
 import { parseFlags } from "../../src/cli/flags.ts";
-import { waitPort } from "./proc.ts";
+import { GHZ, ghzArgs, waitPort } from "./proc.ts";
 
 const { flags } = parseFlags(Deno.args, [
   { name: "duration", kind: "number", help: "seconds of load", default: 5 },
@@ -39,28 +39,10 @@ if (!["wrk", "h2c", "grpc"].includes(load)) throw new Error(`--load ${load}: use
 
 /** The load command for `secs` seconds (warm-up: fewer connections). */
 function loadCommand(url: string, secs: number, warm: boolean): Deno.Command {
-  const ghz = `${Deno.env.get("HOME")}/.cache/novaedge/gotools/bin/ghz`;
   const [cmd, args] = load === "h2c"
     ? ["h2load", ["-D", String(secs), "-c", warm ? "4" : "16", "-m", "10", "-t", "2", url]]
     : load === "grpc"
-    ? [ghz, [
-      "--insecure",
-      "--import-paths",
-      `${root}bench`,
-      "--proto",
-      "echo.proto",
-      "--call",
-      "bench.Echo.Say",
-      "-d",
-      '{"msg":"hello"}',
-      "-z",
-      `${secs}s`,
-      "-c",
-      warm ? "4" : "32",
-      "--connections",
-      "4",
-      `127.0.0.1:${PORT}`,
-    ]]
+    ? [GHZ, ghzArgs(`127.0.0.1:${PORT}`, secs, warm ? 4 : 32, false)]
     : ["wrk", ["-t2", `-c${warm ? 8 : 64}`, `-d${secs}s`, "--latency", url]];
   return new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" });
 }

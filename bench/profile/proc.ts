@@ -36,3 +36,30 @@ export function toMs(v: string, unit: string): number {
   const n = Number(v);
   return unit === "us" ? n / 1000 : unit === "s" ? n * 1000 : n;
 }
+
+/** Where scripts/install_gotools.sh puts ghz. */
+export const GHZ = `${Deno.env.get("HOME")}/.cache/novaedge/gotools/bin/ghz`;
+
+/** ghz arguments for bench.Echo/Say (bench/echo.proto) against `target` (host:port). */
+export function ghzArgs(target: string, secs: number, conc: number, json: boolean): string[] {
+  const bench = new URL("..", import.meta.url).pathname;
+  return [
+    "--insecure",
+    "--import-paths",
+    bench,
+    "--proto",
+    "echo.proto",
+    "--call",
+    "bench.Echo.Say",
+    "-d",
+    '{"msg":"hello"}',
+    "-z",
+    `${secs}s`,
+    "-c",
+    String(conc),
+    "--connections",
+    "4",
+    ...(json ? ["-O", "json"] : []),
+    target,
+  ];
+}
