@@ -239,7 +239,11 @@ export class ListenerSocket {
     if (this.tlsServer) {
       const s = this.tlsServer;
       this.tlsServer = null;
-      await new Promise<void>((r) => s.close(() => r()));
+      // close() stops listening now; its callback waits for every connection
+      // to end (keep-alives: up to the idle timeout), which a re-bind of the
+      // port must not wait for. One macrotask lets the listening fd go.
+      s.close();
+      await new Promise((r) => setTimeout(r, 0));
     }
   }
 

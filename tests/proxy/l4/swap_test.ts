@@ -147,3 +147,70 @@ Deno.test("L4 with two workers: TCP served by every worker (SO_REUSEPORT), UDP b
     be.close();
   }
 });
+
+Deno.test("L4 swap: an HTTPS port gains a passthrough listener without waiting for an open keep-alive connection", async () => {
+  const { makePki } = await import("../_tls.ts");
+  const { echoBackend, route } = await import("../_helpers.ts");
+  const tls = await import("node:tls");
+  const p = await makePki();
+  const web = await p.leaf("web", ["www.example.test"]);
+  const passCert = await p.leaf("pass", ["pass.example.test"]);
+  const http = echoBackend("web");
+  const { tlsBackend, tlsRequest } = await import("./_l4.ts");
+  const pass = tlsBackend(passCert.certPem, passCert.keyPem, "pass");
+  const port = freePort();
+  const dp = new DataPlane({});
+  const webListener = listener("web", port, {
+    protocol: "HTTPS",
+    hostnames: ["www.example.test"],
+    tls: { mode: "Terminate", certificates: ["web"], minVersion: "", alpn: ["http/1.1"] },
+  });
+  const base = {
+    routes: [route("r-web", ["c-web"], { listeners: ["web"] })],
+    clusters: [cluster("c-web", [http.port]), cluster("c-pass", [pass.port])],
+    secrets: [web],
+  };
+  let sock: import("node:tls").TLSSocket | null = null;
+  try {
+    await dp.apply(snapshot({ listeners: [webListener], ...base }));
+    // An HTTP/1.1 keep-alive connection that stays open across the swap.
+    sock = tls.connect({ host: "127.0.0.1", port, servername: "www.example.test", ca: [p.caPem] });
+    const s = sock;
+    const first = await new Promise<string>((resolve, reject) => {
+      s.once("error", reject);
+      s.once("data", (d: Uint8Array) => resolve(new TextDecoder().decode(d)));
+      s.write("GET /one HTTP/1.1\r\nhost: www.example.test\r\n\r\n");
+    });
+    assert.match(first, /^HTTP\/1\.1 200/);
+    await dp.apply(snapshot({
+      listeners: [
+        webListener,
+        listener("pass", port, {
+          protocol: "TLS",
+          hostnames: ["pass.example.test"],
+          tls: { mode: "Passthrough", certificates: [], minVersion: "", alpn: [] },
+        }),
+      ],
+      ...base,
+      routes: [
+        ...base.routes,
+        l4Route("r-pass", "TLS", ["c-pass"], {
+          listeners: ["pass"],
+          hostnames: ["pass.example.test"],
+        }),
+      ],
+    }));
+    assert.equal(dp.listeners()[0].kind, "tls");
+    assert.deepEqual(await tlsRequest(port, "pass.example.test", p.caPem), {
+      text: "pass",
+      error: null,
+    });
+    // The old socket drains: its idle keep-alive connection is closed cleanly.
+    if (!s.destroyed) await new Promise((r) => s.once("close", r));
+  } finally {
+    sock?.destroy();
+    await dp.close();
+    await http.close();
+    pass.close();
+  }
+});
