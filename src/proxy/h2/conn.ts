@@ -78,7 +78,11 @@ export class H2ServerConn extends H2Session {
     }
     const st = this.streams.get(sid);
     if (st) return this.onTrailers(st, end, kv);
-    if (sid <= this.lastStreamId) return; // a stream already closed: decoded only for HPACK state
+    if (sid <= this.lastStreamId) {
+      // A stream already closed: decoded only for HPACK state, and it costs budget.
+      this.charge(1);
+      return;
+    }
     this.lastStreamId = sid;
     if (this.goawaySent || this.goawayReceived) return;
     if (this.streams.size >= this.opts.maxConcurrentStreams) {
