@@ -15,7 +15,7 @@ import type { ClusterRuntime } from "../core/cluster.ts";
 import { type Deadline, unwatch, watch } from "../io/ticker.ts";
 import { type ConnHandle, ConnSet } from "../listen/conns.ts";
 import type { L4Config } from "./config.ts";
-import { ConnRecord } from "./observe.ts";
+import { ConnRecord, l4Refused } from "./observe.ts";
 
 const MAX_DATAGRAM = 65535;
 /**
@@ -90,7 +90,8 @@ export class UdpSocket {
       let s = this.sessions.get(k);
       if (s === undefined) {
         if (this.sessions.size >= this.l4.maxSessions) {
-          // Counted, logged once per burst (a flood must not become a log flood).
+          // Counted per datagram, logged once per burst (a flood must not become a log flood).
+          l4Refused.inc({ listener: this.l4.label, cause: "session_limit" });
           if (this.refusedOverLimit++ === 0) {
             this.log.warn("UDP session limit reached: dropping datagrams from new clients", {
               listener: this.l4.label,

@@ -123,3 +123,47 @@ Deno.test("UDP: no route → datagrams are dropped and the session is logged wit
     await dp.close();
   }
 });
+
+Deno.test("UDP: at the session cap, datagrams from new clients are dropped and counted", async () => {
+  const { UdpSocket } = await import("../../../src/proxy/l4/udp.ts");
+  const { planL4 } = await import("../../../src/proxy/l4/plan.ts");
+  const { logger } = await import("../../../src/observe/log.ts");
+  const { registry } = await import("../../../src/observe/metrics.ts");
+  const l = tcpListener("udp-cap", 0, { protocol: "UDP" });
+  const cfg = planL4({
+    kind: "udp",
+    listeners: [l],
+    routes: [l4Route("r-cap", "UDP", ["c"])],
+    clusters: new Map(),
+    secrets: new Map(),
+    version: "v1",
+    accessLog: false,
+  });
+  // No cluster: every session is a refused one, which still counts against the cap.
+  const sock = new UdpSocket(
+    "udp:127.0.0.1:0",
+    "127.0.0.1",
+    0,
+    { ...cfg, maxSessions: 1 },
+    logger("t"),
+  );
+  await sock.start();
+  const c1 = client();
+  const c2 = client();
+  try {
+    const to = { transport: "udp" as const, hostname: "127.0.0.1", port: sock.boundPort };
+    await c1.send(enc.encode("a"), to);
+    await waitFor("the first session", () => Promise.resolve(sock.sessionCount === 1 || undefined));
+    await c2.send(enc.encode("b"), to);
+    const dropped = await waitFor("the drop to be counted", async () => {
+      const m = await registry.getSingleMetricAsString("novaedge_l4_refused_total");
+      return /listener="udp-cap",cause="session_limit"\} [1-9]/.test(m) || undefined;
+    });
+    assert.equal(dropped, true);
+    assert.equal(sock.sessionCount, 1);
+  } finally {
+    c1.close();
+    c2.close();
+    await sock.stopAccepting();
+  }
+});
