@@ -9,7 +9,8 @@ import { accessLogEnabled, writeAccessLog } from "../core/access_log.ts";
 
 export const l4Connections = new client.Counter({
   name: "novaedge_l4_connections_total",
-  help: 'L4 connections (UDP: sessions) accepted, by listener and route ("" when none matched).',
+  help:
+    'L4 connections (UDP: sessions) by listener and route ("" when none matched), counted when they end.',
   labelNames: ["listener", "route"] as const,
   registers: [registry],
 });
