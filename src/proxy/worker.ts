@@ -8,9 +8,21 @@ import { LocalDataPlane } from "./local.ts";
 import { logger, type LogLevel, setLogLevel } from "../observe/log.ts";
 import { registry } from "../observe/metrics.ts";
 import type { Snapshot } from "../snapshot/types.ts";
+import { useSharedRateLimits } from "./policy/shared_rate_limit.ts";
+import { shareRoundRobin } from "./lb/round_robin.ts";
 
 export type WorkerRequest =
-  | { id: number; type: "init"; logLevel: LogLevel; accessLog: boolean; index: number }
+  | {
+    id: number;
+    type: "init";
+    logLevel: LogLevel;
+    accessLog: boolean;
+    index: number;
+    /** Rate-limit buckets shared by all workers (SharedBucketTable). */
+    rateLimits?: SharedArrayBuffer;
+    /** Round-robin counters shared by all workers (lb/round_robin.ts). */
+    roundRobin?: SharedArrayBuffer;
+  }
   | { id: number; type: "apply"; snapshot: Snapshot }
   | { id: number; type: "drain"; ms: number }
   | { id: number; type: "close" }
@@ -35,6 +47,8 @@ self.onmessage = async (e: MessageEvent<WorkerRequest>) => {
     switch (m.type) {
       case "init":
         setLogLevel(m.logLevel);
+        useSharedRateLimits(m.rateLimits ?? null);
+        shareRoundRobin(m.roundRobin ?? null, m.index);
         dp = new LocalDataPlane({
           log: logger(`dataplane.w${m.index}`),
           accessLog: m.accessLog,

@@ -17,6 +17,8 @@ const L4_COUNTERS = new Map<string, { inc(labels: Record<string, string>, v: num
   ["novaedge_l4_refused_total", l4Refused],
 ]);
 import type { WorkerReply, WorkerRequest } from "./worker.ts";
+import { sharedRateLimitBytes } from "./policy/shared_rate_limit.ts";
+import { RR_SHARED_BYTES } from "./lb/round_robin.ts";
 
 type Req = WorkerRequest extends infer R ? R extends { id: number } ? Omit<R, "id"> : never : never;
 
@@ -74,6 +76,14 @@ export class WorkerSet {
   private timer: ReturnType<typeof setInterval>;
   private restoreRegistry: () => void;
   listeners: BoundListener[] = [];
+  /**
+   * State every worker shares (made once, kept across worker restarts): rate-limit
+   * buckets, so a limit is per agent rather than per thread, and round-robin counters.
+   */
+  private readonly shared = {
+    rateLimits: new SharedArrayBuffer(sharedRateLimitBytes()),
+    roundRobin: new SharedArrayBuffer(RR_SHARED_BYTES),
+  };
 
   static available(): boolean {
     if (WORKER_URL.protocol !== "file:") return true;
@@ -122,6 +132,8 @@ export class WorkerSet {
       logLevel: this.opts.logLevel,
       accessLog: this.opts.accessLog,
       index,
+      rateLimits: this.shared.rateLimits,
+      roundRobin: this.shared.roundRobin,
     });
     if (!r.ok) throw new Error(`worker ${index} failed to start: ${r.error}`);
   }

@@ -115,3 +115,69 @@ Deno.test("workers: an HTTPS listener is shared by every worker (SO_REUSEPORT on
     await Deno.remove(pki.dir, { recursive: true });
   }
 });
+
+/** One request on a fresh connection (so the kernel may hand it to either worker). */
+async function freshGet(url: string): Promise<{ status: number; body: string }> {
+  const c = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
+  try {
+    const r = await fetch(url, { client: c });
+    return { status: r.status, body: await r.text() };
+  } finally {
+    c.close();
+  }
+}
+
+Deno.test("workers: a rate limit is one budget for the agent, not one per worker", async () => {
+  const b = echoBackend("rl");
+  const port = freePort();
+  const dp = new DataPlane({ workers: 2, accessLog: false });
+  try {
+    await dp.apply({
+      ...snapshot({
+        listeners: [listener("wl", port)],
+        routes: [route("wr", ["c"], { policies: ["ns/rl"] })],
+        clusters: [cluster("c", [b.port])],
+      }),
+      policies: [{
+        name: "ns/rl",
+        targets: [],
+        rateLimit: { requestsPerSecond: 0.001, burst: 5, key: "" },
+      }],
+    });
+    const statuses: number[] = [];
+    for (let i = 0; i < 16; i++) {
+      statuses.push((await freshGet(`http://127.0.0.1:${port}/`)).status);
+    }
+    // Per-worker buckets would admit up to 5 per thread (10 in all).
+    assert.deepEqual(statuses, [...Array(5).fill(200), ...Array(11).fill(429)]);
+  } finally {
+    await dp.close();
+    await b.close();
+  }
+});
+
+Deno.test("workers: round robin takes turns across worker threads", async () => {
+  const names = ["e0", "e1"];
+  const bs = names.map((n) => echoBackend(n));
+  const port = freePort();
+  const dp = new DataPlane({ workers: 2, accessLog: false });
+  try {
+    await dp.apply(snapshot({
+      listeners: [listener("wl", port)],
+      routes: [route("wr", ["c"])],
+      clusters: [cluster("c", bs.map((b) => b.port))],
+    }));
+    const seen: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const r = await freshGet(`http://127.0.0.1:${port}/`);
+      seen.push((JSON.parse(r.body) as { name: string }).name);
+    }
+    // Consecutive requests alternate whichever thread accepted them.
+    for (let i = 1; i < seen.length; i++) {
+      assert.notEqual(seen[i], seen[i - 1], `requests ${i - 1} and ${i}: ${seen.join(" ")}`);
+    }
+  } finally {
+    await dp.close();
+    for (const b of bs) await b.close();
+  }
+});

@@ -58,7 +58,7 @@ function pickerFor(cluster: Cluster, set: EndpointSet, opts: BalancerOptions): P
       return new MaglevPicker(set, hashOn, random, opts.maglevTableSize ?? MAGLEV_TABLE_SIZE);
     case "RoundRobin":
     default:
-      return new RoundRobinPicker(set, random);
+      return new RoundRobinPicker(set, random, cluster.name);
   }
 }
 

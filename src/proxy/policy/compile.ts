@@ -34,6 +34,11 @@ import {
 } from "../filters/mod.ts";
 import { IpMatcher, parseIp } from "./ip_match.ts";
 import { type Clock, DEFAULT_MAX_BUCKETS, TokenBucketLimiter } from "./rate_limit.ts";
+import {
+  type SharedBucketTable,
+  sharedRateLimits,
+  SharedTokenBucketLimiter,
+} from "./shared_rate_limit.ts";
 import { HtpasswdVerifier, parseBasicAuthorization } from "./basic_auth.ts";
 import { ApiKeyVerifier } from "./api_key.ts";
 import { bearerToken, type JwtResult, JwtVerifier } from "./jwt.ts";
@@ -49,11 +54,16 @@ export interface CompileOptions {
   readonly now?: () => number;
   /** Cap on buckets per rate limiter (default 100,000). */
   readonly maxBuckets?: number;
+  /**
+   * Keep rate-limit buckets in this table shared with the other worker
+   * threads (default: the one set by useSharedRateLimits, else per thread).
+   */
+  readonly sharedLimits?: SharedBucketTable | null;
 }
 
 interface Limit {
   readonly policy: string;
-  readonly limiter: TokenBucketLimiter;
+  readonly limiter: { take(key: string): number };
   /** "" route-wide, "ip" source address, else a lower-case header name. */
   readonly by: string;
 }
@@ -375,6 +385,7 @@ export function compilePolicies(
 ): PolicySet {
   const problems: string[] = [];
   const byName = new Map<string, CompiledPolicy>();
+  const shared = opts.sharedLimits !== undefined ? opts.sharedLimits : sharedRateLimits();
   for (const p of policies) {
     const prev = opts.previous?.compiled(p.name);
     const fp = {
@@ -401,12 +412,22 @@ export function compilePolicies(
       limit = prev?.limit && prev.fp.limit === fp.limit ? prev.limit : {
         policy: p.name,
         by: by ?? "",
-        limiter: new TokenBucketLimiter(
-          p.rateLimit.requestsPerSecond,
-          p.rateLimit.burst,
-          opts.clock,
-          opts.maxBuckets ?? DEFAULT_MAX_BUCKETS,
-        ),
+        // Shared buckets are named by policy and config, so every worker
+        // (and the next snapshot, while unchanged) finds the same ones.
+        limiter: shared !== null
+          ? new SharedTokenBucketLimiter(
+            shared,
+            `${p.name}\0${fp.limit}`,
+            p.rateLimit.requestsPerSecond,
+            p.rateLimit.burst,
+            opts.clock,
+          )
+          : new TokenBucketLimiter(
+            p.rateLimit.requestsPerSecond,
+            p.rateLimit.burst,
+            opts.clock,
+            opts.maxBuckets ?? DEFAULT_MAX_BUCKETS,
+          ),
       };
     }
     let basic: CompiledPolicy["basic"] = null;

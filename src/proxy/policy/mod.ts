@@ -11,3 +11,11 @@ export { type Clock, DEFAULT_MAX_BUCKETS, TokenBucketLimiter } from "./rate_limi
 export { HtpasswdVerifier, parseBasicAuthorization } from "./basic_auth.ts";
 export { ApiKeyVerifier, queryParam } from "./api_key.ts";
 export { bearerToken, JWT_CLOCK_SKEW_S, JwtVerifier } from "./jwt.ts";
+export {
+  DEFAULT_SHARED_SLOTS,
+  SharedBucketTable,
+  sharedRateLimitBytes,
+  sharedRateLimits,
+  SharedTokenBucketLimiter,
+  useSharedRateLimits,
+} from "./shared_rate_limit.ts";
