@@ -26,6 +26,29 @@ endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready: true } }]
 `;
 }
 
+/** A TCPRoute / TLSRoute / UDPRoute on listener `section` of Gateway l4, to `svc:port`. */
+function l4RouteYaml(
+  kind: string,
+  section: string,
+  svc: string,
+  port: number,
+  hostnames?: string[],
+): string {
+  const version = kind === "TLSRoute" ? "v1" : "v1alpha2";
+  return `apiVersion: gateway.networking.k8s.io/${version}
+kind: ${kind}
+metadata: { name: ${section}, namespace: default }
+spec:
+  parentRefs: [{ name: l4, sectionName: ${section} }]
+${
+    hostnames
+      ? `  hostnames: ${JSON.stringify(hostnames)}\n`
+      : ""
+  }  rules: [{ backendRefs: [{ name: ${svc}, port: ${port} }] }]
+---
+`;
+}
+
 Deno.test("agent: Gateway API TCPRoute, TLSRoute (passthrough) and UDPRoute serve end to end", async () => {
   const pki = await makePki();
   const passCert = await pki.leaf("pass", ["abc.example.com"]);
@@ -63,28 +86,9 @@ spec:
 ---
 ${service("tcp-svc", 9000, tcpBe.port)}${service("tls-svc", 8443, tlsBe.port)}${
     service("udp-svc", 53, udpPort, "UDP")
-  }apiVersion: gateway.networking.k8s.io/v1alpha2
-kind: TCPRoute
-metadata: { name: tcp, namespace: default }
-spec:
-  parentRefs: [{ name: l4, sectionName: tcp }]
-  rules: [{ backendRefs: [{ name: tcp-svc, port: 9000 }] }]
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: TLSRoute
-metadata: { name: pass, namespace: default }
-spec:
-  parentRefs: [{ name: l4, sectionName: pass }]
-  hostnames: [abc.example.com]
-  rules: [{ backendRefs: [{ name: tls-svc, port: 8443 }] }]
----
-apiVersion: gateway.networking.k8s.io/v1alpha2
-kind: UDPRoute
-metadata: { name: udp, namespace: default }
-spec:
-  parentRefs: [{ name: l4, sectionName: udp }]
-  rules: [{ backendRefs: [{ name: udp-svc, port: 53 }] }]
-`;
+  }${l4RouteYaml("TCPRoute", "tcp", "tcp-svc", 9000)}${
+    l4RouteYaml("TLSRoute", "pass", "tls-svc", 8443, ["abc.example.com"])
+  }${l4RouteYaml("UDPRoute", "udp", "udp-svc", 53)}`;
   await Deno.writeTextFile(`${dir}/l4.yaml`, yaml);
   const agent = await startAgent(dir);
   const client = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
