@@ -158,3 +158,77 @@ Deno.test("http1 proxy: bodies stream both ways, chunked and fixed, keep-alive r
   }
   assert.equal(conns, 1);
 });
+
+/**
+ * A raw backend: answers each request with `size` bytes (byte i = i % 251)
+ * under Content-Length, written in three pieces with pauses, so the proxy
+ * sees the body arrive over several reads. `truncate` sends a third and closes.
+ */
+function piecesBackend(): { port: number; accepted: () => number; close: () => void } {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let accepted = 0;
+  const serve = async (c: Deno.Conn) => {
+    const buf = new Uint8Array(8192);
+    let head = "";
+    try {
+      for (;;) {
+        const n = await c.read(buf);
+        if (n === null) return;
+        head += new TextDecoder().decode(buf.subarray(0, n));
+        const end = head.indexOf("\r\n\r\n");
+        if (end < 0) continue;
+        const path = head.split(" ")[1];
+        head = head.slice(end + 4);
+        const size = Number(path.split("/")[2]);
+        const body = new Uint8Array(size).map((_, i) => i % 251);
+        await c.write(
+          new TextEncoder().encode(`HTTP/1.1 200 OK\r\ncontent-length: ${size}\r\n\r\n`),
+        );
+        const third = Math.ceil(size / 3);
+        for (let off = 0; off < size; off += third) {
+          await c.write(body.subarray(off, Math.min(size, off + third)));
+          if (path.startsWith("/truncate")) return c.close();
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      }
+    } catch {
+      // test over
+    }
+  };
+  (async () => {
+    for await (const c of l) {
+      accepted++;
+      serve(c);
+    }
+  })().catch(() => {});
+  return { port: (l.addr as Deno.NetAddr).port, accepted: () => accepted, close: () => l.close() };
+}
+
+Deno.test("http1 proxy: medium and large fixed-length bodies arrive byte-exact over several reads", async () => {
+  const b = piecesBackend();
+  const { dp, url } = await simpleProxy([cluster("c1", [b.port])]);
+  try {
+    // Around the coalescing (16 KiB) and gathering (256 KiB) limits.
+    for (const size of [16 * 1024 + 1, 65536, 256 * 1024, 256 * 1024 + 1, 1024 * 1024]) {
+      const r = await fetch(`${url}/size/${size}`, { signal: AbortSignal.timeout(10_000) });
+      assert.equal(r.status, 200);
+      assert.equal(r.headers.get("content-length"), String(size));
+      const got = new Uint8Array(await r.arrayBuffer());
+      assert.equal(got.length, size);
+      let bad = -1;
+      for (let i = 0; i < size && bad < 0; i++) if (got[i] !== i % 251) bad = i;
+      assert.equal(bad, -1, `size ${size}: first wrong byte`);
+    }
+    assert.equal(b.accepted(), 1, "the upstream connection was reused throughout");
+    // An upstream that closes mid-body: the client must not get a complete response.
+    await assert.rejects(async () => {
+      const r = await fetch(`${url}/truncate/65536`);
+      await r.arrayBuffer();
+    });
+    const r = await fetch(`${url}/size/100000`);
+    assert.equal((await r.arrayBuffer()).byteLength, 100000);
+  } finally {
+    await dp.close();
+    b.close();
+  }
+});

@@ -86,6 +86,42 @@ export class FixedBody implements BodyReader {
   }
 
   /**
+   * Reads the rest of the body into `dst` (exactly `remaining` bytes long):
+   * buffered bytes are copied, the rest is read from the socket straight into
+   * `dst`, so a medium body costs as few reads as the kernel allows and no
+   * chunk buffers. Throws on early EOF; the end is still reported by the next
+   * read/readSync (null).
+   */
+  async fillInto(dst: Uint8Array): Promise<void> {
+    if (this.onFirstRead !== null || this.cancelled || dst.length !== this.remaining) {
+      throw new Error("fillInto: body already started or wrong size");
+    }
+    const r = this.r;
+    let off = 0;
+    if (r.available > 0) {
+      const got = r.take(this.remaining);
+      dst.set(got);
+      off = got.length;
+      this.remaining -= got.length;
+    }
+    while (off < dst.length) {
+      if (r.reading) {
+        // A shared read is outstanding: its bytes land in the buffer.
+        if ((await r.fill()) === null) return this.early();
+        const got = r.take(this.remaining);
+        dst.set(got, off);
+        off += got.length;
+        this.remaining -= got.length;
+        continue;
+      }
+      const n = await r.readDirect(dst.subarray(off));
+      if (n === null) return this.early();
+      off += n;
+      this.remaining -= n;
+    }
+  }
+
+  /**
    * The whole remaining body when it is already buffered (a view, see
    * BufReader.take), else undefined without consuming anything. The end is
    * still reported by the next read/readSync (null), as usual.

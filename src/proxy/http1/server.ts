@@ -505,6 +505,9 @@ async function writeResponse(
   let bytes = 0;
   if (body.length >= 0) {
     s += serializeHeaders(res.headers, true) + `content-length: ${body.length}\r\n` + conn + "\r\n";
+    if (body instanceof FixedBody && body.length <= GATHER_MAX && body.onFirstRead === null) {
+      return await writeGathered(t, s, body);
+    }
     let chunk = body.length > 0 ? body.readSync?.() : null;
     if (chunk === undefined) chunk = await body.read();
     if (chunk !== null && chunk.length <= COALESCE_MAX) {
@@ -554,6 +557,31 @@ async function writeResponse(
   }
   await writeAll(t, encodeLastChunk(body.trailers()));
   return bytes;
+}
+
+/**
+ * Medium fixed-length bodies (up to GATHER_MAX) are read whole into one
+ * buffer behind their head and written with one write: 64 KiB responses took
+ * 4 writes and 4 reads of 32 KiB before. Holds at most GATHER_MAX per
+ * response, like the chunked path's largest chunk.
+ */
+const GATHER_MAX = 256 * 1024;
+const GATHER_BUF = GATHER_MAX + 16 * 1024;
+/** Reused gather buffers (a fresh 256 KiB buffer is zero-filled on allocation). */
+const gatherPool: Uint8Array[] = [];
+
+async function writeGathered(t: Transport, head: string, body: FixedBody): Promise<number> {
+  const buf = gatherPool.pop() ?? new Uint8Array(GATHER_BUF);
+  try {
+    const out = encodeHeadInto(head, buf, body.length);
+    await body.fillInto(out.subarray(out.length - body.length));
+    const n = await t.write(out);
+    if (n < out.length) await writeRest(t, out, n);
+    body.readSync(); // null: reports the end (the upstream connection is released)
+    return body.length;
+  } finally {
+    if (gatherPool.length < 8) gatherPool.push(buf);
+  }
 }
 
 /** Copies one direction until EOF, then half-closes the destination. */
