@@ -338,6 +338,27 @@ class GuardedBody implements BodyReader {
     }
     return c;
   }
+  /** The inner reader's synchronous read, under the same limit (the h2 client uses it). */
+  readSync(): Uint8Array | null | undefined {
+    let c: Uint8Array | null | undefined;
+    try {
+      c = this.inner.readSync ? this.inner.readSync() : undefined;
+    } catch (e) {
+      if (e instanceof HttpError) this.clientError = e;
+      throw e;
+    }
+    if (c === undefined) return undefined;
+    this.started = true;
+    if (c !== null) {
+      this.total += c.length;
+      if (this.limit > 0 && this.total > this.limit) {
+        this.tooLarge = true;
+        this.inner.cancel("body too large");
+        throw new UpstreamError("protocol", "request body too large", true);
+      }
+    }
+    return c;
+  }
   cancel(reason?: string): void {
     this.inner.cancel(reason);
   }

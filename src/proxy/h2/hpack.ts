@@ -113,17 +113,17 @@ export class HpackDecoder {
     }
   }
 
-  private field(i: number): [string, string] {
-    if (i === 0) throw new HpackError("index 0");
-    if (i <= STATIC_TABLE.length) return STATIC_TABLE[i - 1] as [string, string];
+  /** Dynamic-table slot of index `i` (> 61), newest last; throws when out of range. */
+  private slot(i: number): number {
     const d = this.names.length - (i - STATIC_TABLE.length);
     if (d < 0) throw new HpackError(`index ${i} is beyond the dynamic table`);
-    return [this.names[d], this.values[d]];
+    return d;
   }
 
   private name(i: number): string {
+    if (i === 0) throw new HpackError("index 0");
     if (i <= STATIC_TABLE.length) return STATIC_TABLE[i - 1][0];
-    return this.field(i)[0];
+    return this.names[this.slot(i)];
   }
 
   private add(name: string, value: string): void {
@@ -162,9 +162,16 @@ export class HpackDecoder {
       let name: string;
       let value: string;
       if (c & 0x80) {
-        const f = this.field(this.int(b, end, 7));
-        name = f[0];
-        value = f[1];
+        const i = this.int(b, end, 7);
+        if (i === 0) throw new HpackError("index 0");
+        if (i <= STATIC_TABLE.length) {
+          name = STATIC_TABLE[i - 1][0];
+          value = STATIC_TABLE[i - 1][1];
+        } else {
+          const d = this.slot(i);
+          name = this.names[d];
+          value = this.values[d];
+        }
       } else if (c & 0x40) {
         const i = this.int(b, end, 6);
         name = i === 0 ? this.str(b, end) : this.name(i);

@@ -8,10 +8,11 @@
  */
 import type { Duplex } from "node:stream";
 import { Hdrs } from "../core/headers.ts";
-import { type BodyReader, Cancel, type ProxyRequest, type ProxyResponse } from "../core/types.ts";
+import { Cancel, type ProxyRequest, type ProxyResponse } from "../core/types.ts";
 import { generated, type SocketConfig } from "../core/proxy.ts";
 import { asWebSocketUpgrade, dispatch } from "./request.ts";
-import { nodeHttp2For, NOT_ON_H2 } from "./fields.ts";
+import { h2Fields, pipeBody, StreamGone } from "./pipe.ts";
+import { nodeHttp2For } from "./fields.ts";
 import type { ConnSet } from "../listen/conns.ts";
 import { fromNodeSocket, toNodeDuplex } from "../io/node_transport.ts";
 import type { Transport } from "../io/transport.ts";
@@ -119,27 +120,13 @@ export class H2Engine {
   }
 }
 
-/** Response fields for HTTP/2: connection-specific ones dropped. */
-function h2Fields(kv: readonly string[], extraLen: number): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < kv.length; i += 2) {
-    const n = kv[i];
-    if (NOT_ON_H2.has(n) || n.charCodeAt(0) === 58) continue;
-    if (extraLen >= 0 && n === "content-length") continue;
-    out.push(n, kv[i + 1]);
-  }
-  if (extraLen >= 0) out.push("content-length", String(extraLen));
-  return out;
-}
-
 /**
- * Writes the response. The common case — a body already buffered — runs
- * synchronously (no async frame per response), and the last chunk carries
- * END_STREAM; anything that must wait continues in `writeRest`.
+ * Writes the response. A body already buffered is written synchronously
+ * (pipeBody); a client reset while waiting for the upstream cancels it
+ * (st.onAbort stays armed until the response is complete).
  */
 function writeResponse(st: H2Stream, req: ProxyRequest, res: ProxyResponse): void {
   if (st.aborted) return res.finish(0, req.cancel.reason ?? "stream closed");
-  // From here st.onAbort (client reset → cancel) stays armed until the response is complete.
   if (res.upgraded && res.status === 101) {
     bridgeWebSocket(st, res).then((n) => {
       st.onAbort = null;
@@ -149,105 +136,34 @@ function writeResponse(st: H2Stream, req: ProxyRequest, res: ProxyResponse): voi
   }
   const body = res.body;
   const noBody = req.method === "HEAD" || res.status === 204 || res.status === 304;
+  let sent: number | Promise<number>;
   if (body === null || noBody) {
     const len = body instanceof Uint8Array ? body.length : -1;
     st.respond(res.status, h2Fields(res.headers.kv, len), true);
     if (body && !(body instanceof Uint8Array)) body.cancel("no body allowed");
-    return settle(st, req, res, 0, undefined);
-  }
-  if (body instanceof Uint8Array) {
+    sent = 0;
+  } else if (body instanceof Uint8Array) {
     st.respond(res.status, h2Fields(res.headers.kv, body.length), body.length === 0);
-    return settle(st, req, res, body.length, body.length > 0 ? st.writeEnd(body) : undefined);
-  }
-  st.respond(res.status, h2Fields(res.headers.kv, body.length), false);
-  let bytes = 0;
-  let c = body.readSync ? body.readSync() : undefined;
-  while (c !== undefined) {
-    if (c === null) return settle(st, req, res, bytes, endWith(st, body));
-    if (st.aborted) break;
-    bytes += c.length;
-    const next = body.readSync!();
-    if (next === null) {
-      // The last chunk: END_STREAM on it unless trailers follow.
-      const t = body.trailers();
-      if (t && t.kv.length) {
-        st.write(c);
-        return settle(st, req, res, bytes, st.end(h2Fields(t.kv, -1)));
-      }
-      return settle(st, req, res, bytes, st.writeEnd(c));
+    const w = body.length > 0 ? st.writeEnd(body) : undefined;
+    sent = w ? w.then(() => body.length) : body.length;
+  } else {
+    st.respond(res.status, h2Fields(res.headers.kv, body.length), false);
+    try {
+      sent = pipeBody(st, body);
+    } catch (e) {
+      sent = Promise.reject(e);
     }
-    const w = st.write(c);
-    if (w) return void writeRest(st, req, res, body, bytes, w, next);
-    c = next;
   }
-  void writeRest(st, req, res, body, bytes, undefined, undefined);
-}
-
-/** Ends a body that is complete: trailers when the upstream sent some, else END_STREAM. */
-function endWith(st: H2Stream, body: BodyReader): Promise<void> | undefined {
-  const t = body.trailers();
-  return st.end(t && t.kv.length ? h2Fields(t.kv, -1) : null);
-}
-
-/** Reports the response as finished once `w` (the last write) is through. */
-function settle(
-  st: H2Stream,
-  req: ProxyRequest,
-  res: ProxyResponse,
-  bytes: number,
-  w: Promise<void> | undefined,
-): void {
-  const done = () => {
+  const done = (bytes: number, error: string | null) => {
     st.onAbort = null;
-    const failed = st.aborted && !st.localClosed;
-    res.finish(bytes, failed ? (req.cancel.reason ?? "stream closed") : null);
+    const gone = error === null && st.aborted && !st.localClosed;
+    res.finish(bytes, gone ? (req.cancel.reason ?? "stream closed") : error);
   };
-  if (w) w.then(done);
-  else done();
-}
-
-/** The asynchronous rest of a body: waits for `w`, writes `pending`, then reads on. */
-async function writeRest(
-  st: H2Stream,
-  req: ProxyRequest,
-  res: ProxyResponse,
-  body: BodyReader,
-  bytes: number,
-  w: Promise<void> | undefined,
-  pending: Uint8Array | null | undefined,
-): Promise<void> {
-  let error: string | null = null;
-  try {
-    if (w) await w;
-    let c: Uint8Array | null | undefined = pending;
-    for (;;) {
-      if (c === undefined) c = body.readSync ? body.readSync() : undefined;
-      if (c === undefined) {
-        try {
-          c = await body.read();
-        } catch (e) {
-          if (!st.aborted) st.reset(INTERNAL_ERROR, (e as Error).message);
-          throw e;
-        }
-      }
-      if (c === null) break;
-      if (st.aborted) {
-        body.cancel("client gone");
-        throw new Error(req.cancel.reason ?? "stream closed");
-      }
-      bytes += c.length;
-      const wr = st.write(c);
-      c = undefined;
-      if (wr) await wr;
-    }
-    const we = endWith(st, body);
-    if (we) await we;
-    if (st.aborted && !st.localClosed) throw new Error(req.cancel.reason ?? "stream closed");
-  } catch (e) {
-    error = (e as Error).message;
-  }
-  st.onAbort = null;
-  res.finish(bytes, error);
+  if (typeof sent === "number") return done(sent, null);
+  sent.then((n) => done(n, null), (e: Error) => {
+    if (!st.aborted) st.reset(INTERNAL_ERROR, e.message);
+    done(0, e instanceof StreamGone ? (req.cancel.reason ?? e.message) : e.message);
+  });
 }
 
 /**

@@ -20,6 +20,7 @@ import { drainOrClose } from "../io/node_transport.ts";
 import { type ClientStream, H2ClientConn } from "../h2/client.ts";
 import { CANCEL } from "../h2/frames.ts";
 import { nodeHttp2For, NOT_ON_H2 } from "../http2/fields.ts";
+import { pipeBody } from "../http2/pipe.ts";
 
 import { nodeTlsOptions } from "./tls_identity.ts";
 
@@ -298,28 +299,14 @@ export class H2Client {
 }
 
 /** Streams a request body (and its trailers) onto an upstream stream. */
-async function pumpBody(st: ClientStream, body: BodyReader): Promise<void> {
+function pumpBody(st: ClientStream, body: BodyReader): void {
+  const fail = (e: Error) => {
+    if (!st.aborted) st.reset(CANCEL, `request body failed: ${e.message}`);
+  };
   try {
-    for (;;) {
-      let c = body.readSync ? body.readSync() : undefined;
-      if (c === undefined) c = await body.read();
-      if (c === null) break;
-      if (st.aborted) return;
-      const w = st.write(c);
-      if (w) await w;
-    }
-    const t = body.trailers();
-    const tk: string[] = [];
-    if (t) {
-      for (let i = 0; i < t.kv.length; i += 2) {
-        if (!NOT_ON_H2.has(t.kv[i]) && t.kv[i].charCodeAt(0) !== 58) {
-          tk.push(t.kv[i], t.kv[i + 1]);
-        }
-      }
-    }
-    const w = st.end(tk.length ? tk : null);
-    if (w) await w;
+    const r = pipeBody(st, body);
+    if (typeof r !== "number") r.catch(fail);
   } catch (e) {
-    if (!st.aborted) st.reset(CANCEL, `request body failed: ${(e as Error).message}`);
+    fail(e as Error);
   }
 }
