@@ -208,8 +208,8 @@ Deno.test("http1 proxy: medium and large fixed-length bodies arrive byte-exact o
   const b = piecesBackend();
   const { dp, url } = await simpleProxy([cluster("c1", [b.port])]);
   try {
-    // Around the coalescing (16 KiB) and gathering (256 KiB) limits.
-    for (const size of [16 * 1024 + 1, 65536, 256 * 1024, 256 * 1024 + 1, 1024 * 1024]) {
+    // Around the coalescing (16 KiB) and gathering (64 KiB) limits.
+    for (const size of [16 * 1024 + 1, 65535, 65536, 65537, 256 * 1024, 1024 * 1024]) {
       const r = await fetch(`${url}/size/${size}`, { signal: AbortSignal.timeout(10_000) });
       assert.equal(r.status, 200);
       assert.equal(r.headers.get("content-length"), String(size));

@@ -561,13 +561,14 @@ async function writeResponse(
 
 /**
  * Medium fixed-length bodies (up to GATHER_MAX) are read whole into one
- * buffer behind their head and written with one write: 64 KiB responses took
- * 4 writes and 4 reads of 32 KiB before. Holds at most GATHER_MAX per
- * response, like the chunked path's largest chunk.
+ * buffer behind their head and written with one write: a 64 KiB response
+ * took 4 writes and 4 reads of 32 KiB before. The buffers are pooled (up to
+ * GATHER_POOL, one per response in flight): a fresh one is zero-filled on
+ * allocation, which cost more than the saved ops when the pool ran dry.
  */
-const GATHER_MAX = 256 * 1024;
+const GATHER_MAX = 64 * 1024;
 const GATHER_BUF = GATHER_MAX + 16 * 1024;
-/** Reused gather buffers (a fresh 256 KiB buffer is zero-filled on allocation). */
+const GATHER_POOL = 64;
 const gatherPool: Uint8Array[] = [];
 
 async function writeGathered(t: Transport, head: string, body: FixedBody): Promise<number> {
@@ -580,7 +581,7 @@ async function writeGathered(t: Transport, head: string, body: FixedBody): Promi
     body.readSync(); // null: reports the end (the upstream connection is released)
     return body.length;
   } finally {
-    if (gatherPool.length < 8) gatherPool.push(buf);
+    if (gatherPool.length < GATHER_POOL) gatherPool.push(buf);
   }
 }
 
