@@ -88,12 +88,27 @@ export class H2Client {
     return this.ownConnecting;
   }
 
-  private async exchangeOwn(req: OutboundRequest, cancel: Cancel): Promise<UpstreamResponse> {
+  private exchangeOwn(req: OutboundRequest, cancel: Cancel): Promise<UpstreamResponse> {
+    const c = this.own;
+    // The common case — a connected session with room — opens the stream without a wait.
+    if (c && c.usable && !c.full) return this.sendOwn(c, req, cancel);
+    return this.connectThenSend(req, cancel);
+  }
+
+  private async connectThenSend(req: OutboundRequest, cancel: Cancel): Promise<UpstreamResponse> {
     let conn = await this.connectOwn();
     while (conn.full) {
       await conn.slot();
       if (!conn.usable) conn = await this.connectOwn();
     }
+    return await this.sendOwn(conn, req, cancel);
+  }
+
+  private sendOwn(
+    conn: H2ClientConn,
+    req: OutboundRequest,
+    cancel: Cancel,
+  ): Promise<UpstreamResponse> {
     const kv = [":method", req.method, ":scheme", req.scheme, ":authority", req.authority];
     kv.push(":path", req.target);
     const h = req.headers.kv;
@@ -113,24 +128,22 @@ export class H2Client {
     });
     st.onDone = off;
     if (body) pumpBody(st, body);
-    let head;
-    try {
-      head = await st.head;
-    } catch (e) {
+    return st.head.then((head): UpstreamResponse => {
+      st.body.onCancel = () => {
+        if (!st.aborted && !st.remoteClosed) st.reset(CANCEL, "response body abandoned");
+      };
+      return {
+        status: head.status,
+        headers: new Hdrs(head.headers),
+        body: head.endStream ? null : st.body,
+      };
+    }, (e: Error) => {
       off();
       if (cancel.cancelled) {
         throw new UpstreamError("cancelled", cancel.reason ?? "cancelled", true);
       }
-      throw new UpstreamError("reset", (e as Error).message, !st.refused);
-    }
-    st.body.onCancel = () => {
-      if (!st.aborted && !st.remoteClosed) st.reset(CANCEL, "response body abandoned");
-    };
-    return {
-      status: head.status,
-      headers: new Hdrs(head.headers),
-      body: head.endStream ? null : st.body,
-    };
+      throw new UpstreamError("reset", e.message, !st.refused);
+    });
   }
 
   private connect(): Promise<Session> {
