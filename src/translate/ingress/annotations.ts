@@ -13,7 +13,8 @@ export const NGINX_PREFIX = "nginx.ingress.kubernetes.io/";
 export const SUPPORTED_ANNOTATIONS: Readonly<Record<string, string>> = {
   "rewrite-target":
     "URLRewrite path (ReplacePrefixMatch for `<prefix>(/|$)(.*)` → `<new>/$2`, else ReplaceFullPath)",
-  "use-regex": "RegularExpression path matches (ImplementationSpecific paths)",
+  "use-regex":
+    'RegularExpression path matches of ImplementationSpecific paths: case-insensitive prefixes, as nginx `~* "^<path>"`',
   "ssl-redirect":
     'RequestRedirect to https (308) on the HTTP listener for TLS hosts; "false" disables',
   "force-ssl-redirect": "RequestRedirect to https (308) even for hosts without TLS",
@@ -37,7 +38,8 @@ export const SUPPORTED_ANNOTATIONS: Readonly<Record<string, string>> = {
   "whitelist-source-range": "ProxyPolicy ipAllow (old name; allowlist-source-range wins)",
   "allowlist-source-range": "ProxyPolicy ipAllow",
   "auth-type": "ProxyPolicy basicAuth (basic only)",
-  "auth-secret": 'ProxyPolicy basicAuth secretRef (key "auth", htpasswd lines)',
+  "auth-secret":
+    'ProxyPolicy basicAuth secretRef (key "auth", htpasswd lines, bcrypt or {SHA}); missing or unusable: not served',
   "auth-secret-type": "auth-file only",
   "auth-realm": "ProxyPolicy basicAuth realm",
   "canary": "merged into the primary Ingress's route",
@@ -85,9 +87,19 @@ export interface IngressConfig {
   canaryWeightTotal: number;
   canaryHeader?: { name: string; value: string; regex: boolean };
   affinityCookie?: { cookie: string; ttl?: string };
-  redirect?: { url: string; code: number };
+  /** A redirect target, checked and split up here (the one place that validates it). */
+  redirect?: RedirectTarget & { code: number };
   appRoot?: string;
   upstreamVhost?: string;
+}
+
+/** An absolute http(s) redirect target, without query string or fragment. */
+export interface RedirectTarget {
+  scheme: "http" | "https";
+  hostname: string;
+  /** Only when not the scheme's default port. */
+  port?: number;
+  path: string;
 }
 
 export interface AnnotationProblem {
@@ -384,7 +396,7 @@ export function parseAnnotations(
   }
 
   /** A redirect annotation's target, checked here so problems name the annotation that was set. */
-  const redirectUrl = (name: string): string | undefined => {
+  const redirectTarget = (name: string): RedirectTarget | undefined => {
     const v = a[name];
     let u: URL;
     try {
@@ -399,16 +411,20 @@ export function parseAnnotations(
     }
     if (u.search !== "" || u.hash !== "") {
       bad(name, `the query string and fragment of ${v} are dropped (a redirect cannot set them)`);
-      u.search = "";
-      u.hash = "";
     }
-    return u.href;
+    return {
+      scheme: u.protocol === "https:" ? "https" : "http",
+      hostname: u.hostname,
+      // URL leaves the port empty when it is the scheme's default.
+      port: u.port === "" ? undefined : Number(u.port),
+      path: u.pathname || "/",
+    };
   };
 
   // ingress-nginx checks temporal-redirect first: with both set, the permanent one does nothing.
   if (a["temporal-redirect"] !== undefined) {
-    const url = redirectUrl("temporal-redirect");
-    if (url !== undefined) config.redirect = { url, code: 302 };
+    const target = redirectTarget("temporal-redirect");
+    if (target !== undefined) config.redirect = { ...target, code: 302 };
     for (const k of ["permanent-redirect", "permanent-redirect-code"]) {
       if (a[k] !== undefined) {
         bad(k, "has no effect: temporal-redirect takes precedence (as in ingress-nginx)");
@@ -419,9 +435,9 @@ export function parseAnnotations(
     if (![301, 302, 303, 307, 308].includes(code)) {
       bad("permanent-redirect-code", `status ${code} is not a redirect code NovaEdge supports`);
     }
-    const url = redirectUrl("permanent-redirect");
-    if (url !== undefined) {
-      config.redirect = { url, code: [301, 302, 303, 307, 308].includes(code) ? code : 301 };
+    const target = redirectTarget("permanent-redirect");
+    if (target !== undefined) {
+      config.redirect = { ...target, code: [301, 302, 303, 307, 308].includes(code) ? code : 301 };
     }
   } else if (a["permanent-redirect-code"] !== undefined) {
     bad("permanent-redirect-code", "has no effect without permanent-redirect");

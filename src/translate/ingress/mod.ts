@@ -37,6 +37,7 @@ import { buildWorld, sanitizeObjects, tlsSecretProblem } from "../gateway_api/wo
 import type { World } from "../gateway_api/world.ts";
 import { intersectHostname } from "../gateway_api/hostnames.ts";
 import { parseAnnotations } from "./annotations.ts";
+import { AUTH_SECRET_KEY, authSecretProblems } from "./auth_secret.ts";
 import type { AnnotationProblem, IngressConfig } from "./annotations.ts";
 import type { Translation } from "../gateway_api/mod.ts";
 import { vipAddresses } from "../gateway_api/mod.ts";
@@ -254,8 +255,6 @@ function backendRef(
   return { kind: "ProxyBackend", name };
 }
 
-const REGEX_META = /[()*+?[\]{}|\\^$]/;
-
 /** Path match and rewrite for one Ingress path (ingress-nginx semantics). */
 function pathMatch(
   ctx: Ctx,
@@ -266,27 +265,28 @@ function pathMatch(
   if (p.pathType === "Exact") {
     return {
       match: { path: { type: "Exact", value: path } },
-      rewrite: rewriteFor(ctx, path, false),
+      rewrite: fullPathRewrite(ctx, path, false),
     };
   }
-  const regexMode = p.pathType === "ImplementationSpecific" &&
-    (cfg.useRegex || cfg.rewriteTarget !== undefined);
   if (p.pathType !== "Prefix" && p.pathType !== "ImplementationSpecific") {
     ctx.warnings.push(`path ${path}: pathType ${p.pathType} is not supported`);
     return undefined;
   }
-  if (!regexMode || !REGEX_META.test(path)) {
+  const regexMode = p.pathType === "ImplementationSpecific" &&
+    (cfg.useRegex || cfg.rewriteTarget !== undefined);
+  if (!regexMode) {
     if (!path.startsWith("/")) {
       ctx.warnings.push(`path ${JSON.stringify(path)} must start with "/"`);
       return undefined;
     }
     return {
       match: { path: { type: "PathPrefix", value: path } },
-      rewrite: rewriteFor(ctx, path, true),
+      rewrite: fullPathRewrite(ctx, path, false),
     };
   }
   // The canonical ingress-nginx rewrite: `<prefix>(/|$)(.*)` with target `<new>/$2`
-  // is exactly a prefix replacement.
+  // is a prefix replacement (ReplacePrefixMatch needs a PathPrefix match; unlike
+  // nginx's `~*` it is case-sensitive, see docs/ingress-nginx-annotations.md).
   const canon = /^(\/[^()*+?[\]{}|\\^$]*?)\(\/\|\$\)\(\.\*\)$/.exec(path);
   const target = cfg.rewriteTarget;
   if (canon && target !== undefined) {
@@ -309,37 +309,46 @@ function pathMatch(
     );
     return undefined;
   }
-  // ingress-nginx regex locations match from the start of the path.
-  const match = { path: { type: "RegularExpression", value: `${path}.*` } };
-  if (target !== undefined && /\$[0-9]/.test(target)) {
-    ctx.problems.push({
-      annotation: "nginx.ingress.kubernetes.io/rewrite-target",
-      message: `rewrite-target ${
-        JSON.stringify(target)
-      } with capture groups is only supported in the form "<prefix>(/|$)(.*)" → "<new>/$2" (path ${
-        JSON.stringify(path)
-      })`,
-    });
-    return { match };
-  }
   return {
-    match,
-    rewrite: target !== undefined
-      ? { type: "ReplaceFullPath", replaceFullPath: target }
-      : undefined,
+    match: { path: { type: "RegularExpression", value: nginxRegexLocation(path) } },
+    rewrite: fullPathRewrite(ctx, path, true),
   };
 }
 
-/** rewrite-target on a non-regex path: ingress-nginx replaces the whole path. */
-function rewriteFor(ctx: Ctx, path: string, prefix: boolean): Record<string, unknown> | undefined {
+/**
+ * The regex ingress-nginx puts in `location ~* "^<path>"`, for NovaEdge's
+ * full-match RegularExpression: case-insensitive, matched from the start of the
+ * path, anything may follow. The group keeps a top-level `|` inside the prefix
+ * (`/a|/b` must not become `/a|/b.*`); even a path without regex characters is a
+ * regex prefix there, so `/plain` matches `/plainfoo` and `/PLAIN/x`.
+ */
+export function nginxRegexLocation(path: string): string {
+  return `(?i:${path}).*`;
+}
+
+/**
+ * rewrite-target outside the canonical prefix form: ingress-nginx replaces the
+ * whole path. Capture groups are only supported in the canonical form.
+ */
+function fullPathRewrite(
+  ctx: Ctx,
+  path: string,
+  regex: boolean,
+): Record<string, unknown> | undefined {
   const t = ctx.cfg.rewriteTarget;
   if (t === undefined) return undefined;
   if (/\$[0-9]/.test(t)) {
     ctx.problems.push({
       annotation: "nginx.ingress.kubernetes.io/rewrite-target",
-      message: `rewrite-target ${JSON.stringify(t)} uses capture groups but path ${
-        JSON.stringify(path)
-      } has none`,
+      message: regex
+        ? `rewrite-target ${
+          JSON.stringify(t)
+        } with capture groups is only supported in the form "<prefix>(/|$)(.*)" → "<new>/$2" (path ${
+          JSON.stringify(path)
+        })`
+        : `rewrite-target ${JSON.stringify(t)} uses capture groups but path ${
+          JSON.stringify(path)
+        } has none`,
     });
     return undefined;
   }
@@ -350,40 +359,20 @@ function rewriteFor(ctx: Ctx, path: string, prefix: boolean): Record<string, unk
     });
     return undefined;
   }
-  void prefix;
   return { type: "ReplaceFullPath", replaceFullPath: t };
 }
 
-function redirectFilter(ctx: Ctx): Record<string, unknown> | undefined {
-  const r = ctx.cfg.redirect;
+/** permanent-/temporal-redirect (the target was checked by parseAnnotations). */
+function redirectFilter(cfg: IngressConfig): Record<string, unknown> | undefined {
+  const r = cfg.redirect;
   if (r === undefined) return undefined;
-  let u: URL;
-  try {
-    u = new URL(r.url);
-  } catch {
-    ctx.problems.push({
-      annotation: "nginx.ingress.kubernetes.io/permanent-redirect",
-      message: `redirect target ${JSON.stringify(r.url)} is not an absolute URL`,
-    });
-    return undefined;
-  }
-  if (u.protocol !== "http:" && u.protocol !== "https:") {
-    ctx.problems.push({
-      annotation: "nginx.ingress.kubernetes.io/permanent-redirect",
-      message: `redirect scheme ${u.protocol} is not supported`,
-    });
-    return undefined;
-  }
-  if (u.search !== "") {
-    ctx.warnings.push(`redirect target ${r.url}: the query string is dropped`);
-  }
   return {
     type: "RequestRedirect",
     requestRedirect: compact({
-      scheme: u.protocol.slice(0, -1),
-      hostname: u.hostname,
-      port: u.port ? Number(u.port) : undefined,
-      path: { type: "ReplaceFullPath", replaceFullPath: u.pathname || "/" },
+      scheme: r.scheme,
+      hostname: r.hostname,
+      port: r.port,
+      path: { type: "ReplaceFullPath", replaceFullPath: r.path },
       statusCode: r.code,
     }),
   };
@@ -510,6 +499,10 @@ export function translateIngress(
     const cls = classOf(o, p.value, classes);
     if (cls === undefined) continue;
     const { config, problems } = parseAnnotations(o.metadata.annotations ?? {}, ns);
+    // Checked before anything is generated: an unusable Secret fails the Ingress closed.
+    if (config.basicAuth) {
+      problems.push(...authSecretProblems(ns, config.basicAuth.secretName, w.secrets));
+    }
     ingresses.push({
       o,
       spec: p.value,
@@ -685,7 +678,7 @@ function translateOne(
     if (pm === undefined) continue;
     const b = backendRef(ctx, p.backend, where);
     const filters: Record<string, unknown>[] = [];
-    const redirect = redirectFilter(ctx);
+    const redirect = redirectFilter(cfg);
     if (redirect) filters.push(redirect);
     else if (pm.rewrite) filters.push({ type: "URLRewrite", urlRewrite: { path: pm.rewrite } });
     const cors = corsFilter(cfg);
@@ -850,16 +843,14 @@ function translateOne(
       rateLimit: cfg.rateLimit ? { ...cfg.rateLimit, key: "source-ip" } : undefined,
       ipAllow: cfg.ipAllow,
       basicAuth: cfg.basicAuth
-        ? { realm: cfg.basicAuth.realm, secretRef: { name: cfg.basicAuth.secretName, key: "auth" } }
+        ? {
+          realm: cfg.basicAuth.realm,
+          secretRef: { name: cfg.basicAuth.secretName, key: AUTH_SECRET_KEY },
+        }
         : undefined,
     });
     if (routeNames.length > 16) {
       ctx.warnings.push(`more than 16 routes: the policy only targets the first 16`);
-    }
-    if (cfg.basicAuth && !ctx.w.secrets.has(`${ctx.ns}/${cfg.basicAuth.secretName}`)) {
-      ctx.warnings.push(
-        `auth-secret ${ctx.ns}/${cfg.basicAuth.secretName} does not exist (every request is refused)`,
-      );
     }
     const pname = ctx.registry.claim(
       "ProxyPolicy",

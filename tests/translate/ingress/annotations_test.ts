@@ -64,3 +64,32 @@ Deno.test("docs table lists exactly the supported annotations", () => {
     assert.equal(mapsTo.replaceAll("\\|", "|"), SUPPORTED_ANNOTATIONS[name], `row ${name}`);
   }
 });
+
+Deno.test("redirect targets are checked and split up once, in parseAnnotations", () => {
+  const r = (annotations: Record<string, string>) => parseAnnotations(annotations, "ns");
+  const p = r({ [`${NGINX_PREFIX}permanent-redirect`]: "https://example.com:8443/new?q=1#f" });
+  assert.deepEqual(p.config.redirect, {
+    scheme: "https",
+    hostname: "example.com",
+    port: 8443,
+    path: "/new",
+    code: 301,
+  });
+  assert.deepEqual(p.problems.map((x) => x.annotation), [`${NGINX_PREFIX}permanent-redirect`]);
+  // The default port is not spelled out; an empty path is "/".
+  assert.deepEqual(
+    r({ [`${NGINX_PREFIX}temporal-redirect`]: "http://example.com:80" }).config.redirect,
+    {
+      scheme: "http",
+      hostname: "example.com",
+      port: undefined,
+      path: "/",
+      code: 302,
+    },
+  );
+  for (const bad of ["/relative", "ftp://example.com/x"]) {
+    const q = r({ [`${NGINX_PREFIX}temporal-redirect`]: bad });
+    assert.equal(q.config.redirect, undefined, bad);
+    assert.equal(q.problems.length, 1, bad);
+  }
+});
