@@ -279,13 +279,25 @@ export class RoutePolicy {
     hadToken: boolean,
   ): Promise<PolicyDecision> {
     // JWT signatures are cheap next to bcrypt: try them first.
+    let keysUnavailable = false;
     for (const j of slowJwt) {
       const r = await j();
       if (r.ok) return this.#ok;
       failures.push(`jwt: ${r.reason}`);
+      if (r.unavailable) keysUnavailable = true;
     }
     for (const b of slow) if (await b()) return this.#ok;
     if (slow.length > 0) failures.push("basic auth failed");
+    if (keysUnavailable) {
+      // The token could not be checked at all (remote JWKS never fetched):
+      // a server-side problem, not bad credentials.
+      return this.#respond(
+        req,
+        503,
+        "authentication unavailable",
+        `policy ${this.names.join(", ")}: ${failures.join("; ")}`,
+      );
+    }
     return this.#unauthorized(req, failures, hadToken);
   }
 

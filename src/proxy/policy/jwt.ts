@@ -10,6 +10,13 @@
  */
 import { Lru } from "./lru.ts";
 import type { Jwt } from "../../snapshot/types.ts";
+import {
+  type Jwk,
+  JwkSet,
+  type JwksFetcher,
+  jwksFetcherFor,
+  jwksUriProblem,
+} from "./jwks_fetch.ts";
 
 /** Allowed clock difference for exp / nbf, in seconds. */
 export const JWT_CLOCK_SKEW_S = 60;
@@ -17,7 +24,12 @@ export const JWT_CLOCK_SKEW_S = 60;
 export const JWT_CACHE_SIZE = 10_000;
 
 /** The outcome of a verification: ok, or the reason it failed. */
-export type JwtResult = { ok: true } | { ok: false; reason: string };
+export type JwtResult = { ok: true } | {
+  ok: false;
+  reason: string;
+  /** Set when no keys could be had (remote JWKS not fetched): a 503, not a 401. */
+  unavailable?: true;
+};
 
 interface AlgSpec {
   readonly kty: "RSA" | "EC" | "oct";
@@ -94,54 +106,47 @@ export function bearerToken(value: string | null): string | null {
   return t === "" ? null : t;
 }
 
-interface Jwk {
-  readonly kty?: string;
-  readonly kid?: string;
-  readonly alg?: string;
-  readonly use?: string;
-  readonly crv?: string;
-  readonly [k: string]: unknown;
-}
-
 /** A compiled JWT provider (one ProxyPolicy `jwt` block). */
 export class JwtVerifier {
-  readonly #keys: Jwk[];
-  readonly #imported = new Map<string, Promise<CryptoKey | null>>();
+  /** Inline JWKS (jwksJson), or null when keys come from `#remote`. */
+  readonly #static: JwkSet | null;
+  readonly #remote: JwksFetcher | null;
+  /** The remote set the token cache was filled against. */
+  #seen: JwkSet | null = null;
   readonly #cache: Lru<string, number>;
   readonly issuer: string;
   readonly audiences: readonly string[];
   /** Why no key can ever verify (bad / missing JWKS), or "" when keys are present. */
   readonly configError: string;
 
+  /**
+   * `fetcher` overrides the thread's shared fetcher for `c.jwksUri` (tests,
+   * custom CA); it is only used when `c.jwksJson` is empty.
+   */
   constructor(
     c: Jwt,
     readonly nowMs: () => number = Date.now,
     cacheSize: number = JWT_CACHE_SIZE,
+    fetcher: JwksFetcher | null = null,
   ) {
     this.issuer = c.issuer;
     this.audiences = c.audiences;
     this.#cache = new Lru(cacheSize);
-    let keys: Jwk[] = [];
+    let set: JwkSet | null = null;
+    let remote: JwksFetcher | null = null;
     let err = "";
-    if (c.jwksJson === "") {
-      err = c.jwksUri !== ""
-        ? `jwksUri ${c.jwksUri} is not fetched by the data plane yet`
-        : "no JWKS configured";
+    if (c.jwksJson !== "") {
+      const parsed = JwkSet.parse(c.jwksJson);
+      if (typeof parsed === "string") err = parsed;
+      else set = parsed;
+    } else if (c.jwksUri !== "") {
+      err = fetcher === null ? jwksUriProblem(c.jwksUri) : "";
+      if (err === "") remote = fetcher ?? jwksFetcherFor(c.jwksUri);
     } else {
-      try {
-        const j: unknown = JSON.parse(c.jwksJson);
-        const list = (j as { keys?: unknown }).keys;
-        if (Array.isArray(list)) {
-          keys = list.filter((k): k is Jwk =>
-            typeof k === "object" && k !== null && (k as Jwk).use !== "enc"
-          );
-        }
-        if (keys.length === 0) err = "JWKS has no signing keys";
-      } catch {
-        err = "JWKS is not valid JSON";
-      }
+      err = "no JWKS configured";
     }
-    this.#keys = keys;
+    this.#static = set;
+    this.#remote = remote;
     this.configError = err;
   }
 
@@ -163,6 +168,16 @@ export class JwtVerifier {
    */
   check(token: string): JwtResult | (() => Promise<JwtResult>) {
     const now = this.nowMs();
+    const remote = this.#remote;
+    let set = this.#static;
+    if (remote !== null) {
+      set = remote.use();
+      // A changed key set may have dropped a key: re-verify remembered tokens.
+      if (set !== this.#seen) {
+        this.#cache.clear();
+        this.#seen = set;
+      }
+    }
     const cachedExp = this.#cache.get(token);
     if (cachedExp !== undefined) {
       if (cachedExp > now - JWT_CLOCK_SKEW_S * 1000) return { ok: true };
@@ -186,22 +201,53 @@ export class JwtVerifier {
     const claims = this.#checkClaims(payload, now);
     if (claims !== null) return { ok: false, reason: claims };
     const kid = typeof header.kid === "string" ? header.kid : null;
-    const candidates = this.#keys.filter((k) =>
-      k.kty === spec.kty && (k.alg === undefined || k.alg === alg) &&
-      (spec.crv === undefined || k.crv === spec.crv) && (kid === null || k.kid === kid)
-    );
-    if (candidates.length === 0) return { ok: false, reason: "no matching key in JWKS" };
     const signed = ascii.encode(token.slice(0, d2));
     const exp = typeof payload.exp === "number" ? payload.exp * 1000 : Infinity;
-    return () =>
-      this.#verifyWith(candidates, alg, spec, sig, signed).then((ok): JwtResult => {
-        if (!ok) return { ok: false, reason: "bad signature" };
-        this.#cache.set(token, exp);
-        return { ok: true };
-      });
+    const run = (s: JwkSet): JwtResult | (() => Promise<JwtResult>) => {
+      const keys = matching(s, spec, alg, kid);
+      if (keys.length === 0) return { ok: false, reason: "no matching key in JWKS" };
+      return () =>
+        this.#verifyWith(s, keys, alg, spec, sig, signed).then((ok): JwtResult => {
+          if (!ok) return { ok: false, reason: "bad signature" };
+          if (s !== this.#seen && remote !== null) {
+            this.#cache.clear();
+            this.#seen = s;
+          }
+          this.#cache.set(token, exp);
+          return { ok: true };
+        });
+    };
+    if (set !== null) {
+      const r = run(set);
+      // An unknown kid may be a rotated-in key: fetch the set again (rate-limited) and retry.
+      if (typeof r === "function" || remote === null || kid === null) return r;
+      return async () => {
+        await remote.refetchForMiss();
+        const s = remote.current;
+        if (s === null || s === set) return r;
+        const again = run(s);
+        return typeof again === "function" ? await again() : again;
+      };
+    }
+    // Remote keys not fetched yet: wait for a fetch (bounded by its timeout).
+    const rem = remote!;
+    return async () => {
+      await rem.refetchForMiss();
+      const s = rem.current;
+      if (s === null) {
+        return {
+          ok: false,
+          unavailable: true,
+          reason: `JWKS ${rem.uri} not available (${rem.lastError})`,
+        };
+      }
+      const again = run(s);
+      return typeof again === "function" ? await again() : again;
+    };
   }
 
   async #verifyWith(
+    set: JwkSet,
     keys: Jwk[],
     alg: string,
     spec: AlgSpec,
@@ -209,13 +255,13 @@ export class JwtVerifier {
     data: Uint8Array,
   ): Promise<boolean> {
     for (let i = 0; i < keys.length; i++) {
-      const id = `${alg}\0${this.#keys.indexOf(keys[i])}`;
-      let p = this.#imported.get(id);
+      const id = `${alg}\0${set.keys.indexOf(keys[i])}`;
+      let p = set.imported.get(id);
       if (p === undefined) {
         const { alg: _a, use: _u, key_ops: _k, ...jwk } = keys[i];
         p = crypto.subtle.importKey("jwk", jwk as JsonWebKey, spec.params, false, ["verify"])
           .catch(() => null);
-        this.#imported.set(id, p);
+        set.imported.set(id, p);
       }
       const key = await p;
       if (key === null) continue;
@@ -255,4 +301,12 @@ export class JwtVerifier {
     }
     return null;
   }
+}
+
+/** Keys of `set` that fit the token's algorithm (and kid, when it names one). */
+function matching(set: JwkSet, spec: AlgSpec, alg: string, kid: string | null): Jwk[] {
+  return set.keys.filter((k) =>
+    k.kty === spec.kty && (k.alg === undefined || k.alg === alg) &&
+    (spec.crv === undefined || k.crv === spec.crv) && (kid === null || k.kid === kid)
+  );
 }

@@ -19,3 +19,10 @@ export {
   SharedTokenBucketLimiter,
   useSharedRateLimits,
 } from "./shared_rate_limit.ts";
+export {
+  JwkSet,
+  JwksFetcher,
+  jwksFetcherFor,
+  type JwksFetchOptions,
+  jwksUriProblem,
+} from "./jwks_fetch.ts";

@@ -354,14 +354,14 @@ Deno.test("compile problems are reported: bad CIDR, unsupported hash, JWKS", () 
     pol("ns/p", {
       ipAllow: { cidrs: ["10.0.0.0/8", "10.0.0.0/99"] },
       basicAuth: { realm: "", htpasswd: ["u:$apr1$x$y"] },
-      jwt: { issuer: "", audiences: [], jwksJson: "", jwksUri: "https://idp/jwks" },
+      jwt: { issuer: "", audiences: [], jwksJson: "", jwksUri: "http://idp.example/jwks" },
     }),
   ]);
   assert.equal(set.size, 1);
   assert.equal(set.problems.length, 3);
   assert.match(set.problems.join("\n"), /invalid CIDR "10.0.0.0\/99"/);
   assert.match(set.problems.join("\n"), /unsupported hash/);
-  assert.match(set.problems.join("\n"), /jwksUri/);
+  assert.match(set.problems.join("\n"), /jwksUri http:\/\/idp.example\/jwks must use https/);
 });
 
 Deno.test("rate limit: an IPv4-mapped source shares the IPv4 client's bucket", () => {

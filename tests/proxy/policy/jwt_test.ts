@@ -181,9 +181,10 @@ Deno.test("JWT: broken or missing JWKS fails closed", async () => {
     ["", "", "no JWKS configured"],
     [
       "",
-      "https://idp.test/jwks",
-      "jwksUri https://idp.test/jwks is not fetched by the data plane yet",
+      "http://idp.test/jwks",
+      "jwksUri http://idp.test/jwks must use https (plain http only for loopback hosts)",
     ],
+    ["", "ftp://idp.test/jwks", "jwksUri ftp://idp.test/jwks: unsupported scheme ftp:"],
     ["{not json", "", "JWKS is not valid JSON"],
     ['{"keys":[]}', "", "JWKS has no signing keys"],
   ];
