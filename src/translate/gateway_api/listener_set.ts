@@ -4,8 +4,9 @@
  * A ListenerSet attaches when its parent Gateway is ours and the Gateway's
  * `spec.allowedListeners` admits its namespace (default: none → NotAllowed).
  * Attached ListenerSets are ordered by creation time, then "<ns>/<name>"; their
- * listeners follow the Gateway's own in precedence, so a listener that clashes
- * (port protocol or hostname) with an earlier one is the one refused
+ * listeners follow the Gateway's own in precedence (and, within a ListenerSet,
+ * come in their order), so a listener that clashes (port protocol or hostname)
+ * with an earlier one is the one refused
  * (Accepted/Programmed False, Conflicted True). Accepted listeners become
  * listeners of the Gateway's ProxyGateway under unique names; routes reach them
  * only through a parentRef to the ListenerSet (attach.ts).
@@ -15,7 +16,6 @@ import { parseWith } from "../../crds/schema.ts";
 import { GATEWAY_GROUP, listenerSetSpec } from "./api_types.ts";
 import type { ListenerSetSpecIn } from "./api_types.ts";
 import {
-  detectConflicts,
   family,
   listenerStatus,
   settleListener,
@@ -155,9 +155,10 @@ export function collectListenerSets(
             `Gateway ${gw.namespace}/${gw.name} does not allow ListenerSets from namespace ${namespace} (spec.allowedListeners)`,
         };
       } else {
-        detectConflicts(listeners, caps);
+        // In precedence order (the Gateway's listeners, earlier ListenerSets, then
+        // this one's in order), the later of two clashing listeners is refused.
         for (const l of listeners) {
-          if (!l.accepted.ok || l.conflicted) continue;
+          if (!l.accepted.ok) continue;
           const c = conflictWith(l, taken);
           if (c) {
             l.conflicted = c;
