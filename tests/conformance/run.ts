@@ -201,14 +201,19 @@ spec: {controllerName: ${CONTROLLER_NAME}}
           child.kill("SIGKILL");
         } catch { /* exited */ }
       }, (timeoutMin + 2) * 60_000);
-      const fails: string[] = [];
+      // Every test's outcome from `go test -v` (the suite's report is compiled before
+      // its parallel tests finish, so it leaves them out; this count does not).
+      const outcomes = new Map<string, string>();
       const pump = async (r: ReadableStream<Uint8Array>) => {
         const dec = new TextDecoder();
+        let rest = "";
         for await (const chunk of r) {
           await log.write(chunk);
-          for (const line of dec.decode(chunk, { stream: true }).split("\n")) {
-            const m = /--- FAIL: (\S+)/.exec(line);
-            if (m) fails.push(m[1]);
+          const lines = (rest + dec.decode(chunk, { stream: true })).split("\n");
+          rest = lines.pop() ?? "";
+          for (const line of lines) {
+            const m = /^ {4}--- (PASS|FAIL|SKIP): TestConformance\/([A-Za-z0-9]+) /.exec(line);
+            if (m) outcomes.set(m[2], m[1]);
           }
         }
       };
@@ -235,7 +240,12 @@ spec: {controllerName: ${CONTROLLER_NAME}}
           if (p.failedTests.length) console.log(`  failed: ${p.failedTests.join(", ")}`);
         }
       }
-      if (fails.length) console.log(`go test failures: ${[...new Set(fails)].join(", ")}`);
+      const by = (o: string) => [...outcomes].filter(([, v]) => v === o).map(([k]) => k).sort();
+      console.log(
+        `all tests (go test -v): passed ${by("PASS").length}, failed ${by("FAIL").length}, ` +
+          `skipped ${by("SKIP").length}`,
+      );
+      if (by("FAIL").length) console.log(`  failed: ${by("FAIL").join(", ")}`);
       return status.code === 0 ? 0 : 1;
     } finally {
       for (const p of procs) {
