@@ -10,6 +10,7 @@ import type { Pick, PickContext } from "../lb/types.ts";
 import { beforeCollect, httpRequests, upstreamLatencyBatch } from "../../observe/metrics.ts";
 import { accessLogEnabled, writeAccessLog } from "./access_log.ts";
 import { Hdrs, stripHopByHop } from "./headers.ts";
+import { forwardableTrailers } from "./trailers.ts";
 import {
   type BodyReader,
   Cancel,
@@ -363,7 +364,8 @@ class GuardedBody implements BodyReader {
     this.inner.cancel(reason);
   }
   trailers(): Hdrs | null {
-    return this.inner.trailers();
+    // Request trailers go upstream (HTTP/1.1 last chunk, HTTP/2 HEADERS) minus unsafe fields.
+    return forwardableTrailers(this.inner.trailers());
   }
 }
 

@@ -200,7 +200,8 @@ async function pumpBody(t: Transport, body: BodyReader, chunked: boolean): Promi
     if (chunk.length === 0) continue;
     await writeAll(t, chunked ? encodeChunk(chunk) : chunk);
   }
-  if (chunked) await writeAll(t, encodeLastChunk(null));
+  // Request trailers (already filtered by the proxy core's body guard).
+  if (chunked) await writeAll(t, encodeLastChunk(body.trailers()));
 }
 
 function noBodyStatus(method: string, status: number): boolean {
