@@ -200,7 +200,8 @@ export class JwksFetcher {
 
   async #readBounded(res: Response): Promise<string> {
     if (res.body === null) return "";
-    const parts: Uint8Array[] = [];
+    const dec = new TextDecoder();
+    let text = "";
     let n = 0;
     const reader = res.body.getReader();
     for (;;) {
@@ -211,15 +212,9 @@ export class JwksFetcher {
         await reader.cancel();
         throw new Error(`JWKS larger than ${this.#maxBytes} bytes`);
       }
-      parts.push(value);
+      text += dec.decode(value, { stream: true });
     }
-    const all = new Uint8Array(n);
-    let at = 0;
-    for (const p of parts) {
-      all.set(p, at);
-      at += p.length;
-    }
-    return new TextDecoder().decode(all);
+    return text + dec.decode();
   }
 
   /** Drops the TLS client (a custom CA); a later fetch makes a new one. */

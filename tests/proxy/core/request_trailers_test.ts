@@ -6,8 +6,7 @@
 import assert from "node:assert/strict";
 import { forwardableTrailers } from "../../../src/proxy/core/trailers.ts";
 import { Hdrs } from "../../../src/proxy/core/headers.ts";
-import { DataPlane } from "../../../src/proxy/mod.ts";
-import { cluster, freePort, listener, rawExchange, route, snapshot } from "../_helpers.ts";
+import { cluster, rawExchange, simpleProxy } from "../_helpers.ts";
 
 const REQUEST = "POST /t HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: chunked\r\n" +
   "Connection: close\r\n\r\n5\r\nhello\r\n0\r\nx-checksum: abc123\r\ncontent-length: 99\r\n" +
@@ -60,14 +59,8 @@ Deno.test("request trailers reach an HTTP/1.1 upstream in the last chunk", async
       c.close();
     }
   })();
-  const port = freePort();
-  const dp = new DataPlane({});
+  const { dp, port } = await simpleProxy([cluster("c", [ln.addr.port])]);
   try {
-    await dp.apply(snapshot({
-      listeners: [listener("l", port)],
-      routes: [route("r", ["c"])],
-      clusters: [cluster("c", [ln.addr.port])],
-    }));
     const res = await rawExchange(port, REQUEST);
     assert.match(res, /^HTTP\/1\.1 200/);
     const tail = seen.slice(seen.indexOf("\r\n\r\n") + 4);
@@ -94,14 +87,8 @@ Deno.test("request trailers reach an h2c upstream as trailing HEADERS", async ()
   });
   await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
   const up = (srv.address() as { port: number }).port;
-  const port = freePort();
-  const dp = new DataPlane({});
+  const { dp, port } = await simpleProxy([cluster("c", [up], { protocol: "H2C" })]);
   try {
-    await dp.apply(snapshot({
-      listeners: [listener("l", port)],
-      routes: [route("r", ["c"])],
-      clusters: [cluster("c", [up], { protocol: "H2C" })],
-    }));
     const res = await rawExchange(port, REQUEST);
     assert.match(res, /^HTTP\/1\.1 200/);
     assert.equal(body, "hello");
