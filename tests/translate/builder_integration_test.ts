@@ -42,7 +42,7 @@ const CASES: [string, number][] = [
   ["gateway_api/httproute_parent_refs.in.yaml", 6],
   ["gateway_api/grpcroute.in.yaml", 5],
   ["gateway_api/naming_and_ownership.in.yaml", 3],
-  ["ingress/auth_secrets.in.yaml", 2],
+  ["ingress/auth_secrets.in.yaml", 3],
   ["ingress/backend_annotations.in.yaml", 4],
   ["ingress/canary.in.yaml", 6],
   ["ingress/cors.in.yaml", 3],

@@ -1,16 +1,19 @@
 /**
  * HTTP Basic authentication against htpasswd lines. Supported hashes:
- * `{SHA}` (base64 SHA-1, checked synchronously) and bcrypt (`$2a$`, `$2b$`,
- * `$2y$`), checked with bcryptjs' asynchronous compare so a cost-10 hash
+ * `{SHA}` (base64 SHA-1) and Apache MD5 (`$apr1$`, htpasswd's default),
+ * checked synchronously, and bcrypt (`$2a$`, `$2b$`, `$2y$`), checked with
+ * bcryptjs' asynchronous compare so a cost-10 hash
  * (~50–100 ms of CPU) does not stall the event loop in one piece. Successful
  * bcrypt checks are remembered in a bounded LRU keyed by a SHA-256 of
  * (user, password, stored hash), so a returning client costs one hash, not a
- * bcrypt run. Other formats (MD5 `$apr1$`, crypt, plain) never match.
+ * bcrypt run. Other formats (crypt, plain) never match.
  */
 import { Buffer } from "node:buffer";
 import { createHash, timingSafeEqual } from "node:crypto";
 import bcrypt from "bcryptjs";
 import { Lru } from "./lru.ts";
+import { apr1Hash, apr1Salt } from "./apr1.ts";
+import { htpasswdHashKind } from "./htpasswd_hash.ts";
 
 /** Credentials presented in an Authorization header. */
 export interface BasicCredentials {
@@ -44,17 +47,23 @@ export function parseBasicAuthorization(value: string | null): BasicCredentials 
   return { user: text.slice(0, colon), password: text.slice(colon + 1) };
 }
 
-type Entry = { kind: "sha"; digest: Buffer } | { kind: "bcrypt"; hash: string } | {
-  kind: "unsupported";
-};
+type Entry =
+  | { kind: "sha"; digest: Buffer }
+  | { kind: "bcrypt"; hash: string }
+  | { kind: "apr1"; hash: Buffer; salt: string }
+  | { kind: "unsupported" };
 
 function parseEntry(hash: string): Entry {
-  if (hash.startsWith("{SHA}")) {
-    const d = Buffer.from(hash.slice(5), "base64");
-    return d.length === 20 ? { kind: "sha", digest: d } : { kind: "unsupported" };
+  switch (htpasswdHashKind(hash)) {
+    case "sha":
+      return { kind: "sha", digest: Buffer.from(hash.slice(5), "base64") };
+    case "bcrypt":
+      return { kind: "bcrypt", hash };
+    case "apr1":
+      return { kind: "apr1", hash: Buffer.from(hash), salt: apr1Salt(hash) };
+    default:
+      return { kind: "unsupported" };
   }
-  if (/^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/.test(hash)) return { kind: "bcrypt", hash };
-  return { kind: "unsupported" };
 }
 
 /** Default number of remembered successful bcrypt verifications. */
@@ -87,7 +96,7 @@ export class HtpasswdVerifier {
 
   /**
    * Checks credentials without doing slow work: a boolean when that decides
-   * it (unknown user, {SHA}, a cached bcrypt success), else a thunk that runs
+   * it (unknown user, {SHA}, $apr1$, a cached bcrypt success), else a thunk that runs
    * bcrypt. Callers that have other, cheaper ways to authenticate try those
    * before running the thunk.
    */
@@ -97,6 +106,10 @@ export class HtpasswdVerifier {
     if (e.kind === "sha") {
       const d = createHash("sha1").update(c.password, "utf8").digest();
       return timingSafeEqual(d, e.digest);
+    }
+    if (e.kind === "apr1") {
+      const h = Buffer.from(apr1Hash(c.password, e.salt));
+      return h.length === e.hash.length && timingSafeEqual(h, e.hash);
     }
     const key = createHash("sha256").update(c.user).update("\0").update(c.password).update("\0")
       .update(e.hash).digest("base64");

@@ -39,7 +39,7 @@ export const SUPPORTED_ANNOTATIONS: Readonly<Record<string, string>> = {
   "allowlist-source-range": "ProxyPolicy ipAllow",
   "auth-type": "ProxyPolicy basicAuth (basic only)",
   "auth-secret":
-    'ProxyPolicy basicAuth secretRef (key "auth", htpasswd lines, bcrypt or {SHA}); missing or unusable: not served',
+    'ProxyPolicy basicAuth secretRef (key "auth", htpasswd lines, bcrypt, $apr1$ or {SHA}); missing or unusable: not served',
   "auth-secret-type": "auth-file only",
   "auth-realm": "ProxyPolicy basicAuth realm",
   "canary": "merged into the primary Ingress's route",

@@ -9,16 +9,12 @@ import type { KubeObject } from "../../store/types.ts";
 import { secretData } from "../../snapshot/tls_secrets.ts";
 import { NGINX_PREFIX } from "./annotations.ts";
 import type { AnnotationProblem } from "./annotations.ts";
+import { htpasswdHashKind, SUPPORTED_HTPASSWD_HINT } from "../../proxy/policy/htpasswd_hash.ts";
 
 /** The key ingress-nginx reads an `auth-file` Secret from (and NovaEdge's ProxyPolicy uses). */
 export const AUTH_SECRET_KEY = "auth";
 
 const ANNOTATION = `${NGINX_PREFIX}auth-secret`;
-
-// The hashes the proxy's htpasswd verifier (src/proxy/policy/basic_auth.ts) accepts:
-// {SHA} (base64 of 20 bytes) and bcrypt. Anything else can never match a password.
-const SHA = /^\{SHA\}[A-Za-z0-9+/]{27}=$/;
-const BCRYPT = /^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/;
 
 /** Problems with the basic-auth Secret `<namespace>/<name>` (none when it is usable). */
 export function authSecretProblems(
@@ -59,7 +55,7 @@ export function authSecretProblems(
     const colon = line.indexOf(":");
     if (colon <= 0) return void malformed.push(i + 1);
     const hash = line.slice(colon + 1).trim();
-    if (SHA.test(hash) || BCRYPT.test(hash)) usable++;
+    if (htpasswdHashKind(hash) !== null) usable++;
     else unsupported.push(line.slice(0, colon));
   });
   const details = [
@@ -67,7 +63,7 @@ export function authSecretProblems(
     unsupported.length
       ? `user(s) ${
         unsupported.map((u) => JSON.stringify(u)).join(", ")
-      } use a hash NovaEdge cannot check (use bcrypt or {SHA}: htpasswd -B or -s)`
+      } use a hash NovaEdge cannot check (use ${SUPPORTED_HTPASSWD_HINT})`
       : "",
   ].filter((x) => x !== "").join("; ");
   if (usable === 0) {
