@@ -4,6 +4,7 @@ import { Buffer } from "node:buffer";
 import { DataPlane } from "../../src/proxy/mod.ts";
 import { cluster, freePort, listener, route, snapshot } from "./_helpers.ts";
 import { makePki } from "./_tls.ts";
+import { nodeHttp2For } from "../../src/proxy/http2/fields.ts";
 
 // A service described without .proto files: messages are raw bytes (UTF-8 text).
 const ser = (b: Buffer) => b;
@@ -169,6 +170,27 @@ Deno.test("grpc: unary, client/server/bidi streaming, trailers, status, deadline
     }));
     await exercise(`127.0.0.1:${port}`);
   } finally {
+    await dp.close();
+    server.forceShutdown();
+  }
+});
+
+Deno.test("grpc: the node:http2 fallback (NOVAEDGE_H2_ENGINE=node) carries the same calls", async () => {
+  // Read when the engine and the upstream client are created: set it first.
+  Deno.env.set("NOVAEDGE_H2_ENGINE", "node");
+  assert.ok(nodeHttp2For("server") && nodeHttp2For("client"));
+  const { server, port: up } = await startServer(grpc.ServerCredentials.createInsecure());
+  const port = freePort();
+  const dp = new DataPlane({});
+  try {
+    await dp.apply(snapshot({
+      listeners: [listener("grpc", port)],
+      routes: [route("r", ["g"])],
+      clusters: [cluster("g", [up], { protocol: "GRPC" })],
+    }));
+    await exercise(`127.0.0.1:${port}`);
+  } finally {
+    Deno.env.delete("NOVAEDGE_H2_ENGINE");
     await dp.close();
     server.forceShutdown();
   }
