@@ -12,7 +12,8 @@
  * one machine do not measure each other's processes.
  *
  * A variant is a copy of the tree's src/main.ts (copy src/ + deno.json to
- * compare against the code before a change).
+ * compare against the code before a change), or bench/profile/bare_relay.ts
+ * (the least a Deno relay does) as a second yardstick.
  */
 import { cpuSeconds, toMs, waitPort } from "./proc.ts";
 
@@ -113,6 +114,8 @@ try {
           stderr: "null",
         }).spawn()
         : new Deno.Command(Deno.execPath(), {
+          // bare_relay.ts takes its ports from here (agents from the config).
+          env: { AB_PORT: String(PORT), AB_BACKEND: String(BACKEND) },
           args: [
             "run",
             "-A",

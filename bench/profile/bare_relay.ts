@@ -2,10 +2,13 @@
  * Yardstick for ab.ts: the least a Deno HTTP/1.1 relay can do — no
  * validation, no routing, no header rewrite, GET without body only, responses
  * framed by Content-Length. Listens on 127.0.0.1:18383 and relays to
- * 127.0.0.1:18380 over one upstream connection per client connection.
+ * 127.0.0.1:18380 over one upstream connection per client connection
+ * (ab.ts --port moves both: AB_PORT / AB_BACKEND in the environment).
  * Extra arguments are ignored (ab.ts passes the agent's).
  */
-const listener = Deno.listen({ hostname: "127.0.0.1", port: 18383 });
+const PORT = Number(Deno.env.get("AB_PORT") ?? 18383);
+const BACKEND = Number(Deno.env.get("AB_BACKEND") ?? 18380);
+const listener = Deno.listen({ hostname: "127.0.0.1", port: PORT });
 
 function headEnd(b: Uint8Array, from: number, to: number): number {
   for (let i = from; i + 3 < to; i++) {
@@ -21,7 +24,7 @@ function contentLength(b: Uint8Array, end: number): number {
 }
 
 async function serve(c: Deno.Conn): Promise<void> {
-  const up = await Deno.connect({ hostname: "127.0.0.1", port: 18380 });
+  const up = await Deno.connect({ hostname: "127.0.0.1", port: BACKEND });
   const cb = new Uint8Array(16384);
   const ub = new Uint8Array(65536 + 16384);
   try {
