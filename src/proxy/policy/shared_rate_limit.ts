@@ -83,8 +83,16 @@ export class SharedBucketTable {
     let spins = 0;
     while (Atomics.compareExchange(a, w, 0, 1) !== 0) {
       // The holder does a handful of loads and stores; if it was descheduled,
-      // stop burning the core and sleep briefly instead.
-      if (++spins > 200) Atomics.wait(a, w, 1, 1);
+      // stop burning the core and sleep briefly instead. A lock held for
+      // ~20 ms belongs to a thread that died inside the update (a terminated
+      // worker): take it over — at worst one update is lost.
+      if (++spins > 200) {
+        Atomics.wait(a, w, 1, 1);
+        if (spins > 220) {
+          Atomics.store(a, w, 1);
+          return;
+        }
+      }
     }
   }
 

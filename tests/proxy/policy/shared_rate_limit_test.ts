@@ -94,6 +94,19 @@ Deno.test("shared bucket: exact under two threads taking at once", async () => {
   }
 });
 
+Deno.test("shared bucket: a lock left held by a dead thread is taken over", () => {
+  const c = clock();
+  const buf = new SharedArrayBuffer(sharedRateLimitBytes(16));
+  const t = new SharedBucketTable(buf);
+  const l = new SharedTokenBucketLimiter(t, "p", 1, 2, c.now);
+  assert.equal(l.take("k"), 0);
+  // Every slot's lock word (the first Int32 of each 4-word slot) stuck at 1.
+  const words = new Int32Array(buf, 0, t.slots * 4);
+  for (let i = 0; i < t.slots; i++) words[i * 4] = 1;
+  assert.equal(l.take("k"), 0, "the bucket's state is still used");
+  assert.ok(l.take("k") > 0);
+});
+
 Deno.test("compilePolicies: with a shared table, worker threads share a policy's budget", () => {
   const c = clock();
   const table = SharedBucketTable.create(64);
