@@ -734,10 +734,14 @@ export abstract class H2Session {
     if (st.aborted) return;
     st.aborted = true;
     st.outq.length = 0;
-    st.body.fail(reason);
-    // Bytes the reader will never take still count for the connection window.
-    const left = st.body.discard();
-    if (left > 0) this.credit(null, left);
+    // What the peer sent completely stays readable (RFC 9113 §8.1: a complete
+    // response may be followed by RST_STREAM(NO_ERROR)); a partial body fails.
+    if (!st.remoteClosed) {
+      st.body.fail(reason);
+      // Bytes the reader will never take still count for the connection window.
+      const left = st.body.discard();
+      if (left > 0) this.credit(null, left);
+    }
     const w = st.drainWaiter;
     st.drainWaiter = null;
     if (w) w();

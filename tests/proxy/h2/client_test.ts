@@ -170,3 +170,20 @@ Deno.test("h2 client: GOAWAY lets open streams finish and stops new ones", async
   assert.equal(new TextDecoder().decode(await readAll(a)), "bye");
   await p.close();
 });
+
+Deno.test("h2 client: a complete response followed by RST_STREAM(NO_ERROR) stays readable", async () => {
+  const p = await pair((s) => {
+    // Answer at once, before the request body ends: the server then resets with NO_ERROR.
+    s.respond(200, [], false);
+    s.writeEnd(new TextEncoder().encode("early answer"));
+  });
+  const st = p.client.open(REQ("/early", "POST"), false);
+  const w = st.write(new Uint8Array(10));
+  if (w) await w;
+  const head = await st.head;
+  assert.equal(head.status, 200);
+  for (let i = 0; i < 100 && !st.aborted; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(st.aborted, true, "the server's RST_STREAM(NO_ERROR) arrived");
+  assert.equal(new TextDecoder().decode(await readAll(st)), "early answer");
+  await p.close();
+});
