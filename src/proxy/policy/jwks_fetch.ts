@@ -16,7 +16,7 @@
  *   no answer within `timeoutMs` is a failed fetch. Redirects are refused (a
  *   redirect could downgrade to plain HTTP).
  * - `https:` uses the system / built-in CA roots, or `caPem` when given;
- *   `http:` only for loopback hosts or with `allowHttp`.
+ *   `http:` only for loopback hosts, or with `allowHttp` / NOVAEDGE_JWKS_ALLOW_HTTP=1.
  */
 import { Lru } from "./lru.ts";
 
@@ -69,7 +69,7 @@ export interface JwksFetchOptions {
   readonly maxBytes?: number;
   /** PEM CA bundle to trust instead of the default roots (https only). */
   readonly caPem?: string;
-  /** Allow `http:` to non-loopback hosts [false]. */
+  /** Allow `http:` to non-loopback hosts [NOVAEDGE_JWKS_ALLOW_HTTP=1 in the environment]. */
   readonly allowHttp?: boolean;
   /** Monotonic milliseconds [performance.now]. */
   readonly clock?: () => number;
@@ -78,6 +78,17 @@ export interface JwksFetchOptions {
 function isLoopbackHost(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, "").toLowerCase();
   return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+/** Env switch allowing plain-http JWKS URIs to any host (an explicit operator choice). */
+export const ALLOW_HTTP_ENV = "NOVAEDGE_JWKS_ALLOW_HTTP";
+
+function httpAllowedByEnv(): boolean {
+  try {
+    return Deno.env.get(ALLOW_HTTP_ENV) === "1";
+  } catch {
+    return false; // no env permission: not allowed
+  }
 }
 
 /** Why `uri` cannot be fetched with `opts`, or "" when it can. */
@@ -90,9 +101,9 @@ export function jwksUriProblem(uri: string, opts: JwksFetchOptions = {}): string
   }
   if (u.protocol === "https:") return "";
   if (u.protocol === "http:") {
-    return isLoopbackHost(u.hostname) || opts.allowHttp
+    return isLoopbackHost(u.hostname) || (opts.allowHttp ?? httpAllowedByEnv())
       ? ""
-      : `jwksUri ${uri} must use https (plain http only for loopback hosts)`;
+      : `jwksUri ${uri} must use https (plain http only for loopback hosts, or set ${ALLOW_HTTP_ENV}=1)`;
   }
   return `jwksUri ${uri}: unsupported scheme ${u.protocol}`;
 }

@@ -206,6 +206,12 @@ Deno.test("jwksUri: scheme rules (https; http only for loopback or when allowed)
   assert.equal(jwksUriProblem("http://localhost/jwks"), "");
   assert.match(jwksUriProblem("http://idp.example/jwks"), /must use https/);
   assert.equal(jwksUriProblem("http://idp.example/jwks", { allowHttp: true }), "");
+  Deno.env.set("NOVAEDGE_JWKS_ALLOW_HTTP", "1");
+  try {
+    assert.equal(jwksUriProblem("http://idp.example/jwks"), "", "explicitly allowed");
+  } finally {
+    Deno.env.delete("NOVAEDGE_JWKS_ALLOW_HTTP");
+  }
   assert.match(jwksUriProblem("not a url"), /is not a URL/);
 });
 

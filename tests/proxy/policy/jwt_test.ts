@@ -182,7 +182,7 @@ Deno.test("JWT: broken or missing JWKS fails closed", async () => {
     [
       "",
       "http://idp.test/jwks",
-      "jwksUri http://idp.test/jwks must use https (plain http only for loopback hosts)",
+      "jwksUri http://idp.test/jwks must use https (plain http only for loopback hosts, or set NOVAEDGE_JWKS_ALLOW_HTTP=1)",
     ],
     ["", "ftp://idp.test/jwks", "jwksUri ftp://idp.test/jwks: unsupported scheme ftp:"],
     ["{not json", "", "JWKS is not valid JSON"],
