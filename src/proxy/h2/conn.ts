@@ -114,7 +114,12 @@ export class H2ServerConn extends H2Session {
       ns.body.push(null, true);
       ns.remoteClosed = true;
     }
-    this.onStream(ns, head);
+    try {
+      this.onStream(ns, head);
+    } catch (err) {
+      // A failing handler costs its stream, not the connection.
+      this.resetStream(ns, F.INTERNAL_ERROR, (err as Error).message);
+    }
   }
 }
 

@@ -359,3 +359,18 @@ Deno.test("h2 conn: graceful shutdown lets open streams finish", async () => {
   await closed;
   assert.ok(peer.frames.some((f) => f.type === F.HEADERS && f.sid === 1));
 });
+
+Deno.test("h2 conn: a handler that throws costs its stream, not the connection", async () => {
+  const { peer, closed } = start((s, h) => {
+    if (h.path === "/boom") throw new Error("handler bug");
+    s.respond(204, [], true);
+  });
+  peer.headers(1, [...GET.slice(0, 4), ":path", "/boom", ":authority", "a"]);
+  const r = await peer.waitFor((f) => f.type === F.RST_STREAM && f.sid === 1, "RST");
+  assert.equal(code(r), F.INTERNAL_ERROR);
+  peer.headers(3, GET);
+  const h = await peer.waitFor((f) => f.type === F.HEADERS && f.sid === 3, "HEADERS on 3");
+  assert.deepEqual(peer.fields(h.payload), [":status", "204"]);
+  assert.equal(peer.frames.some((f) => f.type === F.GOAWAY), false);
+  await finish(peer, closed);
+});
