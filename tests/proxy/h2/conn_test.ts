@@ -374,3 +374,35 @@ Deno.test("h2 conn: a handler that throws costs its stream, not the connection",
   assert.equal(peer.frames.some((f) => f.type === F.GOAWAY), false);
   await finish(peer, closed);
 });
+
+Deno.test("h2 conn: random frames end in a protocol error at worst, never an internal one", async () => {
+  let x = 0x2545f491;
+  const rnd = (n: number) => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) % n;
+  };
+  let goaways = 0;
+  for (let conn = 0; conn < 150; conn++) {
+    const { peer, closed } = start((s) => s.respond(200, [], true));
+    for (let i = 0; i < 12; i++) {
+      const payload = new Uint8Array(rnd(40));
+      for (let j = 0; j < payload.length; j++) payload[j] = rnd(256);
+      if (rnd(3) === 0) peer.headers(1 + 2 * rnd(4), GET, rnd(2) ? F.FLAG_END_HEADERS : 0x5);
+      else peer.frame(rnd(11), rnd(256), rnd(6), payload);
+    }
+    await new Promise((r) => setTimeout(r, 1));
+    const g = peer.frames.find((f) => f.type === F.GOAWAY);
+    if (g) goaways++;
+    if (g) {
+      assert.notEqual(
+        code(g, 4),
+        F.INTERNAL_ERROR,
+        `conn ${conn}: ${new TextDecoder().decode(g.payload.subarray(8))}`,
+      );
+    }
+    await finish(peer, closed);
+  }
+  assert.ok(goaways > 20, `only ${goaways} connections saw an error`);
+});
