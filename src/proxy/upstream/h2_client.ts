@@ -1,11 +1,13 @@
 /**
  * HTTP/2 upstream client, one multiplexed connection per endpoint, re-dialled
  * when it closes or receives GOAWAY; trailers are forwarded (what gRPC needs
- * and fetch() loses). h2c uses our own HTTP/2 client (h2/client.ts) on
- * Deno.connect; TLS endpoints (and everything with NOVAEDGE_H2_ENGINE=node)
- * use node:http2 sessions, which do the TLS verification.
+ * and fetch() loses). Our own HTTP/2 client (h2/client.ts) runs on
+ * Deno.connect for h2c and on node:tls (the endpoint's CA, SNI, client
+ * certificate and SAN check, ALPN h2) for TLS; NOVAEDGE_H2_ENGINE=node or
+ * node-client switches to node:http2 sessions.
  */
 import * as http2 from "node:http2";
+import * as tls from "node:tls";
 import { Buffer } from "node:buffer";
 import { Hdrs } from "../core/headers.ts";
 import type { BodyReader, Cancel } from "../core/types.ts";
@@ -16,8 +18,9 @@ import {
   UpstreamError,
   type UpstreamResponse,
 } from "./types.ts";
-import { drainOrClose } from "../io/node_transport.ts";
-import { type ClientStream, H2ClientConn } from "../h2/client.ts";
+import { drainOrClose, fromNodeSocket } from "../io/node_transport.ts";
+import type { Transport } from "../io/transport.ts";
+import { type ClientStream, H2ClientConn, type Refable } from "../h2/client.ts";
 import { CANCEL } from "../h2/frames.ts";
 import { nodeHttp2For, NOT_ON_H2 } from "../http2/fields.ts";
 import { pipeBody } from "../http2/pipe.ts";
@@ -35,7 +38,7 @@ export class H2Client {
   closed = false;
 
   constructor(readonly cfg: EndpointConfig) {
-    this.useOwn = cfg.tls === null && !nodeHttp2For("client");
+    this.useOwn = !nodeHttp2For("client");
   }
 
   private connectOwn(): Promise<H2ClientConn> {
@@ -46,10 +49,10 @@ export class H2Client {
     const timeout = cfg.connectTimeoutMs > 0 ? cfg.connectTimeoutMs : 5000;
     this.ownConnecting = (async () => {
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const dial = Deno.connect({ hostname: cfg.host, port: cfg.port });
-      let c: Deno.TcpConn;
+      const dial = cfg.tls ? dialTls(cfg) : dialTcp(cfg);
+      let link: { t: Transport; refs: Refable };
       try {
-        c = await Promise.race([
+        link = await Promise.race([
           dial,
           new Promise<never>((_, rej) => {
             timer = setTimeout(
@@ -59,7 +62,7 @@ export class H2Client {
           }),
         ]);
       } catch (e) {
-        dial.then((late) => late.close(), () => {});
+        dial.then((late) => late.t.close(), () => {});
         throw new UpstreamError(
           "connect",
           `connect to ${cfg.host}:${cfg.port} failed: ${(e as Error).message}`,
@@ -68,17 +71,15 @@ export class H2Client {
       } finally {
         clearTimeout(timer);
       }
-      // Several frames per exchange: Nagle would hold them for the peer's delayed ACK.
-      c.setNoDelay(true);
       const conn: H2ClientConn = new H2ClientConn(
-        c,
+        link.t,
         cfg.idleTimeoutMs > 0 ? cfg.idleTimeoutMs : 60_000,
         () => {
           if (this.own === conn) this.own = null;
         },
-        c,
+        link.refs,
       );
-      c.unref();
+      link.refs.unref();
       conn.start();
       this.own = conn;
       return conn;
@@ -322,4 +323,48 @@ function pumpBody(st: ClientStream, body: BodyReader): void {
   } catch (e) {
     fail(e as Error);
   }
+}
+
+/** h2c: a plain TCP connection. */
+async function dialTcp(cfg: EndpointConfig): Promise<{ t: Transport; refs: Refable }> {
+  const c = await Deno.connect({ hostname: cfg.host, port: cfg.port });
+  // Several frames per exchange: Nagle would hold them for the peer's delayed ACK.
+  c.setNoDelay(true);
+  return { t: c, refs: c };
+}
+
+/**
+ * h2 over TLS: node:tls with the endpoint's identity options (CA, SNI, client
+ * certificate, SAN check — upstream/tls_identity.ts) and ALPN "h2".
+ */
+function dialTls(cfg: EndpointConfig): Promise<{ t: Transport; refs: Refable }> {
+  return new Promise((resolve, reject) => {
+    const sock = tls.connect({
+      host: cfg.host,
+      port: cfg.port,
+      ...nodeTlsOptions(cfg.tls!, cfg.host, cfg.port),
+      ALPNProtocols: ["h2"],
+    });
+    const onError = (e: Error) => {
+      sock.destroy();
+      reject(e);
+    };
+    sock.once("error", onError);
+    sock.once("secureConnect", () => {
+      sock.off("error", onError);
+      if (sock.alpnProtocol !== "h2") {
+        sock.destroy();
+        reject(
+          new Error(
+            `the upstream did not accept HTTP/2 over TLS (ALPN gave ${
+              sock.alpnProtocol || "nothing"
+            }); use an HTTP/1.1 protocol for this backend or enable h2 on it`,
+          ),
+        );
+        return;
+      }
+      sock.setNoDelay(true);
+      resolve({ t: fromNodeSocket(sock), refs: sock });
+    });
+  });
 }
