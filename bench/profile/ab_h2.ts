@@ -13,7 +13,7 @@
  * compare against the code before a change). Ports 1848x, so it can run next
  * to ab.ts (1838x).
  */
-import { cpuSeconds, GHZ, ghzArgs, toMs, waitPort } from "./proc.ts";
+import { agentArgs, cpuSeconds, GHZ, ghzArgs, toMs, waitPort } from "./proc.ts";
 
 const args = Deno.args;
 const variants: { name: string; main: string; env: Record<string, string> }[] = [];
@@ -172,21 +172,7 @@ try {
           stderr: "null",
         }).spawn()
         : new Deno.Command(Deno.execPath(), {
-          args: [
-            "run",
-            "-A",
-            "--unstable-net",
-            v.main,
-            "agent",
-            "--config-dir",
-            work,
-            "--admin-address",
-            "127.0.0.1:0",
-            "--log-level",
-            "warn",
-            "--workers",
-            "1",
-          ],
+          args: agentArgs(v.main, work),
           env: v.env,
           stdout: "null",
           stderr: "null",

@@ -12,7 +12,7 @@
  * domain gives per-function self time without any external tooling.
  */
 import { parseFlags } from "../../src/cli/flags.ts";
-import { GHZ, ghzArgs, waitPort } from "./proc.ts";
+import { agentArgs, GHZ, ghzArgs, waitPort } from "./proc.ts";
 
 const { flags } = parseFlags(Deno.args, [
   { name: "duration", kind: "number", help: "seconds of load", default: 5 },
@@ -128,22 +128,7 @@ const backend = new Deno.Command(Deno.execPath(), {
   stdout: "null",
 }).spawn();
 const agent = new Deno.Command(Deno.execPath(), {
-  args: [
-    "run",
-    "-A",
-    "--unstable-net",
-    `--inspect=127.0.0.1:${INSPECT}`,
-    `${root}${flags.main}`,
-    "agent",
-    "--config-dir",
-    work,
-    "--admin-address",
-    "127.0.0.1:0",
-    "--log-level",
-    "warn",
-    "--workers",
-    "1",
-  ],
+  args: agentArgs(`${root}${flags.main}`, work, [`--inspect=127.0.0.1:${INSPECT}`]),
   stdout: "null",
   stderr: "null",
 }).spawn();

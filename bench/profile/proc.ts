@@ -63,3 +63,23 @@ export function ghzArgs(target: string, secs: number, conc: number, json: boolea
     target,
   ];
 }
+
+/** `deno run` arguments for a one-worker agent on `configDir` (access log off); `denoFlags` go before the entry point. */
+export function agentArgs(main: string, configDir: string, denoFlags: string[] = []): string[] {
+  return [
+    "run",
+    "-A",
+    "--unstable-net",
+    ...denoFlags,
+    main,
+    "agent",
+    "--config-dir",
+    configDir,
+    "--admin-address",
+    "127.0.0.1:0",
+    "--log-level",
+    "warn",
+    "--workers",
+    "1",
+  ];
+}
