@@ -127,6 +127,18 @@ function knownName(s: string, from: number, to: number): string | null {
   return null;
 }
 
+/** 1–15 ASCII digits as a number, else -1. */
+function decimal(v: string): number {
+  if (v.length === 0 || v.length > 15) return -1;
+  let n = 0;
+  for (let i = 0; i < v.length; i++) {
+    const d = v.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
 interface FieldSummary {
   contentLength: number;
   chunked: boolean;
@@ -189,8 +201,8 @@ function parseFields(
       case "content-length": {
         if (sawCl) throw new HttpError(400, "duplicate Content-Length");
         sawCl = true;
-        if (!/^[0-9]{1,15}$/.test(value)) throw new HttpError(400, "malformed Content-Length");
-        sum.contentLength = Number(value);
+        sum.contentLength = decimal(value);
+        if (sum.contentLength < 0) throw new HttpError(400, "malformed Content-Length");
         break;
       }
       case "transfer-encoding": {

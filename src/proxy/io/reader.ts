@@ -119,8 +119,16 @@ export class BufReader {
   headEnd(from: number): number {
     const b = this.buf;
     const e = this.end;
-    for (let i = Math.max(from, this.start); i + 3 < e; i++) {
-      if (b[i] === 13 && b[i + 1] === 10 && b[i + 2] === 13 && b[i + 3] === 10) return i + 4;
+    // Boyer-Moore-Horspool on the last byte of the window: most header bytes
+    // are neither CR nor LF, so the scan moves 4 bytes at a time.
+    let i = Math.max(from, this.start);
+    while (i + 3 < e) {
+      const c = b[i + 3];
+      if (c === 10) {
+        if (b[i + 2] === 13 && b[i + 1] === 10 && b[i] === 13) return i + 4;
+        i += 2;
+      } else if (c === 13) i += 1;
+      else i += 4;
     }
     return -1;
   }
