@@ -47,6 +47,11 @@ export interface H1Context {
 
 /** Serves one client connection until it closes. */
 export async function serveH1(t: Transport, ctx: H1Context): Promise<void> {
+  // Streamed responses are several writes: without TCP_NODELAY (Deno does not
+  // set it on accepted sockets) Nagle holds a short one for the client's
+  // delayed ACK. (Node TLS socket transports have no setNoDelay here.)
+  const noDelay = (t as Partial<Deno.TcpConn>).setNoDelay;
+  if (typeof noDelay === "function") noDelay.call(t, true);
   const r = new BufReader(t, 16384);
   let timeoutReason: string | null = null;
   const dl: Deadline = {

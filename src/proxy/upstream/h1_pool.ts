@@ -78,6 +78,9 @@ export async function dialUpstream(cfg: EndpointConfig): Promise<Transport> {
     port: cfg.port,
     signal: AbortSignal.timeout(timeout),
   });
+  // A request head and its body are separate writes: without TCP_NODELAY,
+  // Nagle holds the body for the backend's delayed ACK.
+  conn.setNoDelay(true);
   if (!cfg.tls) return conn;
   try {
     const tc = await Deno.startTls(conn, {
