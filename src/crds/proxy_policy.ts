@@ -1,7 +1,7 @@
 /**
  * ProxyPolicy: cross-cutting behaviour attached by targetRef (Gateway API policy
  * attachment, same namespace): auth (basic, API key, JWT), rate limits, CORS,
- * IP allow/deny lists and header edits.
+ * IP allow/deny lists, per-client concurrency limits and header edits.
  */
 import { arr, enumOf, int, obj, str } from "./schema.ts";
 import type { Infer } from "./schema.ts";
@@ -35,6 +35,14 @@ export const proxyPolicySpec = obj({
       pattern: "^(|source-ip|header:[A-Za-z0-9!#$%&'*+\\-.^_`|~]+)$",
       patternName: 'rate-limit key ("", "source-ip" or "header:<name>")',
     }).opt(),
+  }).opt(),
+  connectionLimit: obj({
+    perClientIp: int({
+      min: 1,
+      max: 1000000,
+      description: "At most this many requests in progress at once from one client address " +
+        "(an HTTP/2 stream counts as one, a WebSocket for its lifetime); more are answered 503.",
+    }),
   }).opt(),
   ipAllow: arr(cidr(), { maxItems: 1024 }).opt(),
   ipDeny: arr(cidr(), { maxItems: 1024 }).opt(),

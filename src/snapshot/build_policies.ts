@@ -166,6 +166,9 @@ export function buildPolicies(
           },
         }
         : {}),
+      ...(s.connectionLimit
+        ? { connectionLimit: { perClientIp: s.connectionLimit.perClientIp } }
+        : {}),
       ...(s.ipAllow ? { ipAllow: { cidrs: [...s.ipAllow] } } : {}),
       ...(s.ipDeny ? { ipDeny: { cidrs: [...s.ipDeny] } } : {}),
       ...(s.basicAuth ? { basicAuth: { realm: s.basicAuth.realm ?? "", htpasswd } } : {}),

@@ -295,6 +295,16 @@ export interface Policy {
   readonly requestHeaders?: HeaderModifier;
   readonly responseHeaders?: HeaderModifier;
   readonly apiKey?: ApiKeyAuth;
+  readonly connectionLimit?: ConnectionLimit;
+}
+
+/**
+ * Concurrent requests in progress (an HTTP/2 stream each; an upgraded
+ * connection for its lifetime), counted per policy; over the limit → 503.
+ */
+export interface ConnectionLimit {
+  /** At most this many per client address (0 = no limit). */
+  readonly perClientIp: number;
 }
 
 /** API-key auth: the key is read from `header` or `queryParam`; only hashes travel. */

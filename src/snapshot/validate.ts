@@ -237,6 +237,7 @@ const policy = obj({
   requestHeaders: headerModifier.opt(),
   responseHeaders: headerModifier.opt(),
   apiKey: obj({ header: S(), queryParam: S(), keySha256: strs() }, L).opt(),
+  connectionLimit: obj({ perClientIp: U32() }, L).opt(),
 }, L);
 
 const vip = obj({
