@@ -13,7 +13,7 @@
  * compare against the code before a change). Ports 1848x, so it can run next
  * to ab.ts (1838x).
  */
-import { agentArgs, cpuSeconds, GHZ, ghzArgs, toMs, waitPort } from "./proc.ts";
+import { agentArgs, cpuSeconds, GHZ, ghzArgs, h2loadPercentiles, waitPort } from "./proc.ts";
 
 const args = Deno.args;
 const variants: { name: string; main: string; env: Record<string, string> }[] = [];
@@ -49,8 +49,9 @@ interface Load {
   p99: number;
 }
 
-/** h2load: p50 is the mean and p99 the max (h2load prints no percentiles). */
+/** h2load with a per-request log, so p50/p99 are real percentiles. */
 async function h2load(secs: number, conns = 16): Promise<Load> {
+  const log = await Deno.makeTempFile({ prefix: "novaedge-h2load-" });
   const out = await new Deno.Command("h2load", {
     args: [
       "-D",
@@ -61,6 +62,7 @@ async function h2load(secs: number, conns = 16): Promise<Load> {
       "10",
       "-t",
       "2",
+      `--log-file=${log}`,
       `http://127.0.0.1:${PORT}/`,
     ],
     stdout: "piped",
@@ -70,14 +72,13 @@ async function h2load(secs: number, conns = 16): Promise<Load> {
   const m =
     /requests: \d+ total, \d+ started, (\d+) done, \d+ succeeded, (\d+) failed, (\d+) errored/
       .exec(text);
-  const l = /time for request:\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)/.exec(
-    text,
-  );
+  const [p50, p99] = await h2loadPercentiles(log, [50, 99]);
+  await Deno.remove(log).catch(() => {});
   return {
     n: Number(m?.[1] ?? 0),
     errors: Number(m?.[2] ?? 0) + Number(m?.[3] ?? 0),
-    p50: l ? toMs(l[5], l[6]) : NaN,
-    p99: l ? toMs(l[3], l[4]) : NaN,
+    p50,
+    p99,
   };
 }
 

@@ -83,3 +83,23 @@ export function agentArgs(main: string, configDir: string, denoFlags: string[] =
     "1",
   ];
 }
+
+/**
+ * Latency percentiles (ms) from an h2load --log-file (tab-separated: start µs,
+ * status, µs to the end of the response); failed streams (status -1) skipped.
+ */
+export async function h2loadPercentiles(
+  logFile: string,
+  pcts: number[],
+): Promise<number[]> {
+  const text = await Deno.readTextFile(logFile).catch(() => "");
+  const us: number[] = [];
+  for (const line of text.split("\n")) {
+    const f = line.split("\t");
+    if (f.length >= 3 && f[1] !== "-1") us.push(Number(f[2]));
+  }
+  us.sort((a, b) => a - b);
+  return pcts.map((p) =>
+    us.length ? us[Math.min(us.length - 1, Math.floor(us.length * p / 100))] / 1000 : NaN
+  );
+}
