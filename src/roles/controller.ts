@@ -142,7 +142,8 @@ export const spec: RoleSpec = {
       name: "gateway-supported-feature",
       kind: "string",
       repeat: true,
-      help: "GatewayClass status.supportedFeatures entry (default: GATEWAY-HTTP core features)",
+      help:
+        "GatewayClass status.supportedFeatures entry (default: every feature whose conformance tests pass)",
     },
     {
       name: "bind-gateway-addresses",

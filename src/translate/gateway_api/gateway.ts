@@ -78,11 +78,70 @@ export const TRANSLATED_FEATURES = [
   "ReferenceGrant",
   "TCPRoute",
   "TLSRoute",
+  "TLSRouteModeMixed",
+  "TLSRouteModeTerminate",
   "UDPRoute",
 ] as const;
 
-/** The core features of the GATEWAY-HTTP profile: the default `supportedFeatures`. */
-export const DEFAULT_SUPPORTED_FEATURES = ["Gateway", "HTTPRoute", "ReferenceGrant"] as const;
+/**
+ * Features whose conformance tests all pass (v1.6.1; `deno task conformance
+ * --features=translated`): the default GatewayClass `status.supportedFeatures`, which
+ * also decides what TLS listeners may do (tlsCapabilities). Translated but left out:
+ * - GatewayHTTPListenerIsolation: the data plane routes an HTTP port's listeners
+ *   through one router, so a request falls through from a more specific listener's
+ *   routes to a less specific listener's (it must pick the listener by Host first);
+ * - GatewayInfrastructurePropagation: NovaEdge creates no per-Gateway Service, Pod or
+ *   ServiceAccount to carry spec.infrastructure labels (only the ProxyGateway does);
+ * - TLSRoute: TLSRouteHostnameIntersection fails (tests/conformance/features.ts
+ *   KNOWN_FAILING_TESTS); its TLSRouteModeTerminate / TLSRouteModeMixed tests pass.
+ */
+export const CONFORMANT_FEATURES = [
+  "BackendTLSPolicy",
+  "BackendTLSPolicySANValidation",
+  "Gateway",
+  "GatewayAddressEmpty",
+  "GatewayBackendClientCertificate",
+  "GatewayFrontendClientCertificateValidation",
+  "GatewayFrontendClientCertificateValidationInsecureFallback",
+  "GatewayPort8080",
+  "GatewayStaticAddresses",
+  "GRPCRoute",
+  "GRPCRouteNamedRouteRule",
+  "HTTPRoute",
+  "HTTPRoute303RedirectStatusCode",
+  "HTTPRoute307RedirectStatusCode",
+  "HTTPRoute308RedirectStatusCode",
+  "HTTPRouteBackendProtocolH2C",
+  "HTTPRouteBackendProtocolWebSocket",
+  "HTTPRouteBackendRequestHeaderModification",
+  "HTTPRouteBackendTimeout",
+  "HTTPRouteCORS",
+  "HTTPRouteDestinationPortMatching",
+  "HTTPRouteHostRewrite",
+  "HTTPRouteMethodMatching",
+  "HTTPRouteNamedRouteRule",
+  "HTTPRouteParentRefPort",
+  "HTTPRoutePathRedirect",
+  "HTTPRoutePathRewrite",
+  "HTTPRoutePortRedirect",
+  "HTTPRouteQueryParamMatching",
+  "HTTPRouteRequestMirror",
+  "HTTPRouteRequestMultipleMirrors",
+  "HTTPRouteRequestPercentageMirror",
+  "HTTPRouteRequestTimeout",
+  "HTTPRouteResponseHeaderModification",
+  "HTTPRouteRetry",
+  "HTTPRouteSchemeRedirect",
+  "ListenerSet",
+  "ReferenceGrant",
+  "TCPRoute",
+  "TLSRouteModeMixed",
+  "TLSRouteModeTerminate",
+  "UDPRoute",
+] as const;
+
+/** The default `supportedFeatures`: what passes conformance. */
+export const DEFAULT_SUPPORTED_FEATURES = CONFORMANT_FEATURES;
 
 export interface GatewayOptions {
   readonly controllerName: string;

@@ -36,6 +36,7 @@ import { buildWorld, sanitizeObjects } from "./world.ts";
 import { parseNovaEdgeObject } from "../../crds/mod.ts";
 
 export {
+  CONFORMANT_FEATURES,
   DEFAULT_SUPPORTED_FEATURES,
   GATEWAY_CONTROLLER_NAME,
   SUPPORTED_BUNDLE_VERSIONS,
@@ -57,7 +58,7 @@ export {
 export interface GatewayApiOptions {
   /** The GatewayClass controllerName to serve (default "novaedge.io/gateway-controller"). */
   readonly controllerName?: string;
-  /** GatewayClass `status.supportedFeatures` (default: the GATEWAY-HTTP core features). */
+  /** GatewayClass `status.supportedFeatures` (default: CONFORMANT_FEATURES). */
   readonly supportedFeatures?: readonly string[];
   /** Bundle version of the installed Gateway API CRDs ("v1.6.1"); unknown = assumed supported. */
   readonly bundleVersion?: string;
