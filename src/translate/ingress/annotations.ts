@@ -34,7 +34,7 @@ export const SUPPORTED_ANNOTATIONS: Readonly<Record<string, string>> = {
   "limit-rps": "ProxyPolicy rateLimit (per source IP, burst = rps × limit-burst-multiplier)",
   "limit-burst-multiplier": "ProxyPolicy rateLimit burst",
   "limit-connections":
-    "NOT enforced yet: recorded as novaedge.io/limit-connections on the ProxyPolicy and reported",
+    "ProxyPolicy connectionLimit.perClientIp (requests in progress per client address; over it → 503)",
   "whitelist-source-range": "ProxyPolicy ipAllow (old name; allowlist-source-range wins)",
   "allowlist-source-range": "ProxyPolicy ipAllow",
   "auth-type": "ProxyPolicy basicAuth (basic only)",
@@ -287,14 +287,10 @@ export function parseAnnotations(
     config.rateLimit = { requestsPerSecond: rps, burst: rps * mult };
   } else needs(["limit-burst-multiplier"], "limit-rps");
   const conns = intOf("limit-connections");
-  if (conns !== undefined) {
-    config.limitConnections = conns;
-    // Reported: recorded on the ProxyPolicy, but nothing enforces it yet.
-    bad(
-      "limit-connections",
-      "recorded as novaedge.io/limit-connections on the ProxyPolicy but not enforced (ProxyPolicy has no connection limit yet)",
-    );
-  }
+  // 0 switches the limit off, as in ingress-nginx.
+  if (conns !== undefined && conns > 1_000_000) {
+    bad("limit-connections", `must be at most 1000000, got ${conns}`);
+  } else if (conns !== undefined && conns > 0) config.limitConnections = conns;
 
   // As in ingress-nginx, allowlist-source-range wins; whitelist-source-range is its old alias.
   const rangeName = (a["allowlist-source-range"] ?? "").trim() !== ""

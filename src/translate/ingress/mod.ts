@@ -49,8 +49,6 @@ export { NGINX_PREFIX, SUPPORTED_ANNOTATIONS } from "./annotations.ts";
 export const INGRESS_CONTROLLER_NAME = "novaedge.io/ingress-controller";
 /** Annotation on generated ProxyRoutes listing the Ingress annotations NovaEdge ignored. */
 export const UNSUPPORTED_ANNOTATIONS_ANNOTATION = "novaedge.io/unsupported-annotations";
-/** Connection limit asked by `limit-connections` (ProxyPolicy has no field for it yet). */
-export const LIMIT_CONNECTIONS_ANNOTATION = "novaedge.io/limit-connections";
 
 export interface IngressOptions {
   /** IngressClass controller to serve (default "novaedge.io/ingress-controller"). */
@@ -830,10 +828,6 @@ function translateOne(
     routeNames.length &&
     (cfg.rateLimit || cfg.ipAllow || cfg.basicAuth || cfg.limitConnections !== undefined)
   ) {
-    const policyAnnotations: Record<string, string> = {};
-    if (cfg.limitConnections !== undefined) {
-      policyAnnotations[LIMIT_CONNECTIONS_ANNOTATION] = String(cfg.limitConnections);
-    }
     const pspec = compact({
       targetRefs: routeNames.slice(0, 16).map((n) => ({
         group: "novaedge.io",
@@ -841,6 +835,9 @@ function translateOne(
         name: n,
       })),
       rateLimit: cfg.rateLimit ? { ...cfg.rateLimit, key: "source-ip" } : undefined,
+      connectionLimit: cfg.limitConnections !== undefined
+        ? { perClientIp: cfg.limitConnections }
+        : undefined,
       ipAllow: cfg.ipAllow,
       basicAuth: cfg.basicAuth
         ? {
@@ -858,7 +855,7 @@ function translateOne(
       objectNameOf(["ingress", ctx.name]),
       owner,
     );
-    ctx.objects.push(gen(ctx, "ProxyPolicy", pname, pspec, policyAnnotations));
+    ctx.objects.push(gen(ctx, "ProxyPolicy", pname, pspec));
   }
   if (routeNames.length && listeners.length) {
     ctx.objects.push(gen(ctx, "ProxyGateway", gwName, { listeners }));

@@ -93,3 +93,18 @@ Deno.test("redirect targets are checked and split up once, in parseAnnotations",
     assert.equal(q.problems.length, 1, bad);
   }
 });
+
+Deno.test("limit-connections becomes a per-client connection limit; 0 is off; too large reported", () => {
+  const r = (v: string) => parseAnnotations({ [`${NGINX_PREFIX}limit-connections`]: v }, "ns");
+  const ok = r("10");
+  assert.equal(ok.config.limitConnections, 10);
+  assert.deepEqual(ok.problems, []);
+  const off = r("0");
+  assert.equal(off.config.limitConnections, undefined);
+  assert.deepEqual(off.problems, []);
+  for (const bad of ["2000000", "-1", "ten"]) {
+    const p = r(bad);
+    assert.equal(p.config.limitConnections, undefined, bad);
+    assert.deepEqual(p.problems.map((x) => x.annotation), [`${NGINX_PREFIX}limit-connections`]);
+  }
+});
