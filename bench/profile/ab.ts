@@ -15,7 +15,7 @@
  * compare against the code before a change), or bench/profile/bare_relay.ts
  * (the least a Deno relay does) as a second yardstick.
  */
-import { cpuSeconds, toMs, waitPort } from "./proc.ts";
+import { agentArgs, cpuSeconds, toMs, waitPort } from "./proc.ts";
 
 const args = Deno.args;
 const variants: [string, string][] = [];
@@ -116,21 +116,7 @@ try {
         : new Deno.Command(Deno.execPath(), {
           // bare_relay.ts takes its ports from here (agents from the config).
           env: { AB_PORT: String(PORT), AB_BACKEND: String(BACKEND) },
-          args: [
-            "run",
-            "-A",
-            "--unstable-net",
-            main,
-            "agent",
-            "--config-dir",
-            work,
-            "--admin-address",
-            "127.0.0.1:0",
-            "--log-level",
-            "warn",
-            "--workers",
-            "1",
-          ],
+          args: agentArgs(main, work),
           stdout: "null",
           stderr: "null",
         }).spawn();
