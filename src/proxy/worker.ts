@@ -9,6 +9,7 @@ import { logger, type LogLevel, setLogLevel } from "../observe/log.ts";
 import { registry } from "../observe/metrics.ts";
 import type { Snapshot } from "../snapshot/types.ts";
 import { useSharedRateLimits } from "./policy/shared_rate_limit.ts";
+import { useSharedConcurrency } from "./policy/concurrency.ts";
 import { shareRoundRobin } from "./lb/round_robin.ts";
 
 export type WorkerRequest =
@@ -22,6 +23,8 @@ export type WorkerRequest =
     rateLimits?: SharedArrayBuffer;
     /** Round-robin counters shared by all workers (lb/round_robin.ts). */
     roundRobin?: SharedArrayBuffer;
+    /** Requests in progress per (policy, client) (SharedConcurrencyTable). */
+    concurrency?: SharedArrayBuffer;
   }
   | { id: number; type: "apply"; snapshot: Snapshot }
   | { id: number; type: "drain"; ms: number }
@@ -49,6 +52,8 @@ self.onmessage = async (e: MessageEvent<WorkerRequest>) => {
         setLogLevel(m.logLevel);
         useSharedRateLimits(m.rateLimits ?? null);
         shareRoundRobin(m.roundRobin ?? null, m.index);
+        // Also drops the holds a crashed predecessor with this index left.
+        useSharedConcurrency(m.concurrency ?? null, m.index);
         dp = new LocalDataPlane({
           log: logger(`dataplane.w${m.index}`),
           accessLog: m.accessLog,

@@ -18,6 +18,7 @@ const L4_COUNTERS = new Map<string, { inc(labels: Record<string, string>, v: num
 ]);
 import type { WorkerReply, WorkerRequest } from "./worker.ts";
 import { sharedRateLimitBytes } from "./policy/shared_rate_limit.ts";
+import { SharedConcurrencyTable } from "./policy/concurrency.ts";
 import { RR_SHARED_BYTES } from "./lb/round_robin.ts";
 
 type Req = WorkerRequest extends infer R ? R extends { id: number } ? Omit<R, "id"> : never : never;
@@ -80,9 +81,10 @@ export class WorkerSet {
    * State every worker shares (made once, kept across worker restarts): rate-limit
    * buckets, so a limit is per agent rather than per thread, and round-robin counters.
    */
-  private readonly shared = {
-    rateLimits: new SharedArrayBuffer(sharedRateLimitBytes()),
-    roundRobin: new SharedArrayBuffer(RR_SHARED_BYTES),
+  private readonly shared: {
+    rateLimits: SharedArrayBuffer;
+    roundRobin: SharedArrayBuffer;
+    concurrency: SharedArrayBuffer;
   };
 
   static available(): boolean {
@@ -98,6 +100,12 @@ export class WorkerSet {
   private closed = false;
 
   constructor(n: number, private opts: { logLevel: LogLevel; accessLog: boolean; log: Logger }) {
+    this.shared = {
+      rateLimits: new SharedArrayBuffer(sharedRateLimitBytes()),
+      roundRobin: new SharedArrayBuffer(RR_SHARED_BYTES),
+      // Requests in progress per (policy, client), one count column per worker.
+      concurrency: SharedConcurrencyTable.create(n).buffer,
+    };
     for (let i = 0; i < n; i++) this.threads.push(this.spawn(i));
     this.ready = Promise.all(this.threads.map((t, index) => this.init(t, index))).then(() => {});
     this.timer = setInterval(() => {
@@ -134,6 +142,7 @@ export class WorkerSet {
       index,
       rateLimits: this.shared.rateLimits,
       roundRobin: this.shared.roundRobin,
+      concurrency: this.shared.concurrency,
     });
     if (!r.ok) throw new Error(`worker ${index} failed to start: ${r.error}`);
   }

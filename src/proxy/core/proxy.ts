@@ -39,7 +39,9 @@ import {
   type PolicyAllow,
   type PolicyDecision,
   type PolicySet,
+  type RoutePolicy,
 } from "../policy/mod.ts";
+import type { Hold } from "../policy/concurrency.ts";
 
 const encoder = new TextEncoder();
 
@@ -208,6 +210,8 @@ interface LogCtx {
   upstream: string;
   reason: string | null;
   tries: number;
+  /** A connection-limit slot, given back when the response is finished. */
+  held?: Hold | null;
 }
 
 function grpcStatusFor(status: number): number {
@@ -272,6 +276,11 @@ export function finishRequest(
   bytesOut: number,
   error: string | null,
 ): void {
+  const held = log.held;
+  if (held) {
+    log.held = null;
+    held.release();
+  }
   const code = error !== null && req.cancel.cancelled ? 499 : status;
   countRequest(log.route, code);
   if (cfg !== null && !cfg.accessLog) return;
@@ -421,6 +430,7 @@ class Flight implements RequestView, PickContext, LogCtx, Deadline, ProxyRespons
   respMods: Filter[] | null = null;
   cors: Filter["cors"] = undefined;
   pol: PolicyAllow | null = null;
+  held: Hold | null = null;
   // ProxyResponse, once proxied
   status = 0;
   headers: Hdrs = EMPTY_HDRS;
@@ -638,6 +648,13 @@ class Flight implements RequestView, PickContext, LogCtx, Deadline, ProxyRespons
     return this;
   }
 
+  /** Gives back the connection-limit slots (the pipeline failed without an answer). */
+  dropHold(): void {
+    const h = this.held;
+    this.held = null;
+    h?.release();
+  }
+
   /** Ends a try that produced no response for the client (or the proxied one). */
   closeTry(key: string): void {
     const cr = this.cr!;
@@ -694,12 +711,38 @@ export function handleRequest(cfg: SocketConfig, req: ProxyRequest): Promise<Pro
     const rp = cfg.policies?.forRoute(route) ?? null;
     if (rp !== null) {
       const r = rp.check(f);
-      if (r instanceof Promise) return r.then((d) => plan(f, m, d));
-      return plan(f, m, r);
+      if (r instanceof Promise) return r.then((d) => admit(f, m, rp, d));
+      return admit(f, m, rp, r);
     }
     return plan(f, m, null);
   } catch (e) {
     return Promise.reject(e);
+  }
+}
+
+/**
+ * An allowed request takes its connection-limit slots (or is refused 503);
+ * the slots go back when the response is finished (finishRequest) — or here,
+ * if the pipeline throws instead of answering.
+ */
+function admit(
+  f: Flight,
+  m: RouteMatchResult,
+  rp: RoutePolicy,
+  d: PolicyDecision,
+): Promise<ProxyResponse> {
+  if (!d.allow || !rp.limitsConcurrency) return plan(f, m, d);
+  const h = rp.enter(f);
+  if (!("release" in h)) return plan(f, m, h);
+  f.held = h;
+  try {
+    return plan(f, m, d).catch((e) => {
+      f.dropHold();
+      throw e;
+    });
+  } catch (e) {
+    f.dropHold();
+    throw e;
   }
 }
 

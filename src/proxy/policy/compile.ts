@@ -5,7 +5,8 @@
  * policies costs one length check.
  *
  * Order of checks for a route: IP deny / allow → rate limits → CORS preflight
- * → authentication → header edits.
+ * → authentication → header edits; an allowed request then takes a slot of
+ * every connection limit (RoutePolicy.enter), held until its response ends.
  *
  * Combining several policies on one route (e.g. one on the Gateway and one on
  * the route):
@@ -18,6 +19,8 @@
  * - authentication: the route is protected when any policy configures an
  *   auth method, and a request passing ANY configured method (basic, API
  *   key, JWT, from any of the policies) is authenticated;
+ * - connectionLimit: every policy's limit must have room for the client
+ *   (each counts the request, keyed by policy name and client address);
  * - cors: the first policy (in Route.policies order) that has one;
  * - header edits: all of them, in Route.policies order.
  * A CORS preflight (OPTIONS + Origin + Access-Control-Request-Method) on a
@@ -43,6 +46,7 @@ import { HtpasswdVerifier, parseBasicAuthorization } from "./basic_auth.ts";
 import { ApiKeyVerifier } from "./api_key.ts";
 import { bearerToken, type JwtResult, JwtVerifier } from "./jwt.ts";
 import type { PolicyAllow, PolicyDecision, PolicyRequest, PolicyRespond } from "./types.ts";
+import { type ConcurrencyCounter, concurrencyCounter, type Hold } from "./concurrency.ts";
 
 /** Options for compilePolicies (all optional). */
 export interface CompileOptions {
@@ -59,6 +63,19 @@ export interface CompileOptions {
    * threads (default: the one set by useSharedRateLimits, else per thread).
    */
   readonly sharedLimits?: SharedBucketTable | null;
+  /**
+   * Where requests in progress are counted for connection limits (default:
+   * the thread's counter, shared with the other workers when set up).
+   */
+  readonly concurrency?: ConcurrencyCounter;
+}
+
+interface ConnLimit {
+  readonly policy: string;
+  /** Key prefix: the policy name (not its config, so a changed limit keeps the counts). */
+  readonly prefix: string;
+  readonly perClientIp: number;
+  readonly counter: ConcurrencyCounter;
 }
 
 interface Limit {
@@ -74,6 +91,7 @@ interface CompiledPolicy {
   readonly ipAllow: IpMatcher | null;
   readonly ipDeny: IpMatcher | null;
   readonly limit: Limit | null;
+  readonly conn: ConnLimit | null;
   readonly basic: { readonly verifier: HtpasswdVerifier; readonly realm: string } | null;
   readonly apiKey: ApiKeyVerifier | null;
   readonly jwt: JwtVerifier | null;
@@ -82,6 +100,7 @@ interface CompiledPolicy {
 }
 
 const scratch = new Uint32Array(4);
+const NO_HOLD: Hold = { release() {} };
 const TEXT: readonly [string, string] = ["content-type", "text/plain; charset=utf-8"];
 
 /** Collects response headers as pairs (a HeaderList for the CORS helpers). */
@@ -112,6 +131,7 @@ export class RoutePolicy {
   readonly #deny: readonly IpMatcher[];
   readonly #allow: readonly IpMatcher[];
   readonly #limits: readonly Limit[];
+  readonly #conns: readonly ConnLimit[];
   readonly #basic: readonly { readonly verifier: HtpasswdVerifier; readonly realm: string }[];
   readonly #apiKeys: readonly ApiKeyVerifier[];
   readonly #jwts: readonly JwtVerifier[];
@@ -122,6 +142,8 @@ export class RoutePolicy {
   readonly #challenges: readonly (readonly [string, string])[];
   /** Names of the policies enforced, in order. */
   readonly names: readonly string[];
+  /** Whether an allowed request must also pass `enter` (a connection limit is set). */
+  readonly limitsConcurrency: boolean;
 
   constructor(compiled: readonly CompiledPolicy[]) {
     this.names = compiled.map((c) => c.policy.name);
@@ -129,6 +151,8 @@ export class RoutePolicy {
     this.#allow = compiled.flatMap((c) => c.ipAllow ? [c.ipAllow] : []);
     this.#needsIp = this.#deny.length > 0 || this.#allow.length > 0;
     this.#limits = compiled.flatMap((c) => c.limit ? [c.limit] : []);
+    this.#conns = compiled.flatMap((c) => c.conn ? [c.conn] : []);
+    this.limitsConcurrency = this.#conns.length > 0;
     this.#basic = compiled.flatMap((c) => c.basic ? [c.basic] : []);
     this.#apiKeys = compiled.flatMap((c) => c.apiKey ? [c.apiKey] : []);
     this.#jwts = compiled.flatMap((c) => c.jwt ? [c.jwt] : []);
@@ -201,6 +225,36 @@ export class RoutePolicy {
     }
     if (!this.#authRequired) return this.#ok;
     return this.#authenticate(req);
+  }
+
+  /**
+   * Counts an allowed request against every connection limit: the Hold to
+   * release when its response is finished, or a 503 when a limit is full
+   * (what was taken is given back).
+   */
+  enter(req: PolicyRequest): Hold | PolicyRespond {
+    const conns = this.#conns;
+    const ip = normalizeClientIp(req.sourceIp);
+    let held: Hold | Hold[] | null = null;
+    for (let i = 0; i < conns.length; i++) {
+      const c = conns[i];
+      const h = c.counter.enter(c.prefix + ip, c.perClientIp);
+      if (h === null) {
+        if (held !== null) { for (const x of Array.isArray(held) ? held : [held]) x.release(); }
+        return this.#respond(
+          req,
+          503,
+          `connection limit reached: ${c.perClientIp} requests already in progress from ${ip}`,
+          `policy ${c.policy}: connection limit: source ${ip} already has ${c.perClientIp} ` +
+            `requests in progress (connectionLimit.perClientIp)`,
+        );
+      }
+      held = held === null ? h : Array.isArray(held) ? [...held, h] : [held, h];
+    }
+    if (held === null) return NO_HOLD;
+    if (!Array.isArray(held)) return held;
+    const all = held;
+    return { release: () => all.forEach((h) => h.release()) };
   }
 
   #checkIp(req: PolicyRequest): PolicyRespond | null {
@@ -398,6 +452,7 @@ export function compilePolicies(
   const problems: string[] = [];
   const byName = new Map<string, CompiledPolicy>();
   const shared = opts.sharedLimits !== undefined ? opts.sharedLimits : sharedRateLimits();
+  const counter = opts.concurrency ?? concurrencyCounter();
   for (const p of policies) {
     const prev = opts.previous?.compiled(p.name);
     const fp = {
@@ -462,6 +517,14 @@ export function compilePolicies(
       ipAllow: ip(p.ipAllow, "ipAllow"),
       ipDeny: ip(p.ipDeny, "ipDeny"),
       limit,
+      conn: p.connectionLimit && p.connectionLimit.perClientIp > 0
+        ? {
+          policy: p.name,
+          prefix: `${p.name}\0`,
+          perClientIp: p.connectionLimit.perClientIp,
+          counter,
+        }
+        : null,
       basic,
       apiKey: p.apiKey ? new ApiKeyVerifier(p.apiKey) : null,
       jwt,

@@ -20,6 +20,17 @@ export {
   useSharedRateLimits,
 } from "./shared_rate_limit.ts";
 export {
+  type ConcurrencyCounter,
+  concurrencyCounter,
+  DEFAULT_CONCURRENCY_SLOTS,
+  type Hold,
+  LocalConcurrency,
+  SharedConcurrency,
+  sharedConcurrencyBytes,
+  SharedConcurrencyTable,
+  useSharedConcurrency,
+} from "./concurrency.ts";
+export {
   JwkSet,
   JwksFetcher,
   jwksFetcherFor,

@@ -19,6 +19,7 @@
  * one thread are comparable in another (a small skew only delays refill).
  */
 import type { Clock } from "./rate_limit.ts";
+import { fnv, lockWord, mix } from "./shared_lock.ts";
 
 /** Slots probed for one key. */
 const PROBES = 8;
@@ -79,21 +80,7 @@ export class SharedBucketTable {
   }
 
   #lock(w: number): void {
-    const a = this.#i32;
-    let spins = 0;
-    while (Atomics.compareExchange(a, w, 0, 1) !== 0) {
-      // The holder does a handful of loads and stores; if it was descheduled,
-      // stop burning the core and sleep briefly instead. A lock held for
-      // ~20 ms belongs to a thread that died inside the update (a terminated
-      // worker): take it over — at worst one update is lost.
-      if (++spins > 200) {
-        Atomics.wait(a, w, 1, 1);
-        if (spins > 220) {
-          Atomics.store(a, w, 1);
-          return;
-        }
-      }
-    }
+    lockWord(this.#i32, w);
   }
 
   /**
@@ -156,20 +143,6 @@ export class SharedBucketTable {
     b[f + 2] = b[f + 1] + (burst - tokens) / perMs;
     return wait;
   }
-}
-
-/** FNV-1a over `s`, continuing from `h`. */
-function fnv(h: number, s: string): number {
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return h;
-}
-/** A second, independent 32-bit hash (multiply-xorshift), continuing from `h`. */
-function mix(h: number, s: string): number {
-  for (let i = 0; i < s.length; i++) {
-    h = Math.imul(h ^ s.charCodeAt(i), 0x5bd1e995);
-    h ^= h >>> 15;
-  }
-  return h;
 }
 
 /**
