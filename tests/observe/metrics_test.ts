@@ -5,10 +5,14 @@ import { BatchedHistogram } from "../../src/observe/metrics.ts";
 async function series(reg: client.Registry): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const m of await reg.getMetricsAsJSON()) {
-    for (const v of m.values) {
-      const le = (v.labels as Record<string, unknown>).le;
-      const c = (v.labels as Record<string, unknown>).c;
-      out.set(`${v.metricName ?? m.name}|${c}|${le ?? ""}`, v.value);
+    // Histogram values carry the series name (…_bucket, _sum, _count).
+    const values = m.values as unknown as {
+      metricName?: string;
+      labels: Record<string, unknown>;
+      value: number;
+    }[];
+    for (const v of values) {
+      out.set(`${v.metricName ?? m.name}|${v.labels.c}|${v.labels.le ?? ""}`, v.value);
     }
   }
   return out;
