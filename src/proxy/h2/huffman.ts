@@ -27,32 +27,20 @@ const LENGTHS = [
 ];
 
 const MAX_LEN = 30;
-/** Code of each symbol (right-aligned). */
+/** Code of each symbol (right-aligned), assigned canonically from LENGTHS. */
 export const CODES: number[] = new Array(257);
-/** Per length: first code, number of codes, index of the first symbol in SYMS. */
-const FIRST = new Array<number>(MAX_LEN + 1).fill(0);
-const COUNT = new Array<number>(MAX_LEN + 1).fill(0);
-const OFFSET = new Array<number>(MAX_LEN + 1).fill(0);
-const SYMS: number[] = [];
 
 (() => {
-  for (const l of LENGTHS) COUNT[l]++;
+  const count = new Array<number>(MAX_LEN + 1).fill(0);
+  for (const l of LENGTHS) count[l]++;
+  // Codes of one length are consecutive in symbol order, starting where the shorter ones end.
+  const next = new Array<number>(MAX_LEN + 1).fill(0);
   let code = 0;
-  let off = 0;
   for (let l = 1; l <= MAX_LEN; l++) {
-    FIRST[l] = code;
-    OFFSET[l] = off;
-    off += COUNT[l];
-    code = (code + COUNT[l]) * 2;
+    next[l] = code;
+    code = (code + count[l]) * 2;
   }
-  const next = FIRST.slice();
-  for (let l = 1; l <= MAX_LEN; l++) {
-    for (let s = 0; s < 257; s++) {
-      if (LENGTHS[s] !== l) continue;
-      CODES[s] = next[l]++;
-      SYMS.push(s);
-    }
-  }
+  for (let s = 0; s < 257; s++) CODES[s] = next[LENGTHS[s]]++;
 })();
 
 /** Code length of symbol `s` in bits. */
@@ -92,29 +80,72 @@ export function huffmanEncode(s: string, out: Uint8Array, pos: number): number {
 /** Thrown on an invalid Huffman string (a COMPRESSION_ERROR). */
 export class HuffmanError extends Error {}
 
-/** Decodes a Huffman string to Latin-1 text. Rejects EOS and bad padding (RFC 7541 §5.2). */
-export function huffmanDecode(b: Uint8Array, start: number, end: number): string {
-  let s = "";
-  let code = 0;
-  let len = 0;
-  for (let i = start; i < end; i++) {
-    const byte = b[i];
-    for (let bit = 7; bit >= 0; bit--) {
-      code = code * 2 + ((byte >> bit) & 1);
-      len++;
-      const idx = code - FIRST[len];
-      if (idx >= 0 && idx < COUNT[len]) {
-        const sym = SYMS[OFFSET[len] + idx];
-        if (sym === 256) throw new HuffmanError("Huffman string contains EOS");
-        s += String.fromCharCode(sym);
-        code = 0;
-        len = 0;
-      } else if (len >= MAX_LEN) {
-        throw new HuffmanError("invalid Huffman code");
+// Decoding walks the code tree four bits at a time. The shortest code is 5
+// bits, so a nibble completes at most one symbol: each (node, nibble) entry
+// holds the next node, the symbol emitted + 1 (0: none) and an EOS flag.
+const LEAF = 1 << 16;
+const EOS_FLAG = 1 << 18;
+const NIBBLE: Uint32Array = new Uint32Array(256 * 16);
+/** Nodes where a string may end: the root and the all-ones path up to 7 bits deep. */
+const PAD_OK = new Uint8Array(256);
+
+(() => {
+  const child = new Int32Array(512).fill(-1);
+  let nodes = 1;
+  for (let sym = 0; sym < 257; sym++) {
+    const len = LENGTHS[sym];
+    const code = CODES[sym];
+    let n = 0;
+    for (let i = len - 1; i >= 0; i--) {
+      const bit = Math.floor(code / 2 ** i) & 1;
+      const slot = n * 2 + bit;
+      if (i === 0) child[slot] = LEAF | sym;
+      else {
+        if (child[slot] === -1) child[slot] = nodes++;
+        n = child[slot];
       }
     }
   }
-  // Padding: fewer than 8 bits, all ones.
-  if (len > 7 || code !== (1 << len) - 1) throw new HuffmanError("invalid Huffman padding");
+  for (let n = 0; n < nodes; n++) {
+    for (let v = 0; v < 16; v++) {
+      let cur = n;
+      let sym = -1;
+      let eos = 0;
+      for (let b = 3; b >= 0; b--) {
+        const c = child[cur * 2 + ((v >> b) & 1)];
+        if (c & LEAF) {
+          sym = c & 0xffff;
+          if (sym === 256) eos = EOS_FLAG;
+          cur = 0;
+        } else cur = c;
+      }
+      NIBBLE[n * 16 + v] = cur | (sym + 1) << 9 | eos;
+    }
+  }
+  let n = 0;
+  for (let depth = 0; depth <= 7; depth++) {
+    PAD_OK[n] = 1;
+    n = child[n * 2 + 1];
+  }
+})();
+
+/** Decodes a Huffman string to Latin-1 text. Rejects EOS and bad padding (RFC 7541 §5.2). */
+export function huffmanDecode(b: Uint8Array, start: number, end: number): string {
+  let s = "";
+  let node = 0;
+  for (let i = start; i < end; i++) {
+    const byte = b[i];
+    let t = NIBBLE[node * 16 + (byte >> 4)];
+    if (t & EOS_FLAG) throw new HuffmanError("Huffman string contains EOS");
+    let sym = (t >> 9) & 0x1ff;
+    if (sym !== 0) s += String.fromCharCode(sym - 1);
+    node = t & 0x1ff;
+    t = NIBBLE[node * 16 + (byte & 15)];
+    if (t & EOS_FLAG) throw new HuffmanError("Huffman string contains EOS");
+    sym = (t >> 9) & 0x1ff;
+    if (sym !== 0) s += String.fromCharCode(sym - 1);
+    node = t & 0x1ff;
+  }
+  if (PAD_OK[node] === 0) throw new HuffmanError("invalid Huffman padding");
   return s;
 }
