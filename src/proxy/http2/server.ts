@@ -126,7 +126,11 @@ export class H2Engine {
  * (st.onAbort stays armed until the response is complete).
  */
 function writeResponse(st: H2Stream, req: ProxyRequest, res: ProxyResponse): void {
-  if (st.aborted) return res.finish(0, req.cancel.reason ?? "stream closed");
+  if (st.aborted) {
+    // The client is gone: release what feeds the body (an upstream connection).
+    if (res.body && !(res.body instanceof Uint8Array)) res.body.cancel("client gone");
+    return res.finish(0, req.cancel.reason ?? "stream closed");
+  }
   if (res.upgraded && res.status === 101) {
     bridgeWebSocket(st, res).then((n) => {
       st.onAbort = null;
