@@ -16,6 +16,7 @@ import {
   freePort,
   listener,
   prefix,
+  rawExchange,
   route,
   snapshot,
 } from "../_helpers.ts";
@@ -172,6 +173,40 @@ Deno.test("connection limit: HTTP/2 streams count one each; a WebSocket holds it
   } finally {
     b.open();
     s.close();
+    await dp.close();
+    await b.close();
+  }
+});
+
+Deno.test("connection limit: one count for the agent across 2 worker threads", async () => {
+  const b = gatedBackend();
+  const port = freePort();
+  const dp = new DataPlane({ workers: 2, accessLog: false });
+  try {
+    await dp.apply({
+      ...snapshot({
+        listeners: [listener("wl", port)],
+        routes: [route("wr", ["c"], { policies: ["ns/conn"] })],
+        clusters: [cluster("c", [b.port])],
+      }),
+      policies: [{ name: "ns/conn", targets: [], connectionLimit: { perClientIp: 2 } }],
+    });
+    // Eight connections (SO_REUSEPORT spreads them over both workers), all held
+    // upstream if admitted: per-worker counts would let up to 4 through.
+    let settled = 0;
+    const answers = Array.from({ length: 8 }, (_, i) =>
+      rawExchange(
+        port,
+        `GET /hold/${i} HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n`,
+        20_000,
+      ).finally(() => settled++));
+    await until(() => settled === 6, "six refusals");
+    assert.equal(b.arrived, 2, "exactly the limit reached the backend");
+    b.open();
+    const statuses = (await Promise.all(answers)).map((r) => r.slice(9, 12)).sort();
+    assert.deepEqual(statuses, ["200", "200", ...Array(6).fill("503")]);
+  } finally {
+    b.open();
     await dp.close();
     await b.close();
   }
