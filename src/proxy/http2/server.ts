@@ -180,6 +180,16 @@ async function bridgeWebSocket(st: H2Stream, res: ProxyResponse): Promise<number
     i % 2 === 0 ? a[i] !== "sec-websocket-accept" : a[i - 1] !== "sec-websocket-accept"
   );
   st.respond(200, kv, false);
+  // A reset stream closes the upstream socket, so a pending upstream read ends too.
+  const prev = st.onAbort;
+  st.onAbort = (reason) => {
+    if (prev) prev(reason);
+    try {
+      up.transport.close();
+    } catch {
+      // already closed
+    }
+  };
   let bytes = 0;
   const toUpstream = (async () => {
     try {
