@@ -7,7 +7,7 @@ import type { Balancer } from "../lb/types.ts";
 import type { Cancel } from "./types.ts";
 import type { PoolRegistry } from "../upstream/registry.ts";
 import type { ClusterHealth } from "../health/health.ts";
-import { h1Exchange, type H1Pool } from "../upstream/h1_pool.ts";
+import { h1Exchange, type H1Pool, type PoolGate } from "../upstream/h1_pool.ts";
 import {
   type EndpointConfig,
   endpointKey,
@@ -15,7 +15,7 @@ import {
   type UpstreamResponse,
 } from "../upstream/types.ts";
 
-export class ClusterRuntime {
+export class ClusterRuntime implements PoolGate {
   /** "h1" for HTTP clusters, "h2" for H2C/GRPC (and TLS h2). */
   readonly kind: "h1" | "h2";
   private configs = new Map<string, EndpointConfig>();
@@ -26,6 +26,13 @@ export class ClusterRuntime {
   active = 0;
   /** Active checks + outlier detection; attached when the snapshot is swapped in. */
   health: ClusterHealth | null = null;
+  /** Requests waiting for a pooled HTTP/1.1 connection (circuitBreaker.maxPendingRequests). */
+  pending = 0;
+  readonly maxPending: number;
+  /** circuitBreaker.maxConnections: HTTP/1.1 connections of this thread's pools (0 = no cap). */
+  readonly maxConns: number;
+  /** This runtime as the pools' gate, or null when neither limit is set. */
+  private gate: PoolGate | null;
 
   constructor(
     readonly cluster: Cluster,
@@ -41,6 +48,10 @@ export class ClusterRuntime {
       );
     }
     this.kind = cluster.protocol === "HTTP" ? "h1" : "h2";
+    this.name = cluster.name;
+    this.maxPending = cluster.circuitBreaker?.maxPendingRequests ?? 0;
+    this.maxConns = cluster.circuitBreaker?.maxConnections ?? 0;
+    this.gate = this.maxPending > 0 || this.maxConns > 0 ? this : null;
     for (const e of cluster.endpoints) {
       this.configs.set(`${e.address}:${e.port}`, this.endpointConfig(e));
     }
@@ -65,6 +76,27 @@ export class ClusterRuntime {
       idleTimeoutMs: c.idleTimeoutMs,
       maxConnections: c.maxConnectionsPerEndpoint,
     };
+  }
+
+  readonly name: string;
+
+  /** HTTP/1.1 connections open in this cluster's pools (this thread). */
+  openConnections(): number {
+    let n = 0;
+    for (const p of this.h1Pools.values()) n += p.size;
+    return n;
+  }
+
+  /** Below maxConnections, or made so by closing an idle connection to another endpoint. */
+  mayOpen(): boolean {
+    if (this.maxConns <= 0 || this.openConnections() < this.maxConns) return true;
+    for (const p of this.h1Pools.values()) if (p.dropIdle()) return true;
+    return false;
+  }
+
+  openRefusal(): string {
+    return `circuit breaker: connections: cluster "${this.name}" has ${this.openConnections()} ` +
+      `upstream connections in use (maxConnections ${this.maxConns}), none to this endpoint`;
   }
 
   /** Pool keys this cluster uses (so the registry keeps them warm). */
@@ -97,7 +129,7 @@ export class ClusterRuntime {
       pool = this.registry.h1Pool(cfg);
       this.h1Pools.set(key, pool);
     }
-    return h1Exchange(pool, req, cancel);
+    return h1Exchange(pool, req, cancel, this.gate);
   }
 }
 

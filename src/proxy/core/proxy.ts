@@ -529,7 +529,9 @@ class Flight implements RequestView, PickContext, LogCtx, Deadline, ProxyRespons
     unwatch(this);
     if (this.attempt > 0) cr.activeRetries--;
     observeLatency(cr.cluster.name, (performance.now() - this.t0) / 1000);
-    if (cr.health !== null && !(this.lastErr?.kind === "cancelled" && res === null)) {
+    const notSent = res === null &&
+      (this.lastErr?.kind === "cancelled" || this.lastErr?.kind === "overflow");
+    if (cr.health !== null && !notSent) {
       cr.health.observe(pick.key, res !== null ? res.status < 500 : false);
     }
     const body = this.guarded;
@@ -551,6 +553,11 @@ class Flight implements RequestView, PickContext, LogCtx, Deadline, ProxyRespons
     if (err.kind === "cancelled" || req.cancel.cancelled) {
       this.reason = req.cancel.reason ?? "client went away";
       return generated(this.cfg, req, 499, "client closed the request", this);
+    }
+    // A circuit-breaker limit: the endpoint is fine, the cluster is full (no retry).
+    if (err.kind === "overflow") {
+      body?.cancel("circuit breaker");
+      return generated(this.cfg, req, 503, err.message, this);
     }
     // Retry?
     const bodySafe = !(body?.started);

@@ -96,6 +96,22 @@ export async function dialUpstream(cfg: EndpointConfig): Promise<Transport> {
   }
 }
 
+/**
+ * A cluster's circuit-breaker limits, consulted only when a request would
+ * wait for or open a connection (core/cluster.ts; absent without limits).
+ */
+export interface PoolGate {
+  readonly name: string;
+  /** Requests of the cluster waiting for a pooled connection now. */
+  pending: number;
+  /** circuitBreaker.maxPendingRequests (0 = unlimited). */
+  readonly maxPending: number;
+  /** Whether the cluster may open one more connection (may close an idle one elsewhere). */
+  mayOpen(): boolean;
+  /** Why it may not, for the 503. */
+  openRefusal(): string;
+}
+
 /** Keep-alive pool for one endpoint. */
 export class H1Pool {
   private idle: H1Conn[] = [];
@@ -122,14 +138,17 @@ export class H1Pool {
     return null;
   }
 
-  async acquire(fresh: boolean): Promise<H1Conn> {
+  async acquire(fresh: boolean, gate: PoolGate | null = null): Promise<H1Conn> {
     if (!fresh) {
       const c = this.takeIdle();
       if (c) return c;
     }
     const max = this.cfg.maxConnections;
-    if (max > 0 && this.open >= max) {
+    if ((max > 0 && this.open >= max) || (gate !== null && !gate.mayOpen())) {
+      if (gate !== null) this.#mayWait(gate);
+      if (gate !== null) gate.pending++;
       const c = await new Promise<H1Conn | null>((r) => this.waiters.push(r));
+      if (gate !== null) gate.pending--;
       if (c) return c;
     }
     this.open++;
@@ -143,6 +162,30 @@ export class H1Pool {
         false,
       );
     }
+  }
+
+  /** Throws the circuit breaker's 503 when the request may not wait for a connection. */
+  #mayWait(gate: PoolGate): void {
+    if (this.open === 0) {
+      // At the cluster's connection cap with none here to wait for.
+      throw new UpstreamError("overflow", gate.openRefusal(), false);
+    }
+    if (gate.maxPending > 0 && gate.pending >= gate.maxPending) {
+      throw new UpstreamError(
+        "overflow",
+        `circuit breaker: pending requests: cluster "${gate.name}" already has ${gate.pending} ` +
+          `requests waiting for a connection (maxPendingRequests ${gate.maxPending})`,
+        false,
+      );
+    }
+  }
+
+  /** Closes one idle connection (the cluster's connection cap wants room elsewhere). */
+  dropIdle(): boolean {
+    const c = this.idle.shift();
+    if (c === undefined) return false;
+    this.discard(c);
+    return true;
   }
 
   release(c: H1Conn): void {
@@ -219,12 +262,13 @@ export function h1Exchange(
   pool: H1Pool,
   req: OutboundRequest,
   cancel: Cancel,
+  gate: PoolGate | null = null,
 ): Promise<UpstreamResponse> {
   // No async frame of its own: errors (and the stale-connection replay) are
   // handled in exchangeOn's catch, see recover().
   const c = pool.takeIdle();
   if (c !== null) return exchangeOn(pool, c, req, cancel, false);
-  return pool.acquire(false).then((c) => exchangeOn(pool, c, req, cancel, false));
+  return pool.acquire(false, gate).then((c) => exchangeOn(pool, c, req, cancel, false));
 }
 
 /**

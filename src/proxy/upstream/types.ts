@@ -4,7 +4,14 @@ import type { BodyReader } from "../core/types.ts";
 import type { Transport } from "../io/transport.ts";
 import type { BufReader } from "../io/reader.ts";
 
-export type UpstreamErrorKind = "connect" | "reset" | "timeout" | "protocol" | "cancelled";
+/** "overflow": a circuit-breaker limit refused the request before it was sent (503). */
+export type UpstreamErrorKind =
+  | "connect"
+  | "reset"
+  | "timeout"
+  | "protocol"
+  | "cancelled"
+  | "overflow";
 
 /** Why an upstream exchange failed, and whether retrying is safe. */
 export class UpstreamError extends Error {
