@@ -408,6 +408,13 @@ class Flight implements RequestView, PickContext, LogCtx, Deadline, ProxyRespons
   attemptCancel: Cancel | null = null;
   // The plan, set by plan()
   routeRef: Route | null = null;
+  cr: ClusterRuntime | null = null;
+  out: OutboundRequest | null = null;
+  guarded: GuardedBody | null = null;
+  bodyLimit = 0;
+  respMods: Filter[] | null = null;
+  cors: Filter["cors"] = undefined;
+  pol: PolicyAllow | null = null;
   retryPlan: RetryPlan = NO_RETRY;
   maxRetries = 0;
   idempotent = false;
@@ -422,14 +429,8 @@ class Flight implements RequestView, PickContext, LogCtx, Deadline, ProxyRespons
   connectRetries = 0;
   pick: Pick | null = null;
   tryStart = 0;
+  /** performance.now() at the try's start (upstream latency histogram). */
   t0 = 0;
-  cr: ClusterRuntime | null = null;
-  out: OutboundRequest | null = null;
-  guarded: GuardedBody | null = null;
-  bodyLimit = 0;
-  respMods: Filter[] | null = null;
-  cors: Filter["cors"] = undefined;
-  pol: PolicyAllow | null = null;
   held: Hold | null = null;
   // ProxyResponse, once proxied
   status = 0;
