@@ -233,3 +233,36 @@ export function accessLines(): Record<string, unknown>[] {
   flushAccessLog();
   return logLines.filter((l) => l.component === "access");
 }
+
+/** A backend that holds every request until `open()` (and echoes WebSocket messages). */
+export interface GatedBackend extends Backend {
+  /** Requests that reached it (WebSockets not counted). */
+  readonly arrived: number;
+  /** Answers every request held so far with 200 "done". */
+  open(): void;
+}
+
+export function gatedBackend(): GatedBackend {
+  let arrived = 0;
+  let waiting: (() => void)[] = [];
+  const b = backend((req) => {
+    if (req.headers.get("upgrade") === "websocket") {
+      const { socket, response } = Deno.upgradeWebSocket(req);
+      socket.onmessage = (e) => socket.send(e.data);
+      return response;
+    }
+    arrived++;
+    return new Promise<Response>((r) => waiting.push(() => r(new Response("done"))));
+  });
+  return {
+    ...b,
+    get arrived() {
+      return arrived;
+    },
+    open() {
+      const w = waiting;
+      waiting = [];
+      for (const f of w) f();
+    },
+  };
+}

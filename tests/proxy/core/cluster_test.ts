@@ -15,36 +15,12 @@ import {
   type UpstreamResponse,
 } from "../../../src/proxy/upstream/types.ts";
 import type { Cluster } from "../../../src/snapshot/types.ts";
-import { backend, cluster, endpoint, simpleProxy } from "../_helpers.ts";
+import { cluster, endpoint, gatedBackend, simpleProxy } from "../_helpers.ts";
+import { waitFor } from "../../_support/agent.ts";
 
-/** A backend holding every request until `open()`. */
-function gated() {
-  let arrived = 0;
-  let waiting: (() => void)[] = [];
-  const b = backend(() => {
-    arrived++;
-    return new Promise<Response>((r) => waiting.push(() => r(new Response("done"))));
-  });
-  return {
-    ...b,
-    get arrived() {
-      return arrived;
-    },
-    open() {
-      const w = waiting;
-      waiting = [];
-      for (const f of w) f();
-    },
-  };
-}
-
-async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 250; i++) {
-    if (cond()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
+/** Polls `cond` (bounded, see waitFor). */
+const until = (cond: () => boolean, what: string) =>
+  waitFor(what, () => Promise.resolve(cond() || undefined), 10_000);
 
 const GET: OutboundRequest = {
   method: "GET",
@@ -82,7 +58,7 @@ const cb = (over: Partial<NonNullable<Cluster["circuitBreaker"]>>) => ({
 });
 
 Deno.test("circuit breaker: maxPendingRequests caps requests waiting for a pooled connection", async () => {
-  const b = gated();
+  const b = gatedBackend();
   const registry = new PoolRegistry();
   const cr = runtime(
     cluster("ns/c", [b.port], {
@@ -117,8 +93,8 @@ Deno.test("circuit breaker: maxPendingRequests caps requests waiting for a poole
 });
 
 Deno.test("circuit breaker: maxConnections caps the cluster's upstream connections across endpoints", async () => {
-  const a = gated();
-  const b = gated();
+  const a = gatedBackend();
+  const b = gatedBackend();
   const registry = new PoolRegistry();
   const cr = runtime(
     cluster("ns/two", [a.port, b.port], { circuitBreaker: cb({ maxConnections: 1 }) }),
@@ -158,7 +134,7 @@ Deno.test("circuit breaker: maxConnections caps the cluster's upstream connectio
 });
 
 Deno.test("circuit breaker: a pending-requests refusal is a 503 with the reason, and no retry", async () => {
-  const b = gated();
+  const b = gatedBackend();
   const { dp, url } = await simpleProxy([cluster("c", [b.port], {
     maxConnectionsPerEndpoint: 1,
     circuitBreaker: cb({ maxPendingRequests: 1 }),

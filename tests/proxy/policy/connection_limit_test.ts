@@ -14,48 +14,18 @@ import {
   backend,
   cluster,
   freePort,
+  gatedBackend,
   listener,
   prefix,
   rawExchange,
   route,
   snapshot,
 } from "../_helpers.ts";
+import { waitFor } from "../../_support/agent.ts";
 
-/** A backend holding /hold requests until `open()`; echoes WebSockets. */
-function gatedBackend() {
-  let arrived = 0;
-  let waiting: (() => void)[] = [];
-  const b = backend((req) => {
-    if (req.headers.get("upgrade") === "websocket") {
-      const { socket, response } = Deno.upgradeWebSocket(req);
-      socket.onmessage = (e) => socket.send(e.data);
-      return response;
-    }
-    if (!new URL(req.url).pathname.startsWith("/hold")) return new Response("quick");
-    arrived++;
-    return new Promise<Response>((r) => waiting.push(() => r(new Response("held"))));
-  });
-  return {
-    ...b,
-    get arrived() {
-      return arrived;
-    },
-    open() {
-      const w = waiting;
-      waiting = [];
-      for (const f of w) f();
-    },
-  };
-}
-
-/** Polls `cond` every 20 ms, at most 250 times. */
-async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 250; i++) {
-    if (cond()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
+/** Polls `cond` (bounded, see waitFor). */
+const until = (cond: () => boolean, what: string) =>
+  waitFor(what, () => Promise.resolve(cond() || undefined), 10_000);
 
 const KEY = "ns/conn\x00127.0.0.1";
 const inFlight = () => concurrencyCounter().count(KEY);
@@ -98,7 +68,7 @@ Deno.test("connection limit: HTTP/1.1 requests over the limit get 503; every end
     b.open();
     for (const r of await Promise.all(held)) {
       assert.equal(r.status, 200);
-      assert.equal(await r.text(), "held");
+      assert.equal(await r.text(), "done");
     }
     await until(() => inFlight() === 0, "slots released after the responses");
 
@@ -167,9 +137,11 @@ Deno.test("connection limit: HTTP/2 streams count one each; a WebSocket holds it
     ws.close();
     await closed;
     await until(() => inFlight() === 0, "the WebSocket's slot after close");
-    const after = await fetch(`${url}/quick`);
-    assert.equal(after.status, 200);
-    await after.body?.cancel();
+    const after = fetch(`${url}/after`);
+    await until(() => b.arrived === 4, "a request after the WebSocket closed");
+    b.open();
+    assert.equal((await after).status, 200);
+    await (await after).body?.cancel();
   } finally {
     b.open();
     s.close();
