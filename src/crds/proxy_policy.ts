@@ -76,7 +76,8 @@ export const proxyPolicyCrd: CrdDef<ProxyPolicySpec> = {
   shortNames: ["ppol"],
   categories: ["novaedge"],
   scope: "Namespaced",
-  description: "Auth, rate limits, CORS, IP lists and header edits attached to targets.",
+  description:
+    "Auth, rate and connection limits, CORS, IP lists and header edits attached to targets.",
   spec: proxyPolicySpec,
   statusExtra: {},
   printerColumns: [
