@@ -172,7 +172,9 @@ export function collectListenerSets(
           problem = {
             ok: false,
             reason: "ParentNotAccepted",
-            message: `Gateway ${gw.namespace}/${gw.name} is not programmed: ${why.message}`,
+            message: `Gateway ${gw.namespace}/${gw.name} is not ${
+              gw.addressProblem ? "accepted" : "programmed"
+            }: ${why.message}`,
           };
           for (const l of listeners) {
             l.programmed = false;
