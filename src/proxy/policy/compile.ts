@@ -241,12 +241,13 @@ export class RoutePolicy {
       const h = c.counter.enter(c.prefix + ip, c.perClientIp);
       if (h === null) {
         if (held !== null) { for (const x of Array.isArray(held) ? held : [held]) x.release(); }
+        const n = `${c.perClientIp} request${c.perClientIp === 1 ? "" : "s"}`;
         return this.#respond(
           req,
           503,
-          `connection limit reached: ${c.perClientIp} requests already in progress from ${ip}`,
-          `policy ${c.policy}: connection limit: source ${ip} already has ${c.perClientIp} ` +
-            `requests in progress (connectionLimit.perClientIp)`,
+          `connection limit reached: ${n} already in progress from ${ip}`,
+          `policy ${c.policy}: connection limit: source ${ip} already has ${n} in progress ` +
+            `(connectionLimit.perClientIp)`,
         );
       }
       held = held === null ? h : Array.isArray(held) ? [...held, h] : [held, h];
