@@ -119,6 +119,13 @@ Deno.test("connection limit: HTTP/2 streams count one each; a WebSocket holds it
     assert.deepEqual((await Promise.all(held)).map((r) => r.status), [200, 200]);
     await until(() => inFlight() === 0, "h2 slots released");
 
+    // A stream the client resets while it waits upstream gives its slot back.
+    const reset = s.request({ ":path": "/hold/reset" });
+    reset.on("error", () => {});
+    await until(() => b.arrived === 3 && inFlight() === 1, "the stream to reset");
+    reset.close(http2.constants.NGHTTP2_CANCEL);
+    await until(() => inFlight() === 0, "the reset stream's slot");
+
     const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
     await new Promise<void>((ok, fail) => {
       ws.onopen = () => ok();
@@ -129,7 +136,7 @@ Deno.test("connection limit: HTTP/2 streams count one each; a WebSocket holds it
     assert.equal(await echoed, "ping");
     assert.equal(inFlight(), 1, "the open WebSocket holds one slot");
     const one = fetch(`${url}/hold/c`);
-    await until(() => b.arrived === 3, "a request next to the WebSocket");
+    await until(() => b.arrived === 4, "a request next to the WebSocket");
     assert.equal((await fetch(`${url}/quick`)).status, 503, "WebSocket + request = the limit");
     b.open();
     assert.equal((await one).status, 200);
@@ -138,7 +145,7 @@ Deno.test("connection limit: HTTP/2 streams count one each; a WebSocket holds it
     await closed;
     await until(() => inFlight() === 0, "the WebSocket's slot after close");
     const after = fetch(`${url}/after`);
-    await until(() => b.arrived === 4, "a request after the WebSocket closed");
+    await until(() => b.arrived === 5, "a request after the WebSocket closed");
     b.open();
     assert.equal((await after).status, 200);
     await (await after).body?.cancel();
