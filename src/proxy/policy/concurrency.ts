@@ -154,47 +154,47 @@ export class SharedConcurrencyTable {
     const claim = this.#base(home) + 1;
     lockWord(a, claim);
     try {
-      let free = -1;
-      for (let p = 0; p < PROBES; p++) {
-        const s = (home + p) & this.#mask;
-        const b = this.#base(s);
-        lockWord(a, b);
-        const total = a[b + 4];
-        if (total > 0 && a[b + 2] === h1 && a[b + 3] === h2) {
-          const r = total >= max ? -1 : this.#add(b, col);
+      // Twice: a free slot found in the scan can be claimed by another key
+      // (its home lock differs) before this claim takes it.
+      for (let attempt = 0; attempt < 2; attempt++) {
+        let free = -1;
+        for (let p = 0; p < PROBES; p++) {
+          const s = (home + p) & this.#mask;
+          const b = this.#base(s);
+          lockWord(a, b);
+          const total = a[b + 4];
+          if (total > 0 && a[b + 2] === h1 && a[b + 3] === h2) {
+            const full = total >= max;
+            if (!full) this.#add(b, col);
+            unlockWord(a, b);
+            return full ? -1 : s;
+          }
           unlockWord(a, b);
-          return r < 0 ? r : s;
+          if (total === 0 && free < 0) free = s;
         }
+        if (free < 0) return -2;
+        const b = this.#base(free);
+        lockWord(a, b);
+        if (a[b + 4] !== 0) {
+          unlockWord(a, b);
+          continue;
+        }
+        a[b + 2] = h1;
+        a[b + 3] = h2;
+        if (max >= 1) this.#add(b, col);
         unlockWord(a, b);
-        if (total === 0 && free < 0) free = s;
+        return max >= 1 ? free : -1;
       }
-      if (free < 0) return -2;
-      const b = this.#base(free);
-      lockWord(a, b);
-      // Another key's claim (its home lock differs) may have taken it meanwhile.
-      if (a[b + 4] !== 0) {
-        unlockWord(a, b);
-        return -2;
-      }
-      a[b + 2] = h1;
-      a[b + 3] = h2;
-      if (max < 1) {
-        unlockWord(a, b);
-        return -1;
-      }
-      this.#add(b, col);
-      unlockWord(a, b);
-      return free;
+      return -2;
     } finally {
       unlockWord(a, claim);
     }
   }
 
-  #add(b: number, col: number): number {
+  #add(b: number, col: number): void {
     const a = this.#a;
     a[b + 4]++;
     a[b + FIXED + col]++;
-    return 0;
   }
 
   /** Ends one request counted in slot `s`, column `col`. */
