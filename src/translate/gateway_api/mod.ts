@@ -95,6 +95,11 @@ export interface Translation {
   readonly objects: readonly KubeObject[];
   readonly statuses: readonly ObjectStatus[];
   readonly diagnostics: readonly Diagnostic[];
+  /**
+   * ProxyGateway listeners that come from a ListenerSet, by
+   * "<ProxyGateway ns>/<name>/<listener>": whose status shows them, under which name.
+   */
+  readonly listenerOwners?: ReadonlyMap<string, { readonly status: string; readonly name: string }>;
 }
 
 /** Addresses of ProxyVIPs, by the "<namespace>/<name>" of the gateways they front. */
@@ -267,7 +272,16 @@ export function translateGatewayApi(
   statuses.push(...tlsPolicyStatuses(w.tlsPolicies, ancestors, opts.controllerName));
   generated.sort(compareObjects);
   statuses.sort(compareStatus);
-  return { objects: generated, statuses, diagnostics };
+  const listenerOwners = new Map<string, { status: string; name: string }>();
+  for (const ls of listenerSets.values()) {
+    for (const l of ls.listeners) {
+      listenerOwners.set(`${ls.gateway.namespace}/${ls.gateway.proxyName}/${l.proxyName}`, {
+        status: `ListenerSet/${ls.namespace}/${ls.name}`,
+        name: l.spec.name,
+      });
+    }
+  }
+  return { objects: generated, statuses, diagnostics, listenerOwners };
 }
 
 /** What the snapshot builder decided about generated objects. */
@@ -324,7 +338,8 @@ export function finalizeGatewayStatuses(t: Translation, facts: BuildFacts): Tran
   const rejected = facts.rejected ?? new Map<string, string>();
   const unprog = facts.unprogrammedListeners ?? new Map<string, string>();
   // Source key → problems with what it generated.
-  const listenerProblems = new Map<string, Map<string, string>>(); // "Gateway/ns/name" → listener → why
+  // "Gateway/ns/name" or "ListenerSet/ns/name" → listener → why
+  const listenerProblems = new Map<string, Map<string, string>>();
   const routeProblems = new Map<string, string>(); // "<Kind>/ns/name" → why
   for (const o of t.objects) {
     const src = o.metadata.annotations?.[SOURCE_ANNOTATION];
@@ -334,12 +349,14 @@ export function finalizeGatewayStatuses(t: Translation, facts: BuildFacts): Tran
     if (o.kind === "ProxyGateway") {
       const listeners = (o.spec as { listeners?: { name: string }[] }).listeners ?? [];
       for (const l of listeners) {
-        const reason = why ??
-          unprog.get(`${o.metadata.namespace ?? ""}/${o.metadata.name}/${l.name}`);
+        const lk = `${o.metadata.namespace ?? ""}/${o.metadata.name}/${l.name}`;
+        const reason = why ?? unprog.get(lk);
         if (reason === undefined) continue;
-        const m = listenerProblems.get(src) ?? new Map<string, string>();
-        m.set(l.name, reason);
-        listenerProblems.set(src, m);
+        // A ListenerSet's listener shows on the ListenerSet, under its own name.
+        const owner = t.listenerOwners?.get(lk);
+        const m = listenerProblems.get(owner?.status ?? src) ?? new Map<string, string>();
+        m.set(owner?.name ?? l.name, reason);
+        listenerProblems.set(owner?.status ?? src, m);
       }
     } else if (why !== undefined && !routeProblems.has(src)) {
       routeProblems.set(src, `${key}: ${why}`);
@@ -348,7 +365,7 @@ export function finalizeGatewayStatuses(t: Translation, facts: BuildFacts): Tran
   const statuses = t.statuses.map((s) => {
     const key = `${s.ref.kind}/${s.ref.namespace ?? ""}/${s.ref.name}`;
     const lp = listenerProblems.get(key);
-    if (s.ref.kind === "Gateway" && lp) {
+    if ((s.ref.kind === "Gateway" || s.ref.kind === "ListenerSet") && lp) {
       const st: MutableStatus = { ...s.status };
       const listeners = (st.listeners as { name: string; conditions: Condition[] }[]).map((l) => {
         const why = lp.get(l.name);

@@ -134,3 +134,61 @@ Deno.test("finalizeGatewayStatuses: unprogrammed listeners and rejected routes s
   const gw2 = all.statuses.find((s) => s.ref.kind === "Gateway")!;
   assert.equal(gw2.status.conditions.find((c) => c.type === "Programmed")!.status, "False");
 });
+
+Deno.test("finalizeGatewayStatuses: a ListenerSet listener the builder did not program shows on the ListenerSet", () => {
+  const objs = world().map((o) =>
+    o.kind === "Gateway"
+      ? {
+        ...o,
+        spec: { ...(o.spec as object), allowedListeners: { namespaces: { from: "Same" } } },
+      }
+      : o
+  );
+  objs.push({
+    apiVersion: G,
+    kind: "ListenerSet",
+    metadata: { name: "extra", namespace: "ns", generation: 3 },
+    spec: {
+      parentRef: { name: "gw" },
+      listeners: [
+        { name: "x", port: 9090, protocol: "HTTP" },
+        { name: "y", port: 9091, protocol: "HTTP" },
+      ],
+    },
+  });
+  const t = translateGatewayApi(objs);
+  const pg = t.objects.find((o) => o.kind === "ProxyGateway")!;
+  const names = (pg.spec as { listeners: { name: string; port: number }[] }).listeners;
+  const x = names.find((l) => l.port === 9090)!.name;
+  const y = names.find((l) => l.port === 9091)!.name;
+  assert.notEqual(x, "x"); // unique ProxyGateway listener names for ListenerSet listeners
+  const lsStatus = (tr: typeof t) => tr.statuses.find((s) => s.ref.kind === "ListenerSet")!;
+  const programmed = (tr: typeof t, n?: string) => {
+    const st = lsStatus(tr).status;
+    const conds = n === undefined
+      ? st.conditions
+      : (st.listeners as { name: string; conditions: typeof st.conditions }[])
+        .find((l) => l.name === n)!.conditions;
+    return conds.find((c) => c.type === "Programmed")!;
+  };
+  assert.equal(programmed(t, "x").status, "True");
+
+  const one = finalizeGatewayStatuses(t, {
+    unprogrammedListeners: new Map([[`ns/${pg.metadata.name}/${x}`, "port 9090 is in use"]]),
+  });
+  assert.equal(programmed(one, "x").status, "False");
+  assert.equal(programmed(one, "x").message, "port 9090 is in use");
+  assert.equal(programmed(one, "y").status, "True");
+  assert.equal(programmed(one).status, "True");
+  // The Gateway's own listeners are untouched.
+  const gw = one.statuses.find((s) => s.ref.kind === "Gateway")!;
+  assert.equal(gw.status.conditions.find((c) => c.type === "Programmed")!.status, "True");
+
+  const both = finalizeGatewayStatuses(t, {
+    unprogrammedListeners: new Map([
+      [`ns/${pg.metadata.name}/${x}`, "port 9090 is in use"],
+      [`ns/${pg.metadata.name}/${y}`, "port 9091 is in use"],
+    ]),
+  });
+  assert.equal(programmed(both).status, "False");
+});
