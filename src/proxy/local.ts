@@ -4,9 +4,9 @@
  * per worker thread.
  */
 import { compilePolicies, type PolicySet } from "./policy/mod.ts";
-import type { Cluster, Listener, Route, SecretEntry, Snapshot } from "../snapshot/types.ts";
+import type { Cluster, Listener, SecretEntry, Snapshot } from "../snapshot/types.ts";
 import { type Logger, logger } from "../observe/log.ts";
-import { compileRouter } from "./router/mod.ts";
+import { compileListenerRouter } from "./router/mod.ts";
 import type { Balancer } from "./lb/types.ts";
 import { createBalancer } from "./lb/mod.ts";
 import { ClusterRuntime } from "./core/cluster.ts";
@@ -100,13 +100,6 @@ function resolveLimits(ls: readonly Listener[]): ResolvedLimits {
     idleTimeoutMs: l.idleTimeoutMs || DEFAULT_LIMITS.idleTimeoutMs,
     maxConcurrentStreams: l.maxConcurrentStreams || DEFAULT_LIMITS.maxConcurrentStreams,
   };
-}
-
-/** Routes attached to any of `names` (a route naming no listener attaches to all). */
-function routesFor(routes: readonly Route[], names: ReadonlySet<string>): Route[] {
-  return routes.filter((r) =>
-    r.l4Protocol === "" && (r.listeners.length === 0 || r.listeners.some((n) => names.has(n)))
-  );
 }
 
 /** Single-threaded data plane. */
@@ -269,14 +262,8 @@ export class LocalDataPlane {
     for (const [key, ls] of groups) {
       const kind = socketKind(key, ls);
       const names = new Set(ls.map((l) => l.name));
-      let router;
-      try {
-        router = compileRouter(routesFor(snap.routes, names));
-      } catch (e) {
-        throw new Error(
-          `routes of listener ${[...names].join(",")} do not compile: ${(e as Error).message}`,
-        );
-      }
+      // One router per listener, chosen by the request's host (listener isolation).
+      const router = compileListenerRouter(ls, snap.routes);
       let certs: CertStore | null = null;
       let alpn: readonly string[] = [];
       // HTTPS listeners (alone, or next to TLS listeners on a "tls" port) terminate for the HTTP engine.
