@@ -173,5 +173,3 @@ export async function readClientHello(
   }
 }
 
-/** A fatal TLS alert record: unrecognized_name (112), sent when no route matches the SNI. */
-export const ALERT_UNRECOGNIZED_NAME = new Uint8Array([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 112]);

@@ -11,7 +11,7 @@ import { fromNodeSocket, toNodeDuplex } from "../io/node_transport.ts";
 import { safeClose, type Transport, writeAll } from "../io/transport.ts";
 import type { L4Config, L4Route } from "./config.ts";
 import { dialRoute } from "./connect.ts";
-import { ALERT_UNRECOGNIZED_NAME, readClientHello } from "./client_hello.ts";
+import { readClientHello } from "./client_hello.ts";
 import { ConnRecord } from "./observe.ts";
 import { splice } from "./splice.ts";
 
@@ -134,7 +134,8 @@ export async function serveTls(
           ? `the client sent no server name and listener ${cfg.label} has no route for any name`
           : `no TLS route or listener of ${cfg.label} serves server name "${r.sni}"`,
       );
-      await writeAll(conn, ALERT_UNRECOGNIZED_NAME).catch(() => {});
+      // Just close (FIN), no unrecognized_name alert: Gateway API conformance
+      // (TLSRouteHostnameIntersection) expects an unmatched name to see EOF/RST.
       safeClose(conn);
       return;
     }

@@ -193,7 +193,13 @@ export function tlsRequest(
         s.end(send);
       });
       s.on("data", (d: Uint8Array) => (text += new TextDecoder().decode(d)));
-      s.on("end", () => resolve({ text, error: null }));
+      s.on(
+        "end",
+        () =>
+          resolve(
+            secure ? { text, error: null } : { text: null, error: "EOF before the handshake" },
+          ),
+      );
       s.on("error", (e: Error) => {
         s.destroy();
         resolve(secure ? { text, error: null } : { text: null, error: e.message });

@@ -84,7 +84,10 @@ Deno.test("TLS passthrough: routes by SNI — exact, then wildcard, then hostles
     });
     const miss = await tlsRequest(port, "nope.example.test", p.caPem);
     assert.equal(miss.text, null, "no route: the handshake never completes");
-    assert.match(String(miss.error), /unrecogni[sz]ed.?name/i, "the client gets the TLS alert");
+    // Closed without an alert: the Gateway API suite accepts only EOF/RST here.
+    assert.notEqual(miss.error, null);
+    assert.doesNotMatch(String(miss.error), /alert|unrecogni[sz]ed.?name/i);
+    assert.match(String(miss.error), /disconnected|ECONNRESET|socket hang up|EOF/i);
     // A hostless route takes every name.
     assert.deepEqual(await tlsRequest(port2, "other.test", p.caPem), { text: "D", error: null });
     const lines = accessLines().filter((l) => l.listener === "pass");
