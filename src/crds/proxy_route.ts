@@ -195,7 +195,7 @@ const routeRule = obj({
     perTryTimeout: duration().opt(),
     backoff: duration().opt(),
     retryNonIdempotent: bool().default(false),
-    retryOn: arr(enumOf(["connect-failure", "reset", "5xx"]), { maxItems: 3 }).opt(),
+    retryOn: arr(enumOf(["connect-failure", "reset", "5xx", "timeout"]), { maxItems: 4 }).opt(),
   }).opt(),
   maxBodyBytes: int({ min: 0, max: Number.MAX_SAFE_INTEGER, format: "int64" }).opt(),
 });

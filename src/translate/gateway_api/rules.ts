@@ -408,10 +408,10 @@ function retry(r: HttpRuleIn["retry"]): Record<string, unknown> | undefined {
     attempts: r.attempts ?? 1,
     codes: r.codes?.length ? [...r.codes] : undefined,
     backoff: r.backoff,
-    // Gateway API retries connection errors too (HTTPRouteRetryConnectionError): a
-    // refused connect and a connection reset before any response. (Backend timeouts,
-    // HTTPRouteRetryBackendTimeout, need a "timeout" retryOn value the CRD lacks.)
-    retryOn: ["connect-failure", "reset"],
+    // Gateway API retries connection errors (HTTPRouteRetryConnectionError: a refused
+    // connect, a reset before any response) and a try that reached the
+    // backendRequest timeout (HTTPRouteRetryBackendTimeout), besides the codes.
+    retryOn: ["connect-failure", "reset", "timeout"],
   });
 }
 
