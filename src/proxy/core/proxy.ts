@@ -79,6 +79,11 @@ export interface SocketConfig {
   readonly accessLog: boolean;
   /** ProxyPolicy enforcement compiled for this snapshot (absent: no policies). */
   readonly policies?: PolicySet | null;
+  /**
+   * TLS connections whose server name selected a listener: true when a
+   * request's host selects another one (answered 421 Misdirected Request).
+   */
+  readonly misdirected?: (host: string) => boolean;
 }
 
 const DEFAULT_HEAD_TIMEOUT_MS = 60_000;
@@ -692,6 +697,15 @@ export function handleRequest(cfg: SocketConfig, req: ProxyRequest): Promise<Pro
   try {
     const { path, query } = splitTarget(req.target);
     const f = new Flight(cfg, req, hostOf(req.authority), path, query);
+    if (cfg.misdirected !== undefined && cfg.misdirected(f.host)) {
+      return Promise.resolve(generated(
+        cfg,
+        req,
+        421,
+        `host "${f.host}" is served by another listener than the TLS server name of this connection; open a new connection for it`,
+        null,
+      ));
+    }
     const m = cfg.router.match(f);
     if (m === null) {
       return Promise.resolve(
