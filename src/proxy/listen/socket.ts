@@ -17,6 +17,7 @@ import { serveH1 } from "../http1/server.ts";
 import { H2Engine } from "../http2/server.ts";
 import { fromNodeSocket, toNodeDuplex } from "../io/node_transport.ts";
 import { ConnSet } from "./conns.ts";
+import { ListenerRouter } from "../router/listeners.ts";
 import type { CertStore } from "./tls_store.ts";
 import type { L4Config } from "../l4/config.ts";
 import { serveTcp, serveTls } from "../l4/tcp.ts";
@@ -29,8 +30,12 @@ export class ListenerSocket {
   private tlsServer: tls.Server | null = null;
   /** On a "tls" port: the (not listening) server HTTPS names are handed to. */
   private handoffServer: tls.Server | null = null;
-  private h2: H2Engine | null = null;
+  /** HTTP/2 engines by the listener a TLS connection's server name selected ("" = none). */
+  private h2 = new Map<string, H2Engine>();
   private h2Limits = "";
+  /** `current` as served to TLS connections of one listener (misdirected-request check). */
+  private sniConfigs = new Map<string, SocketConfig>();
+  private sniBase: SocketConfig | null = null;
   /** Port actually bound (differs from the requested one when that was 0). */
   boundPort = 0;
 
@@ -65,18 +70,54 @@ export class ListenerSocket {
     for (const srv of [this.tlsServer, this.handoffServer]) if (srv && c) applyClientAuth(srv, c);
   }
 
-  private engine(): H2Engine {
+  /** The HTTP/2 engine for connections whose server name selected `listener` ("" = none). */
+  private engine(listener = ""): H2Engine {
     const lim = JSON.stringify(this.current.limits);
-    if (!this.h2 || lim !== this.h2Limits) {
-      this.h2 = new H2Engine(
-        () => this.current,
+    if (lim !== this.h2Limits) {
+      this.h2.clear();
+      this.h2Limits = lim;
+    }
+    let e = this.h2.get(listener);
+    if (!e) {
+      e = new H2Engine(
+        listener === "" ? () => this.current : () => this.configFor(listener),
         this.isTls ? "https" : "http",
         this.conns,
         this.current.limits,
       );
-      this.h2Limits = lim;
+      this.h2.set(listener, e);
     }
-    return this.h2;
+    return e;
+  }
+
+  /** The listener a TLS server name selects on this port ("" = none or only one listener). */
+  private sniListener(sni: string | undefined): string {
+    const r = this.current.router;
+    if (sni === undefined || !(r instanceof ListenerRouter) || !r.isolating) return "";
+    return r.listenerFor(sni.toLowerCase()) ?? "";
+  }
+
+  /**
+   * `current` for requests on a TLS connection negotiated for `listener`: a
+   * host selecting another listener is misdirected (Gateway API
+   * GatewayHTTPSListenerDetectMisdirectedRequests, also catching HTTP/2
+   * connection coalescing). Built once per snapshot and listener.
+   */
+  private configFor(listener: string): SocketConfig {
+    const base = this.current;
+    if (this.sniBase !== base) {
+      this.sniConfigs.clear();
+      this.sniBase = base;
+    }
+    let c = this.sniConfigs.get(listener);
+    if (!c) {
+      const r = base.router;
+      c = r instanceof ListenerRouter
+        ? { ...base, misdirected: (host: string) => r.misdirectedFrom(listener, host) }
+        : base;
+      this.sniConfigs.set(listener, c);
+    }
+    return c;
   }
 
   /** Binds and starts accepting. Throws (with the address) when the port cannot be bound. */
@@ -172,13 +213,14 @@ export class ListenerSocket {
       sock.destroy();
       return;
     }
+    const listener = this.sniListener(sni);
     if (sock.alpnProtocol === "h2") {
       sock.setNoDelay(true);
-      this.engine().serveNodeSocket(sock as unknown as Duplex, ip);
+      this.engine(listener).serveNodeSocket(sock as unknown as Duplex, ip);
       return;
     }
     serveH1(fromNodeSocket(sock), {
-      config: () => this.current,
+      config: listener === "" ? () => this.current : () => this.configFor(listener),
       scheme: "https",
       clientIp: ip,
       conns: this.conns,
@@ -251,7 +293,7 @@ export class ListenerSocket {
   async drain(ms: number): Promise<void> {
     const stopping = this.stopAccepting();
     this.conns.drain();
-    this.h2?.closeSessions();
+    for (const e of this.h2.values()) e.closeSessions();
     await this.conns.wait(ms);
     await Promise.race([stopping, new Promise((r) => setTimeout(r, 100))]);
   }

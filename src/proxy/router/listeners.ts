@@ -23,10 +23,13 @@ export class ListenerRouter implements Router {
   private table: HostTable<ListenerEntry>;
   /** The one listener of the port, when there is just one (no table probe). */
   private only: ListenerEntry | null;
+  /** More than one listener: the host decides which one serves a request. */
+  readonly isolating: boolean;
 
   constructor(entries: readonly { entry: ListenerEntry; hostnames: readonly string[] }[]) {
     this.table = new HostTable();
     for (const e of entries) this.table.add(e.hostnames, e.entry);
+    this.isolating = entries.length > 1;
     this.size = entries.reduce((n, e) => n + e.entry.router.size, 0);
     this.only = entries.length === 1 && entries[0].hostnames.length === 0 ? entries[0].entry : null;
   }
@@ -44,12 +47,19 @@ export class ListenerRouter implements Router {
   /**
    * True when a TLS connection's server name selected another listener than
    * the request's host does: the client reused (or coalesced) a connection
-   * for a name this one was not negotiated for, so it must retry (421).
+   * negotiated for another listener, so it must open a new one (421). A host
+   * no listener serves is not misdirected (it gets the usual 404).
    */
   misdirected(serverName: string, host: string): boolean {
-    if (serverName === "" || this.only !== null) return false;
-    const a = this.table.lookup(serverName.toLowerCase());
-    return a !== null && a !== this.table.lookup(host);
+    if (serverName === "" || !this.isolating) return false;
+    const from = this.listenerFor(serverName.toLowerCase());
+    return from !== null && this.misdirectedFrom(from, host);
+  }
+
+  /** True when `host` selects a listener other than `listener` (see misdirected). */
+  misdirectedFrom(listener: string, host: string): boolean {
+    const to = this.listenerFor(host);
+    return to !== null && to !== listener;
   }
 }
 

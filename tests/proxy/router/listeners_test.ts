@@ -94,6 +94,18 @@ Deno.test("misdirected: the server name and the host select different listeners"
   }
 });
 
+Deno.test("misdirected: a host no listener serves is not misdirected; one listener never is", () => {
+  const named = compileListenerRouter([
+    listener("a", 443, { hostnames: ["a.test"] }),
+    listener("b", 443, { hostnames: ["b.test"] }),
+  ], []);
+  assert.equal(named.misdirected("a.test", "b.test"), true);
+  assert.equal(named.misdirected("a.test", "c.test"), false);
+  const one = compileListenerRouter([listener("a", 443, { hostnames: ["a.test"] })], []);
+  assert.equal(one.isolating, false);
+  assert.equal(one.misdirected("a.test", "b.test"), false);
+});
+
 Deno.test("a listener whose routes do not compile is named in the error", () => {
   const bad = on(
     ["second"],
