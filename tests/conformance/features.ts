@@ -33,10 +33,7 @@ export const CONFORMANT_FEATURES: readonly string[] = CONFORMANT;
  * skips these (`--skip-tests`; the report shows them as skipped, never as passed).
  * `--skip-tests=` replaces the list; `--no-skip` runs them all.
  */
-export const KNOWN_FAILING_TESTS: Readonly<Record<string, string>> = {
-  TLSRouteHostnameIntersection:
-    "GATEWAY-TLS core: a TLS passthrough connection whose SNI matches no route must be closed (FIN/RST); the agent answers with an unrecognized_name alert instead",
-};
+export const KNOWN_FAILING_TESTS: Readonly<Record<string, string>> = {};
 
 /**
  * The features to advertise for `--features=<spec>`: "conformant" (default),

@@ -172,4 +172,3 @@ export async function readClientHello(
     clearTimeout(timer);
   }
 }
-

@@ -44,6 +44,7 @@ export const TRANSLATED_FEATURES = [
   "GatewayFrontendClientCertificateValidation",
   "GatewayFrontendClientCertificateValidationInsecureFallback",
   "GatewayHTTPListenerIsolation",
+  "GatewayHTTPSListenerDetectMisdirectedRequests",
   "GatewayInfrastructurePropagation",
   "GatewayPort8080",
   "GatewayStaticAddresses",
@@ -90,12 +91,8 @@ export const TRANSLATED_FEATURES = [
  * They are left out of CONFORMANT_FEATURES.
  */
 export const NOT_YET_CONFORMANT: Readonly<Record<string, string>> = {
-  GatewayHTTPListenerIsolation:
-    "the data plane routes an HTTP port's listeners through one router, so a request falls through from a more specific listener's routes to a less specific listener's (it must pick the listener by Host first)",
   GatewayInfrastructurePropagation:
     "NovaEdge creates no per-Gateway Service, Pod or ServiceAccount to carry spec.infrastructure labels and annotations (only the ProxyGateway carries them)",
-  TLSRoute:
-    "TLSRouteHostnameIntersection fails (tests/conformance/features.ts KNOWN_FAILING_TESTS); the TLSRouteModeTerminate / TLSRouteModeMixed tests pass",
 };
 
 /**
