@@ -3,7 +3,7 @@
  * definitions in this folder. `deno task gen:crds` writes them; the test in
  * tests/crds/manifests_test.ts regenerates in memory and fails when stale.
  */
-import { stringify } from "yaml";
+import { toYaml } from "../source/yaml_out.ts";
 import { CRDS, GROUP, NOVAEDGE_KINDS, VERSION } from "./mod.ts";
 import type { CrdDef } from "./crd_def.ts";
 import { conditionSchema } from "./common.ts";
@@ -74,7 +74,7 @@ export function generateManifests(): Map<string, string> {
     const def = CRDS[kind] as CrdDef<unknown>;
     out.set(
       `${GROUP}_${def.plural}.yaml`,
-      HEADER + stringify(crdManifest(def), { lineWidth: 0, aliasDuplicateObjects: false }),
+      HEADER + toYaml(crdManifest(def)),
     );
   }
   return out;

@@ -3,7 +3,7 @@
  * three spaces apart, no borders), kubectl's age format, and JSON / YAML for
  * scripts. Pure: no I/O, the caller passes `now`.
  */
-import { stringify } from "yaml";
+import { toYaml } from "../source/yaml_out.ts";
 
 export type OutputFormat = "table" | "json" | "yaml";
 
@@ -64,5 +64,5 @@ export function age(creationTimestamp: unknown, now: Date): string {
 /** JSON (two-space indent) or YAML of a value, newline-terminated. */
 export function renderData(value: unknown, format: "json" | "yaml"): string {
   if (format === "json") return `${JSON.stringify(value, null, 2)}\n`;
-  return stringify(value, { lineWidth: 0, aliasDuplicateObjects: false });
+  return toYaml(value);
 }

@@ -4,7 +4,7 @@
  * every object's status and the diagnostics. Exits 1 when anything was
  * rejected, after naming the file, object, field and reason on stderr.
  */
-import { stringify } from "yaml";
+import { toYaml } from "../source/yaml_out.ts";
 import { parseRole, type RoleSpec, roleUsage, stringFlag, UsageError } from "../cli/flags.ts";
 import { redactSnapshot } from "../agent/redact.ts";
 import { loadDirectory } from "../source/dir.ts";
@@ -131,9 +131,7 @@ export async function main(args: string[]): Promise<number> {
 }
 
 function render(out: unknown, format: "json" | "yaml"): string {
-  return format === "json"
-    ? JSON.stringify(out, null, 2) + "\n"
-    : stringify(out, { lineWidth: 0, aliasDuplicateObjects: false });
+  return format === "json" ? JSON.stringify(out, null, 2) + "\n" : toYaml(out);
 }
 
 async function writeAll(w: { write(p: Uint8Array): Promise<number> }, text: string): Promise<void> {

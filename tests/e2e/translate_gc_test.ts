@@ -6,7 +6,7 @@
  * references. Uses the local cluster (tests/cluster).
  */
 import assert from "node:assert/strict";
-import { stringify } from "yaml";
+import { toYaml } from "../../src/source/yaml_out.ts";
 import type { KubeObject } from "../../src/store/types.ts";
 import { SOURCE_ANNOTATION, translateGatewayApi } from "../../src/translate/gateway_api/mod.ts";
 import { translateIngress } from "../../src/translate/ingress/mod.ts";
@@ -127,7 +127,7 @@ spec:
       await c.kubectl(
         ["apply", "--server-side", "--field-manager=novaedge-controller", "-f", "-"],
         {
-          stdin: generated.map((o) => stringify(o)).join("---\n"),
+          stdin: generated.map((o) => toYaml(o)).join("---\n"),
         },
       );
       const routeSrc = `HTTPRoute/${ns}/app`;
@@ -212,7 +212,7 @@ clusterTest(
         if (!out.objects.length) continue;
         // Same objects, moved into the test namespace (the schemas do not care where).
         const docs = out.objects.map((o) =>
-          stringify({
+          toYaml({
             ...o,
             metadata: { ...o.metadata, namespace: c.namespace, ownerReferences: undefined },
           })

@@ -4,7 +4,7 @@
  * rewrites the outputs; a stale output or an output without input fails.
  */
 import assert from "node:assert/strict";
-import { stringify } from "yaml";
+import { toYaml } from "../../src/source/yaml_out.ts";
 import { parseManifests } from "../../src/source/parse.ts";
 import { runPipeline } from "../../src/snapshot/mod.ts";
 
@@ -15,14 +15,11 @@ const update = Deno.env.get("UPDATE_GOLDEN") === "1";
 export function renderCase(name: string, text: string): string {
   const parsed = parseManifests(text, `${name}.in.yaml`);
   const r = runPipeline(parsed.objects, { node: "node-a" });
-  return stringify(
-    {
-      snapshot: r.snapshot,
-      statuses: r.statuses,
-      diagnostics: [...parsed.diagnostics, ...r.diagnostics],
-    },
-    { lineWidth: 0, aliasDuplicateObjects: false },
-  );
+  return toYaml({
+    snapshot: r.snapshot,
+    statuses: r.statuses,
+    diagnostics: [...parsed.diagnostics, ...r.diagnostics],
+  });
 }
 
 const ORDER_DEPENDENT = new Set(["duplicates", "malformed_yaml"]);

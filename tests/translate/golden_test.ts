@@ -7,7 +7,8 @@
  * validation and the output must not depend on input order.
  */
 import assert from "node:assert/strict";
-import { parseAllDocuments, stringify } from "yaml";
+import { parseAllDocuments } from "yaml";
+import { toYaml } from "../../src/source/yaml_out.ts";
 import type { KubeObject } from "../../src/store/types.ts";
 import { isNovaEdgeKind, parseNovaEdgeObject } from "../../src/crds/mod.ts";
 import { translateGatewayApi } from "../../src/translate/gateway_api/mod.ts";
@@ -38,10 +39,7 @@ function readInput(text: string): { objects: KubeObject[]; options: Record<strin
 }
 
 function render(t: Translation): string {
-  return stringify(
-    { objects: t.objects, statuses: t.statuses, diagnostics: t.diagnostics },
-    { lineWidth: 0, aliasDuplicateObjects: false },
-  );
+  return toYaml({ objects: t.objects, statuses: t.statuses, diagnostics: t.diagnostics });
 }
 
 /** A fixed permutation (reversal plus rotation) to check order independence. */
