@@ -1,7 +1,8 @@
 /**
  * Writes what the translators generated (ProxyGateways, ProxyRoutes,
- * ProxyBackends made from Gateway API and Ingress objects) to the cluster, so
- * `kubectl get proxyroute` shows what a Gateway API object became:
+ * ProxyBackends made from Gateway API and Ingress objects, and each Gateway's
+ * Service + EndpointSlice) to the cluster, so `kubectl get proxyroute` shows
+ * what a Gateway API object became:
  *
  * - each generated object is server-side applied with our field manager
  *   (owner references included, so deleting the source lets the garbage
@@ -15,7 +16,7 @@
  */
 import { isNovaEdgeKind } from "../crds/mod.ts";
 import { logger } from "../observe/log.ts";
-import { isGenerated } from "../translate/gateway_api/mod.ts";
+import { isGenerated, isGeneratedCoreKind } from "../translate/gateway_api/mod.ts";
 import type { KubeObject } from "../store/types.ts";
 import { type KubeClient, KubeError, resourcePath } from "../source/kube_client.ts";
 import type { ResourceSpec } from "../source/kube.ts";
@@ -51,7 +52,7 @@ export interface GeneratedWriterOptions {
   readonly client: KubeClient;
   /** Every object the informers hold now (live copies of what we wrote among them). */
   readonly live: () => readonly KubeObject[];
-  /** API coordinates of a NovaEdge kind (undefined: not watched, so not written). */
+  /** API coordinates of a kind we write (undefined: not watched, so not written). */
   readonly resourceOf: (kind: string) => ResourceSpec | undefined;
   readonly fieldManager?: string;
   /** Value of GENERATED_BY_LABEL on what we write (see generatedByValue). */
@@ -68,6 +69,24 @@ export interface GeneratedSyncResult {
 const keyOf = (o: KubeObject) =>
   `${o.kind}/${o.metadata.namespace ?? "default"}/${o.metadata.name}`;
 
+/** Kinds this writer applies and prunes: NovaEdge kinds and the generated core kinds. */
+export function isWrittenKind(o: { apiVersion: string; kind: string }): boolean {
+  return isNovaEdgeKind(o.kind) || isGeneratedCoreKind(o);
+}
+
+/**
+ * An object's content besides its identity, metadata and status: `spec` for
+ * most kinds, `addressType` / `endpoints` / `ports` for an EndpointSlice.
+ */
+export function contentOf(o: KubeObject): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (k === "apiVersion" || k === "kind" || k === "metadata" || k === "status") continue;
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
 /** The part of an object we own: compared with the live copy to skip no-op applies. */
 export function ownedView(o: KubeObject): string {
   const m = o.metadata;
@@ -75,8 +94,18 @@ export function ownedView(o: KubeObject): string {
     labels: m.labels ?? {},
     annotations: m.annotations ?? {},
     ownerReferences: m.ownerReferences ?? [],
-    spec: (o as { spec?: unknown }).spec ?? null,
+    content: contentOf(o),
   });
+}
+
+/** `have`'s entries under the keys `want` has (the top-level fields we set). */
+function pickKeys(
+  have: Record<string, unknown>,
+  want: Record<string, unknown>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(want)) if (k in have) out[k] = have[k];
+  return out;
 }
 
 /** The live object's values of exactly the labels/annotations we set (others may add theirs). */
@@ -93,7 +122,7 @@ function liveView(live: KubeObject, desired: KubeObject): string {
     labels: pick(live.metadata.labels, desired.metadata.labels),
     annotations: pick(live.metadata.annotations, desired.metadata.annotations),
     ownerReferences: live.metadata.ownerReferences ?? [],
-    spec: (live as { spec?: unknown }).spec ?? null,
+    content: pickKeys(contentOf(live), contentOf(desired)),
   });
 }
 
@@ -153,7 +182,7 @@ export class GeneratedWriter {
   async #syncOnce(generated: readonly KubeObject[]): Promise<GeneratedSyncResult> {
     const r: GeneratedSyncResult = { applied: 0, unchanged: 0, deleted: 0, failed: 0 };
     const live = new Map<string, KubeObject>();
-    for (const o of this.#o.live()) if (isNovaEdgeKind(o.kind)) live.set(keyOf(o), o);
+    for (const o of this.#o.live()) if (isWrittenKind(o)) live.set(keyOf(o), o);
     const wanted = new Set<string>();
     for (const g of generated) {
       const d = this.#labelled(g);
@@ -234,7 +263,7 @@ export class GeneratedWriter {
         annotations: m.annotations,
         ...(m.ownerReferences ? { ownerReferences: m.ownerReferences } : {}),
       },
-      spec: (d as { spec?: unknown }).spec,
+      ...contentOf(d),
     };
     const path = resourcePath(spec.group, spec.version, spec.plural, m.namespace, m.name);
     const q = `?fieldManager=${

@@ -35,7 +35,7 @@ import { Reconciler } from "../controller/reconciler.ts";
 import { SnapshotHub } from "../controller/snapshot_hub.ts";
 import { StatusWriter } from "../controller/status_writer.ts";
 import { generatedByValue, GeneratedWriter } from "../controller/generated_writer.ts";
-import { GATEWAY_CONTROLLER_NAME } from "../translate/gateway_api/mod.ts";
+import { GATEWAY_CONTROLLER_NAME, GENERATED_CORE_KINDS } from "../translate/gateway_api/mod.ts";
 import type { GatewayApiOptions } from "../translate/mod.ts";
 
 export const spec: RoleSpec = {
@@ -282,7 +282,11 @@ export async function main(args: string[]): Promise<number> {
     client,
     generatedBy: generatedByValue(gatewayApi.controllerName ?? GATEWAY_CONTROLLER_NAME),
     live: () => source?.objects() ?? [],
-    resourceOf: (kind) => (isNovaEdgeKind(kind) ? source?.specOf(kind) : undefined),
+    // NovaEdge kinds, and the Service + EndpointSlice generated for each Gateway.
+    resourceOf: (kind) =>
+      isNovaEdgeKind(kind) || Object.hasOwn(GENERATED_CORE_KINDS, kind)
+        ? source?.specOf(kind)
+        : undefined,
   });
   const reconciler = new Reconciler({
     objects: () => source?.objects() ?? [],

@@ -10,6 +10,7 @@ import type { KubeClient } from "../../src/source/kube_client.ts";
 import type { ResourceSpec } from "../../src/source/kube.ts";
 import type { KubeObject } from "../../src/store/types.ts";
 import { expandAddressRange, gatewayApiOptions } from "../../src/roles/controller.ts";
+import { translateGatewayApi } from "../../src/translate/gateway_api/mod.ts";
 
 const OWNER = "novaedge.io/gateway-api-owner";
 
@@ -97,6 +98,110 @@ Deno.test("generated writer: applies new objects with our label, skips up-to-dat
   live[0] = route("same", "same.test", { [GENERATED_BY_LABEL]: me });
   await w.sync([route("same", "changed.test")]);
   assert.ok(client.calls.some((c) => c.method === "APPLY" && c.path.endsWith("/same")));
+});
+
+/** A Gateway's Service + EndpointSlice as the translator makes them. */
+function gatewayInfrastructure(): KubeObject[] {
+  const objects = [
+    {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "GatewayClass",
+      metadata: { name: "novaedge", generation: 1 },
+      spec: { controllerName: "novaedge.io/gateway-controller" },
+    },
+    {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "Gateway",
+      metadata: { name: "gw", namespace: "infra", generation: 1, uid: "uid-gw" },
+      spec: {
+        gatewayClassName: "novaedge",
+        addresses: [{ type: "IPAddress", value: "192.0.2.5" }],
+        infrastructure: { labels: { key2: "value2" }, annotations: { key1: "value1" } },
+        listeners: [{ name: "http", port: 80, protocol: "HTTP" }],
+      },
+    },
+  ] as KubeObject[];
+  return translateGatewayApi(objects).objects.filter((o) =>
+    o.kind === "Service" || o.kind === "EndpointSlice"
+  );
+}
+
+const coreSpecs: Record<string, ResourceSpec> = {
+  Service: { group: "", version: "v1", plural: "services", kind: "Service" },
+  EndpointSlice: {
+    group: "discovery.k8s.io",
+    version: "v1",
+    plural: "endpointslices",
+    kind: "EndpointSlice",
+  },
+};
+
+Deno.test("generated writer: applies and prunes a Gateway's Service and EndpointSlice", async () => {
+  const me = generatedByValue("novaedge.io/gateway-controller");
+  const client = new RecordingClient();
+  const infra = gatewayInfrastructure();
+  assert.deepEqual(infra.map((o) => `${o.kind}/${o.metadata.name}`), [
+    "EndpointSlice/gw-novaedge",
+    "Service/gw-novaedge",
+  ]);
+  const svc = (name: string, labels: Record<string, string>): KubeObject => ({
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name, namespace: "infra", labels },
+    spec: { type: "ClusterIP", clusterIP: "10.96.0.9", ports: [{ port: 80 }] },
+  });
+  const live: KubeObject[] = [
+    // Ours, its Gateway gone: pruned.
+    svc("old-novaedge", { [OWNER]: "gateway.old", [GENERATED_BY_LABEL]: me }),
+    // Another controller's, and a user's: left alone.
+    svc("theirs-novaedge", { [OWNER]: "gateway.theirs", [GENERATED_BY_LABEL]: "other" }),
+    svc("users", {}),
+  ];
+  const w = new GeneratedWriter({
+    client: client as unknown as KubeClient,
+    live: () => live,
+    resourceOf: (k) => coreSpecs[k],
+    generatedBy: me,
+  });
+  assert.deepEqual(await w.sync(infra), { applied: 2, unchanged: 0, deleted: 1, failed: 0 });
+  const applies = client.calls.filter((c) => c.method === "APPLY");
+  assert.deepEqual(applies.map((c) => c.path), [
+    "/apis/discovery.k8s.io/v1/namespaces/infra/endpointslices/gw-novaedge",
+    "/api/v1/namespaces/infra/services/gw-novaedge",
+  ]);
+  const slice = applies[0].body as KubeObject;
+  assert.equal(slice.spec, undefined, "an EndpointSlice has no spec");
+  assert.equal(slice.addressType, "IPv4");
+  assert.deepEqual(slice.endpoints, [{ addresses: ["192.0.2.5"], conditions: { ready: true } }]);
+  assert.deepEqual(slice.ports, [{ name: "tcp-80", port: 80, protocol: "TCP" }]);
+  assert.equal(slice.metadata.labels?.["kubernetes.io/service-name"], "gw-novaedge");
+  const service = applies[1].body as KubeObject;
+  assert.equal(service.apiVersion, "v1");
+  assert.equal(service.metadata.labels?.["gateway.networking.k8s.io/gateway-name"], "gw");
+  assert.equal(service.metadata.labels?.key2, "value2");
+  assert.equal(service.metadata.labels?.[GENERATED_BY_LABEL], me);
+  assert.equal(service.metadata.annotations?.key1, "value1");
+  assert.equal(service.metadata.ownerReferences?.[0].uid, "uid-gw");
+  assert.deepEqual(
+    client.calls.filter((c) => c.method === "DELETE").map((c) => c.path),
+    ["/api/v1/namespaces/infra/services/old-novaedge"],
+  );
+
+  // Live copies as the (fake) server answered, a Service with its defaults: not re-applied.
+  client.calls = [];
+  live.splice(
+    0,
+    live.length,
+    ...applies.map((c) => {
+      const b = c.body as KubeObject;
+      const defaulted = b.kind === "Service"
+        ? { spec: { ...(b.spec as object), clusterIP: "10.96.0.10" } }
+        : {};
+      return { ...b, ...defaulted, metadata: { ...b.metadata, generation: 1 } };
+    }),
+  );
+  assert.deepEqual(await w.sync(infra), { applied: 0, unchanged: 2, deleted: 0, failed: 0 });
+  assert.deepEqual(client.calls, []);
 });
 
 Deno.test("upToDate: server defaults after our own apply do not cause re-applies", () => {

@@ -11,7 +11,8 @@ import { parseAllDocuments } from "yaml";
 import { toYaml } from "../../src/source/yaml_out.ts";
 import type { KubeObject } from "../../src/store/types.ts";
 import { isNovaEdgeKind, parseNovaEdgeObject } from "../../src/crds/mod.ts";
-import { translateGatewayApi } from "../../src/translate/gateway_api/mod.ts";
+import { assertValidCoreObject } from "./_core_objects.ts";
+import { isGeneratedCoreKind, translateGatewayApi } from "../../src/translate/gateway_api/mod.ts";
 import type { GatewayApiOptions, Translation } from "../../src/translate/gateway_api/mod.ts";
 import { translateIngress } from "../../src/translate/ingress/mod.ts";
 import type { IngressOptions } from "../../src/translate/ingress/mod.ts";
@@ -84,6 +85,10 @@ for (const translator of Object.keys(RUNNERS)) {
       assert.equal(render(run(objects, options)), text, "output differs between runs");
       // Every generated NovaEdge object is valid.
       for (const o of t.objects) {
+        if (isGeneratedCoreKind(o)) {
+          assertValidCoreObject(o);
+          continue;
+        }
         assert.ok(isNovaEdgeKind(o.kind), `generated non-NovaEdge kind ${o.kind}`);
         const p = parseNovaEdgeObject(o.kind, o);
         assert.ok(

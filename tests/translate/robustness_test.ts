@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
 import type { KubeObject } from "../../src/store/types.ts";
 import { isNovaEdgeKind, parseNovaEdgeObject } from "../../src/crds/mod.ts";
-import { translateGatewayApi } from "../../src/translate/gateway_api/mod.ts";
+import { assertValidCoreObject } from "./_core_objects.ts";
+import { isGeneratedCoreKind, translateGatewayApi } from "../../src/translate/gateway_api/mod.ts";
 import { translateIngress } from "../../src/translate/ingress/mod.ts";
 
 /** Small deterministic PRNG (mulberry32). */
@@ -85,6 +86,10 @@ for (const tr of ["gateway_api", "ingress"]) {
             );
           }
           for (const g of out.objects) {
+            if (isGeneratedCoreKind(g)) {
+              assertValidCoreObject(g);
+              continue;
+            }
             assert.ok(isNovaEdgeKind(g.kind));
             const v = parseNovaEdgeObject(g.kind, g);
             assert.ok(

@@ -4,7 +4,8 @@
  * `translateGatewayApi(objects)` reads GatewayClasses, Gateways, routes
  * (HTTPRoute, GRPCRoute, TLSRoute, TCPRoute, UDPRoute), ReferenceGrants,
  * BackendTLSPolicies, Services, Secrets and Namespaces, and returns the
- * generated ProxyGateways / ProxyRoutes / ProxyBackends plus the Gateway API
+ * generated ProxyGateways / ProxyRoutes / ProxyBackends (and each accepted
+ * Gateway's Service + EndpointSlice, infrastructure.ts) plus the Gateway API
  * statuses of every object it owns. The builder decides later whether what was
  * generated really got programmed; `finalizeGatewayStatuses` folds that back
  * into the statuses (a second pure step, so the translator never needs the
@@ -33,6 +34,7 @@ import { allocateGatewayAddresses } from "./address_pool.ts";
 import { collectListenerSets, listenerSetStatus } from "./listener_set.ts";
 import { tlsPolicyStatuses } from "./backend_tls.ts";
 import { buildWorld, sanitizeObjects } from "./world.ts";
+import { infrastructureObjectsOf, reserveCoreNames } from "./infrastructure.ts";
 import { parseNovaEdgeObject } from "../../crds/mod.ts";
 
 export {
@@ -44,8 +46,10 @@ export {
 } from "./gateway.ts";
 export {
   GATEWAY_API_OWNER_LABEL,
+  GENERATED_CORE_KINDS,
   INGRESS_OWNER_LABEL,
   isGenerated,
+  isGeneratedCoreKind,
   isTranslatedSource,
   L4_PROTOCOL_ANNOTATION,
   PRECEDENCE_NAME_ANNOTATION,
@@ -210,6 +214,7 @@ export function translateGatewayApi(
   }
   const registry = new NameRegistry();
   reserveHandWritten(registry, sorted);
+  reserveCoreNames(registry, sorted);
   const classes = translateGatewayClasses(sorted, opts, diagnostics);
   if (options.gatewayAddressPool?.length) {
     const explicit = Object.fromEntries(
@@ -267,7 +272,14 @@ export function translateGatewayApi(
       ancestors.set(svc, set);
     }
   }
-  for (const g of gateways) statuses.push(gatewayStatus(g));
+  for (const g of gateways) {
+    const st = gatewayStatus(g);
+    statuses.push(st);
+    // An accepted Gateway gets its Service + EndpointSlice (GatewayInfrastructurePropagation).
+    if (st.status.conditions.some((c) => c.type === "Accepted" && c.status === "True")) {
+      generated.push(...infrastructureObjectsOf(g, registry));
+    }
+  }
   for (const ls of listenerSets.values()) statuses.push(listenerSetStatus(ls));
   statuses.push(...tlsPolicyStatuses(w.tlsPolicies, ancestors, opts.controllerName));
   generated.sort(compareObjects);
