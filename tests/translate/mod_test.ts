@@ -86,3 +86,40 @@ Deno.test("translate: previously generated objects in the input are dropped and 
   assert.deepEqual(second.generated, first.generated);
   assert.equal(second.objects.length, first.objects.length);
 });
+
+Deno.test("translate: a Gateway's written Service and EndpointSlice are dropped and regenerated", () => {
+  const gw: KubeObject[] = [
+    {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "GatewayClass",
+      metadata: { name: "novaedge", generation: 1 },
+      spec: { controllerName: "novaedge.io/gateway-controller" },
+    },
+    {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "Gateway",
+      metadata: { name: "gw", namespace: "infra", generation: 1 },
+      spec: {
+        gatewayClassName: "novaedge",
+        listeners: [{ name: "h", port: 80, protocol: "HTTP" }],
+      },
+    },
+  ];
+  const first = translate(gw);
+  const core = first.generated.filter((o) => o.kind === "Service" || o.kind === "EndpointSlice");
+  assert.deepEqual(core.map((o) => `${o.kind}/${o.metadata.name}`), [
+    "EndpointSlice/gw-novaedge",
+    "Service/gw-novaedge",
+  ]);
+  // As the store holds them after the controller wrote them (API server defaults added).
+  const written = core.map((o) =>
+    o.kind === "Service" ? { ...o, spec: { ...(o.spec as object), clusterIP: "10.96.0.7" } } : o
+  );
+  const second = translate([...gw, ...written]);
+  assert.deepEqual(second.generated, first.generated);
+  assert.deepEqual(
+    second.objects.filter((o) => o.kind === "Service").map((o) => o.metadata.name),
+    ["gw-novaedge"],
+    "one Service, not the written copy as well (nor a renamed one)",
+  );
+});
