@@ -105,8 +105,8 @@ function endpointUsable(ip: string): boolean {
 
 /**
  * The Service and EndpointSlice of an accepted Gateway. Endpoints are the
- * Gateway's served IP addresses an EndpointSlice can hold (IPv4 when it has any, else
- * IPv6; a slice has one address type); none when no such address is known.
+ * Gateway's served IP addresses an EndpointSlice can hold (IPv4 when it has
+ * any, else IPv6: a slice has one address type); none when none is known.
  * Nothing when the Gateway declares no port.
  */
 export function infrastructureObjectsOf(g: GatewayState, registry: NameRegistry): KubeObject[] {
@@ -127,13 +127,10 @@ export function infrastructureObjectsOf(g: GatewayState, registry: NameRegistry)
     ports: ports.map((p) => ({ ...p, targetPort: p.port })),
   }, meta);
   // A Gateway whose address no agent serves (AddressNotUsable) has no endpoints.
-  const ips = g.programmedProblem
-    ? []
-    : g.addresses.filter((a) => a.type === "IPAddress" && endpointUsable(a.value)).map((
-      a,
-    ) => a.value);
-  const v4 = ips.filter((ip) => isIP(ip) === 4);
-  const chosen = v4.length > 0 ? v4 : ips.filter((ip) => isIP(ip) === 6);
+  const served = g.programmedProblem ? [] : g.addresses;
+  const ips = served.filter((a) => a.type === "IPAddress" && endpointUsable(a.value));
+  const v4 = ips.map((a) => a.value).filter((ip) => isIP(ip) === 4);
+  const chosen = v4.length > 0 ? v4 : ips.map((a) => a.value).filter((ip) => isIP(ip) === 6);
   const slice = generatedObject("EndpointSlice", g.namespace, name, src, undefined, {
     ...meta,
     labels: { ...labels, [SERVICE_NAME_LABEL]: name, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
