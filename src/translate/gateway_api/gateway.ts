@@ -90,10 +90,7 @@ export const TRANSLATED_FEATURES = [
  * Translated features whose conformance tests do not all pass yet (v1.6.1), and why.
  * They are left out of CONFORMANT_FEATURES.
  */
-export const NOT_YET_CONFORMANT: Readonly<Record<string, string>> = {
-  GatewayInfrastructurePropagation:
-    "NovaEdge creates no per-Gateway Service, Pod or ServiceAccount to carry spec.infrastructure labels and annotations (only the ProxyGateway carries them)",
-};
+export const NOT_YET_CONFORMANT: Readonly<Record<string, string>> = {};
 
 /**
  * Features whose conformance tests all pass (v1.6.1; `deno task conformance
