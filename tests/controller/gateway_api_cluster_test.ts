@@ -3,7 +3,8 @@
  * generated (a ProxyRoute owned by the HTTPRoute, `kubectl get proxyroute`
  * shows it), writes the Gateway API statuses, an agent host process serves
  * the HTTPRoute from echo-basic pods, and deleting the HTTPRoute lets the
- * garbage collector remove the generated ProxyRoute.
+ * garbage collector remove the generated ProxyRoute. The Gateway gets its
+ * generated Service and EndpointSlice.
  */
 import assert from "node:assert/strict";
 import { type Cluster, clusterTest } from "../cluster/mod.ts";
@@ -170,6 +171,27 @@ clusterTest(
         return cond(g.status?.conditions, "Accepted")?.status === "True" ? g : undefined;
       });
       assert.deepEqual(gw.status?.addresses?.map((a) => a.value), ["127.0.0.1"]);
+
+      // The Gateway's Service + EndpointSlice (GatewayInfrastructurePropagation), owned by it.
+      const svc = await until("the Gateway's Service", async () => {
+        const l = await getJson<ItemList>(c, [
+          "get",
+          "services",
+          "-l",
+          "gateway.networking.k8s.io/gateway-name=gw",
+        ]);
+        return l.items.find((i) => i.metadata.name === "gw-novaedge");
+      });
+      assert.equal(svc.metadata.labels?.["novaedge.io/gateway-api-owner"], "gateway.gw");
+      assert.equal(svc.metadata.ownerReferences?.[0].uid, gw.metadata.uid);
+      assert.equal(svc.metadata.ownerReferences?.[0].kind, "Gateway");
+      const slice = await getJson<ItemList>(c, [
+        "get",
+        "endpointslices",
+        "-l",
+        "kubernetes.io/service-name=gw-novaedge",
+      ]);
+      assert.deepEqual(slice.items.map((i) => i.metadata.name), ["gw-novaedge"]);
       const parent = await until("HTTPRoute parent Accepted", async () => {
         const r = await getJson<GwObj>(c, ["get", "httproute", "web"]);
         const p = r.status?.parents?.find((x) => x.controllerName === controllerName);
