@@ -8,7 +8,7 @@
 import * as tls from "node:tls";
 import type { ConnHandle, ConnSet } from "../listen/conns.ts";
 import { fromNodeSocket, toNodeDuplex } from "../io/node_transport.ts";
-import { safeClose, type Transport, writeAll } from "../io/transport.ts";
+import { safeClose, type Transport } from "../io/transport.ts";
 import type { L4Config, L4Route } from "./config.ts";
 import { dialRoute } from "./connect.ts";
 import { readClientHello } from "./client_hello.ts";

@@ -11,7 +11,6 @@ import { concurrencyCounter } from "../../../src/proxy/policy/concurrency.ts";
 import type { Policy } from "../../../src/snapshot/types.ts";
 import {
   accessLines,
-  backend,
   cluster,
   freePort,
   gatedBackend,
