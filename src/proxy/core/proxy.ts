@@ -343,14 +343,7 @@ class GuardedBody implements BodyReader {
       if (e instanceof HttpError) this.clientError = e;
       throw e;
     }
-    if (c !== null) {
-      this.total += c.length;
-      if (this.limit > 0 && this.total > this.limit) {
-        this.tooLarge = true;
-        this.inner.cancel("body too large");
-        throw new UpstreamError("protocol", "request body too large", true);
-      }
-    }
+    if (c !== null) this.#count(c.length);
     return c;
   }
   /** The inner reader's synchronous read, under the same limit (the h2 client uses it). */
@@ -364,15 +357,17 @@ class GuardedBody implements BodyReader {
     }
     if (c === undefined) return undefined;
     this.started = true;
-    if (c !== null) {
-      this.total += c.length;
-      if (this.limit > 0 && this.total > this.limit) {
-        this.tooLarge = true;
-        this.inner.cancel("body too large");
-        throw new UpstreamError("protocol", "request body too large", true);
-      }
-    }
+    if (c !== null) this.#count(c.length);
     return c;
+  }
+  /** Adds a chunk to the total; over the route's limit the body is cancelled (413 upstream of here). */
+  #count(n: number): void {
+    this.total += n;
+    if (this.limit > 0 && this.total > this.limit) {
+      this.tooLarge = true;
+      this.inner.cancel("body too large");
+      throw new UpstreamError("protocol", "request body too large", true);
+    }
   }
   cancel(reason?: string): void {
     this.inner.cancel(reason);
