@@ -145,16 +145,20 @@ export async function until<T>(
   throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${last}` : ""}`);
 }
 
-/** The samples, moved into `ns`, with the gateway on `port`, backed by echo-basic pods. */
-export function samplesFor(ns: string, port: number): string {
-  const dir = new URL("../../manifests/samples/", import.meta.url).pathname;
-  const parts = ["gateway.yaml", "routes.yaml", "backends.yaml", "policy.yaml"].map((f) =>
-    Deno.readTextFileSync(dir + f)
-  );
-  const samples = parts.join("\n---\n")
-    .replaceAll("namespace: default", `namespace: ${ns}`)
-    .replace(/port: 8080\b/, `port: ${port}`);
-  const echo = `
+/**
+ * Two echo-basic pods (Deployment `echo`, label app=echo, port 3000) and a
+ * Service per name in `services` selecting them on port 80.
+ */
+export function echoBackend(ns: string, services: readonly string[]): string {
+  const svc = (name: string) => `
+---
+apiVersion: v1
+kind: Service
+metadata: {name: ${name}, namespace: ${ns}}
+spec:
+  selector: {app: echo}
+  ports: [{name: http, port: 80, targetPort: 3000}]`;
+  return `
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: echo, namespace: ${ns}}
@@ -166,28 +170,27 @@ spec:
     spec:
       containers:
         - name: echo
-          image: registry.k8s.io/gateway-api/echo-basic:v1.5.1
+          image: registry.k8s.io/gateway-api/echo-basic:v1.6.1
           env:
             - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
             - {name: NAMESPACE, valueFrom: {fieldRef: {fieldPath: metadata.namespace}}}
           ports: [{containerPort: 3000}]
-          readinessProbe: {httpGet: {path: /, port: 3000}, periodSeconds: 1}
----
-apiVersion: v1
-kind: Service
-metadata: {name: app, namespace: ${ns}}
-spec:
-  selector: {app: echo}
-  ports: [{name: http, port: 80, targetPort: 3000}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: ${ns}}
-spec:
-  selector: {app: echo}
-  ports: [{name: http, port: 80, targetPort: 3000}]
+          readinessProbe: {httpGet: {path: /, port: 3000}, periodSeconds: 1}${
+    services.map(svc).join("")
+  }
 `;
-  return samples + "\n---\n" + echo;
+}
+
+/** The samples, moved into `ns`, with the gateway on `port`, backed by echo-basic pods. */
+export function samplesFor(ns: string, port: number): string {
+  const dir = new URL("../../manifests/samples/", import.meta.url).pathname;
+  const parts = ["gateway.yaml", "routes.yaml", "backends.yaml", "policy.yaml"].map((f) =>
+    Deno.readTextFileSync(dir + f)
+  );
+  const samples = parts.join("\n---\n")
+    .replaceAll("namespace: default", `namespace: ${ns}`)
+    .replace(/port: 8080\b/, `port: ${port}`);
+  return samples + "\n---\n" + echoBackend(ns, ["app", "web"]);
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { type Cluster, clusterTest } from "../cluster/mod.ts";
-import { agentCredentials, freePort, getVia, NovaProc, until } from "./_procs.ts";
+import { agentCredentials, echoBackend, freePort, getVia, NovaProc, until } from "./_procs.ts";
 
 interface Cond {
   type: string;
@@ -74,31 +74,7 @@ spec:
   rules:
     - backendRefs: [{name: echo, port: 80}]
 ---
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: echo, namespace: ${ns}}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: echo}}
-  template:
-    metadata: {labels: {app: echo}}
-    spec:
-      containers:
-        - name: echo
-          image: registry.k8s.io/gateway-api/echo-basic:v1.6.1
-          env:
-            - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
-            - {name: NAMESPACE, valueFrom: {fieldRef: {fieldPath: metadata.namespace}}}
-          ports: [{containerPort: 3000}]
-          readinessProbe: {httpGet: {path: /, port: 3000}, periodSeconds: 1}
----
-apiVersion: v1
-kind: Service
-metadata: {name: echo, namespace: ${ns}}
-spec:
-  selector: {app: echo}
-  ports: [{name: http, port: 80, targetPort: 3000}]
-`;
+${echoBackend(ns, ["echo"])}`;
 }
 
 clusterTest(
