@@ -11,6 +11,7 @@
  */
 import { parseFlags } from "../src/cli/flags.ts";
 import { h2loadPercentiles } from "./profile/proc.ts";
+import { nginxConf } from "./nginx_conf.ts";
 
 const { flags } = parseFlags(Deno.args, [
   { name: "duration", kind: "number", help: "seconds per load", default: 10 },
@@ -209,38 +210,12 @@ async function startNginx(): Promise<Deno.ChildProcess> {
   await Deno.mkdir(dir, { recursive: true });
   await Deno.writeTextFile(
     `${dir}/nginx.conf`,
-    `worker_processes 1;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${dir};
-  proxy_temp_path ${dir};
-  fastcgi_temp_path ${dir};
-  uwsgi_temp_path ${dir};
-  scgi_temp_path ${dir};
-  upstream be { server 127.0.0.1:${BACKEND}; keepalive 128; keepalive_requests 1000000; }
-  upstream be_grpc { server 127.0.0.1:${GRPC_BACKEND}; keepalive 128; }
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:${PORTS.nginx};
-    listen 127.0.0.1:${H2PORTS.nginx} http2;
-    location / {
-      proxy_pass http://be;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_buffering on;
-    }
-    location /bench.Echo/ {
-      grpc_pass grpc://be_grpc;
-    }
-  }
-}
-`,
+    nginxConf({
+      dir,
+      listens: [`127.0.0.1:${PORTS.nginx}`, `127.0.0.1:${H2PORTS.nginx} http2`],
+      backendPort: BACKEND,
+      grpcBackendPort: GRPC_BACKEND,
+    }),
   );
   const p = spawn("nginx", ["-c", `${dir}/nginx.conf`, "-p", dir]);
   await waitPort(PORTS.nginx, "nginx");

@@ -16,6 +16,7 @@
  * (the least a Deno relay does) as a second yardstick.
  */
 import { agentArgs, cpuSeconds, toMs, waitPort } from "./proc.ts";
+import { nginxConf } from "../nginx_conf.ts";
 
 const args = Deno.args;
 const variants: [string, string][] = [];
@@ -72,29 +73,7 @@ await Deno.writeTextFile(
 );
 await Deno.writeTextFile(
   `${work}/nginx.conf`,
-  `worker_processes 1;
-daemon off;
-pid ${work}/nginx.pid;
-error_log ${work}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${work}; proxy_temp_path ${work}; fastcgi_temp_path ${work};
-  uwsgi_temp_path ${work}; scgi_temp_path ${work};
-  upstream be { server 127.0.0.1:${BACKEND}; keepalive 128; keepalive_requests 1000000; }
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:${PORT};
-    location / {
-      proxy_pass http://be;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-    }
-  }
-}
-`,
+  nginxConf({ dir: work, listens: [`127.0.0.1:${PORT}`], backendPort: BACKEND }),
 );
 const backend = new Deno.Command(Deno.execPath(), {
   args: ["run", "--allow-net", `${root}bench/backend.ts`, String(BACKEND)],

@@ -14,6 +14,7 @@
  * to ab.ts (1838x).
  */
 import { agentArgs, cpuSeconds, GHZ, ghzArgs, h2loadPercentiles, waitPort } from "./proc.ts";
+import { nginxConf } from "../nginx_conf.ts";
 
 const args = Deno.args;
 const variants: { name: string; main: string; env: Record<string, string> }[] = [];
@@ -108,31 +109,12 @@ await Deno.writeTextFile(
 );
 await Deno.writeTextFile(
   `${work}/nginx.conf`,
-  `worker_processes 1;
-daemon off;
-pid ${work}/nginx.pid;
-error_log ${work}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${work}; proxy_temp_path ${work}; fastcgi_temp_path ${work};
-  uwsgi_temp_path ${work}; scgi_temp_path ${work};
-  upstream be { server 127.0.0.1:${BACKEND}; keepalive 128; keepalive_requests 1000000; }
-  upstream be_grpc { server 127.0.0.1:${GRPC_BACKEND}; keepalive 128; }
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:${PORT} http2;
-    location / {
-      proxy_pass http://be;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-    }
-    location /bench.Echo/ { grpc_pass grpc://be_grpc; }
-  }
-}
-`,
+  nginxConf({
+    dir: work,
+    listens: [`127.0.0.1:${PORT} http2`],
+    backendPort: BACKEND,
+    grpcBackendPort: GRPC_BACKEND,
+  }),
 );
 const backend = new Deno.Command(Deno.execPath(), {
   args: ["run", "--allow-net", `${root}bench/backend.ts`, String(BACKEND)],
