@@ -9,12 +9,8 @@ import { writeKubeconfig } from "../_support/kubeconfig.ts";
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
 const ROOT = new URL("../../", import.meta.url).pathname;
 
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
+import { freePort } from "../_support/agent.ts";
+export { freePort };
 
 /** A novaedge process; output goes to a log file (printed when a test fails). */
 export class NovaProc {

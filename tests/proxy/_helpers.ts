@@ -31,12 +31,8 @@ setLogSink((text) => {
   if (logLines.length > 5000) logLines.splice(0, 2500);
 });
 
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const p = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return p;
-}
+import { freePort } from "../_support/agent.ts";
+export { freePort };
 
 export function listener(name: string, port: number, extra: Partial<Listener> = {}): Listener {
   return {

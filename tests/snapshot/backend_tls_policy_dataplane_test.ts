@@ -7,40 +7,16 @@
  */
 import assert from "node:assert/strict";
 import type { KubeObject } from "../../src/store/types.ts";
+import { freePort } from "../_support/agent.ts";
+import { loopbackService } from "./_objects.ts";
 import { runPipeline } from "../../src/snapshot/mod.ts";
 import { DataPlane } from "../../src/proxy/mod.ts";
 import { makePki } from "../proxy/_tls.ts";
 
 const G = "gateway.networking.k8s.io/v1";
 
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
 function service(name: string, port: number): KubeObject[] {
-  return [
-    {
-      apiVersion: "v1",
-      kind: "Service",
-      metadata: { name, namespace: "web" },
-      spec: { ports: [{ port: 443 }] },
-    },
-    {
-      apiVersion: "discovery.k8s.io/v1",
-      kind: "EndpointSlice",
-      metadata: {
-        name: `${name}-1`,
-        namespace: "web",
-        labels: { "kubernetes.io/service-name": name },
-      },
-      addressType: "IPv4",
-      ports: [{ port }],
-      endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready: true } }],
-    } as KubeObject,
-  ];
+  return loopbackService("web", name, 443, port);
 }
 
 function policy(name: string, caConfigMap: string): KubeObject {

@@ -7,18 +7,13 @@
  */
 import assert from "node:assert/strict";
 import type { KubeObject } from "../../src/store/types.ts";
+import { freePort } from "../_support/agent.ts";
+import { loopbackService } from "./_objects.ts";
 import { runPipeline } from "../../src/snapshot/mod.ts";
 import { DataPlane } from "../../src/proxy/mod.ts";
 import { validateSnapshot } from "../../src/snapshot/mod.ts";
 
 const G = "gateway.networking.k8s.io/v1";
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 function backend(name: string): { port: number; close: () => Promise<void> } {
   const server = Deno.serve(
@@ -29,26 +24,7 @@ function backend(name: string): { port: number; close: () => Promise<void> } {
 }
 
 function service(ns: string, name: string, port: number): KubeObject[] {
-  return [
-    {
-      apiVersion: "v1",
-      kind: "Service",
-      metadata: { name, namespace: ns },
-      spec: { ports: [{ port: 80 }] },
-    },
-    {
-      apiVersion: "discovery.k8s.io/v1",
-      kind: "EndpointSlice",
-      metadata: {
-        name: `${name}-1`,
-        namespace: ns,
-        labels: { "kubernetes.io/service-name": name },
-      },
-      addressType: "IPv4",
-      ports: [{ port }],
-      endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready: true } }],
-    } as KubeObject,
-  ];
+  return loopbackService(ns, name, 80, port);
 }
 
 function gateway(name: string, port: number): KubeObject {
