@@ -142,6 +142,31 @@ export async function until<T>(
 }
 
 /**
+ * GatewayClass `className` (served by `controllerName`) and Gateway `ns/gw`
+ * with one HTTP listener named "http" on `port`.
+ */
+export function gatewayFor(
+  ns: string,
+  className: string,
+  controllerName: string,
+  port: number,
+): string {
+  return `
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: ${className}}
+spec: {controllerName: ${controllerName}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: ${ns}}
+spec:
+  gatewayClassName: ${className}
+  listeners: [{name: http, protocol: HTTP, port: ${port}}]
+`;
+}
+
+/**
  * Two echo-basic pods (Deployment `echo`, label app=echo, port 3000) and a
  * Service per name in `services` selecting them on port 80.
  */

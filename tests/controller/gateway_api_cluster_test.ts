@@ -8,7 +8,15 @@
  */
 import assert from "node:assert/strict";
 import { type Cluster, clusterTest } from "../cluster/mod.ts";
-import { agentCredentials, echoBackend, freePort, getVia, NovaProc, until } from "./_procs.ts";
+import {
+  agentCredentials,
+  echoBackend,
+  freePort,
+  gatewayFor,
+  getVia,
+  NovaProc,
+  until,
+} from "./_procs.ts";
 
 interface Cond {
   type: string;
@@ -42,19 +50,7 @@ async function getJson<T>(c: Cluster, args: string[]): Promise<T> {
 
 function manifests(ns: string, className: string, controllerName: string, port: number): string {
   return `
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: ${className}}
-spec: {controllerName: ${controllerName}}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: ${ns}}
-spec:
-  gatewayClassName: ${className}
-  listeners:
-    - {name: http, protocol: HTTP, port: ${port}}
----
+${gatewayFor(ns, className, controllerName, port)}---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: web, namespace: ${ns}}

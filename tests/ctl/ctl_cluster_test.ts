@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { type Cluster, clusterTest } from "../cluster/mod.ts";
-import { freePort, NovaProc, until } from "../controller/_procs.ts";
+import { freePort, gatewayFor, NovaProc, until } from "../controller/_procs.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -53,18 +53,7 @@ clusterTest(
     const dir = await Deno.makeTempDir({ prefix: "novaedge-ctl-" });
     const port = freePort();
     await c.apply(`
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: ${className}}
-spec: {controllerName: ${controllerName}}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: ${ns}}
-spec:
-  gatewayClassName: ${className}
-  listeners: [{name: http, protocol: HTTP, port: ${port}}]
----
+${gatewayFor(ns, className, controllerName, port)}---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: web, namespace: ${ns}}
