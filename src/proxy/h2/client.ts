@@ -7,7 +7,7 @@ import type { Transport } from "../io/transport.ts";
 import { HpackError } from "./hpack.ts";
 import * as F from "./frames.ts";
 import { ConnError } from "./frames.ts";
-import { H2Session, H2Stream } from "./session.ts";
+import { H2Session, H2Stream, SETTINGS_ACK_TIMEOUT_MS } from "./session.ts";
 
 export interface ResponseHead {
   status: number;
@@ -53,6 +53,8 @@ export class H2ClientConn extends H2Session {
     idleTimeoutMs: number,
     onClose: () => void,
     private refs: Refable | null = null,
+    /** Bound on the server's SETTINGS ACK (GOAWAY SETTINGS_TIMEOUT); 0 = off. */
+    settingsTimeoutMs = SETTINGS_ACK_TIMEOUT_MS,
   ) {
     super(
       t,
@@ -61,6 +63,7 @@ export class H2ClientConn extends H2Session {
         maxHeaderListSize: 256 * 1024,
         idleTimeoutMs,
         extraSettings: [],
+        settingsTimeoutMs,
       },
       false,
       () => {

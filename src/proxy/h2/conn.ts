@@ -19,6 +19,8 @@ export interface H2Options {
   maxHeaders: number;
   /** A connection without streams for this long is closed (GOAWAY). */
   idleTimeoutMs: number;
+  /** Bound on the client's SETTINGS ACK (GOAWAY SETTINGS_TIMEOUT); default 10 s, 0 = off. */
+  settingsTimeoutMs?: number;
 }
 
 /** A validated request head. `refuse` is set when the request must be answered with an error. */
@@ -54,6 +56,7 @@ export class H2ServerConn extends H2Session {
         maxConcurrentStreams: opts.maxConcurrentStreams,
         maxHeaderListSize: opts.maxHeaderListSize,
         idleTimeoutMs: opts.idleTimeoutMs,
+        settingsTimeoutMs: opts.settingsTimeoutMs,
         // RFC 8441: WebSocket over HTTP/2 via extended CONNECT.
         extraSettings: [[F.SETTINGS_ENABLE_CONNECT_PROTOCOL, 1]],
       },

@@ -1,9 +1,11 @@
 /**
  * HPACK (RFC 7541): a decoder with the dynamic table, integer and Huffman
- * string decoding, and size limits; an encoder that writes literal fields
- * without indexing (static-table names where they exist, raw strings). Not
- * indexing on output costs a few bytes per response but no per-connection
- * table work, and any peer must accept it.
+ * string decoding, and size limits; an encoder (`HpackEncoder`, one per
+ * connection direction) with its own dynamic table that sends repeated
+ * fields as one- or two-byte indexes, follows the peer's
+ * SETTINGS_HEADER_TABLE_SIZE and keeps sensitive or per-message values out of
+ * the table. `encodeField` / `encodeStatus` stay as stateless literal writers
+ * (tests and raw peers use them).
  */
 import { huffmanDecode, huffmanEncode, HuffmanError, huffmanLength } from "./huffman.ts";
 
@@ -31,6 +33,29 @@ export const STATIC_TABLE: readonly (readonly [string, string])[] = [
 /** First static index of each name (1-based). */
 const STATIC_NAME = new Map<string, number>();
 for (let i = STATIC_TABLE.length - 1; i >= 0; i--) STATIC_NAME.set(STATIC_TABLE[i][0], i + 1);
+
+/** A static-table name: its first index and the (name, value) entries it has. */
+interface StaticName {
+  index: number;
+  values: Map<string, number>;
+}
+/** One lookup per field gives both the static name index and the exact-match indexes. */
+const STATIC_BY_NAME = new Map<string, StaticName>();
+for (let i = 0; i < STATIC_TABLE.length; i++) {
+  const [n, v] = STATIC_TABLE[i];
+  let e = STATIC_BY_NAME.get(n);
+  if (!e) STATIC_BY_NAME.set(n, e = { index: i + 1, values: new Map() });
+  e.values.set(v, i + 1);
+}
+const STATUS_INDEX_N: Record<number, number> = {
+  200: 8,
+  204: 9,
+  206: 10,
+  304: 11,
+  400: 12,
+  404: 13,
+  500: 14,
+};
 const STATUS_INDEX: Record<string, number> = {
   "200": 8,
   "204": 9,
@@ -248,11 +273,222 @@ export class BlockWriter {
     this.reserve(n);
     this.len = huffmanEncode(s, this.buf, this.len);
   }
+
+  /** A string literal, Huffman-coded when that is shorter, else raw. */
+  lit(s: string): void {
+    const n = huffmanLength(s);
+    if (n >= s.length) return this.str(s);
+    this.int(n, 7, 0x80);
+    this.reserve(n);
+    this.len = huffmanEncode(s, this.buf, this.len);
+  }
+}
+
+/** How a field not found in either table is written. */
+const INDEX = 0; // literal with incremental indexing (§6.2.1)
+const NO_INDEX = 1; // literal without indexing (§6.2.2)
+const NEVER = 2; // literal never indexed (§6.2.3)
+
+/**
+ * Indexing rule: everything is indexed except
+ * - credentials and cookies (NEVER: an intermediary must not index them
+ *   either, §7.1.3; a shared table would let a compression oracle guess them);
+ * - values that differ on (almost) every message, where indexing only churns
+ *   the table and evicts entries that do repeat: content-length, age,
+ *   content-range, request / trace ids, grpc-timeout (the remaining deadline),
+ *   and a :path carrying a query string;
+ * - entries larger than 3/4 of the table (one would evict nearly everything).
+ * `date` is indexed: it repeats for every response within the same second.
+ */
+const POLICY = new Map<string, number>([
+  ["authorization", NEVER],
+  ["proxy-authorization", NEVER],
+  ["cookie", NEVER],
+  ["set-cookie", NEVER],
+  ["content-length", NO_INDEX],
+  ["age", NO_INDEX],
+  ["content-range", NO_INDEX],
+  ["x-request-id", NO_INDEX],
+  ["x-correlation-id", NO_INDEX],
+  ["traceparent", NO_INDEX],
+  ["tracestate", NO_INDEX],
+  ["b3", NO_INDEX],
+  ["x-b3-traceid", NO_INDEX],
+  ["x-b3-spanid", NO_INDEX],
+  ["x-b3-parentspanid", NO_INDEX],
+  ["x-amzn-trace-id", NO_INDEX],
+  ["x-cloud-trace-context", NO_INDEX],
+  ["grpc-timeout", NO_INDEX],
+]);
+
+/** Dynamic-table entries of one name: value → insertion sequence number, and the newest. */
+interface DynName {
+  newest: number;
+  values: Map<string, number>;
+}
+
+/** Largest dynamic table the encoder keeps, whatever the peer allows (memory per connection). */
+export const ENCODER_TABLE_MAX = 4096;
+
+const STATUS_STR: string[] = [];
+
+/**
+ * HPACK encoder with a dynamic table (RFC 7541 §2.3, §4). One per connection
+ * direction: the header blocks it produces must reach the peer in the order
+ * they were encoded. Entries are numbered by insertion; the HPACK index of
+ * entry `seq` is 61 + (inserted - seq), so a lookup is two Map reads and no
+ * allocation. Use: `begin()`, then `status()` / `field()`, then send
+ * `w.buf[0..w.len)` as one header block.
+ */
+export class HpackEncoder {
+  /** The header block being written (reused: copy it out before the next `begin`). */
+  readonly w: BlockWriter;
+  // Live entries are names/values[head..); the entry at array position i has seq base + i.
+  private names: string[] = [];
+  private values: string[] = [];
+  private head = 0;
+  private base = 0;
+  private byName = new Map<string, DynName>();
+  private size = 0;
+  private maxSize: number;
+  // Size changes not yet signalled: the smallest since the last block, then the current.
+  private sizeChanged = false;
+  private minSize = 0;
+
+  /** `cap` bounds the table whatever the peer allows; 4096 is also the protocol default. */
+  constructor(private cap = ENCODER_TABLE_MAX, writerSize = 1024) {
+    this.w = new BlockWriter(writerSize);
+    this.maxSize = Math.min(cap, 4096);
+  }
+
+  /** Dynamic table size in octets (§4.1). */
+  get tableSize(): number {
+    return this.size;
+  }
+
+  /** The table size the encoder currently uses (≤ the peer's limit). */
+  get maxTableSize(): number {
+    return this.maxSize;
+  }
+
+  /** Dynamic table entries, newest first (for tests: compare with the decoder's). */
+  entries(): [string, string][] {
+    const out: [string, string][] = [];
+    for (let i = this.names.length - 1; i >= this.head; i--) {
+      out.push([this.names[i], this.values[i]]);
+    }
+    return out;
+  }
+
+  /**
+   * The peer's SETTINGS_HEADER_TABLE_SIZE. A change of the size we use is
+   * signalled at the start of the next block (§4.2: the smallest size since
+   * the last block, then the current one); shrinking evicts at once.
+   */
+  setPeerLimit(n: number): void {
+    const m = Math.min(n, this.cap);
+    if (m === this.maxSize) return;
+    this.minSize = this.sizeChanged ? Math.min(this.minSize, m) : m;
+    this.sizeChanged = true;
+    this.maxSize = m;
+    this.evict(m);
+  }
+
+  /** Starts a header block (with pending table size updates). */
+  begin(): void {
+    const w = this.w;
+    w.len = 0;
+    if (this.sizeChanged) {
+      this.sizeChanged = false;
+      if (this.minSize < this.maxSize) w.int(this.minSize, 5, 0x20);
+      w.int(this.maxSize, 5, 0x20);
+    }
+  }
+
+  /** `:status` (first in a response block). */
+  status(code: number): void {
+    const i = STATUS_INDEX_N[code];
+    if (i !== undefined) return this.w.int(i, 7, 0x80);
+    this.field(":status", STATUS_STR[code] ??= String(code));
+  }
+
+  /** One field (lowercase name): indexed if either table has it, else a literal per POLICY. */
+  field(name: string, value: string): void {
+    const w = this.w;
+    const st = STATIC_BY_NAME.get(name);
+    let ni = 0;
+    if (st !== undefined) {
+      const i = st.values.get(value);
+      if (i !== undefined) return w.int(i, 7, 0x80);
+      ni = st.index;
+    }
+    const dn = this.byName.get(name);
+    if (dn !== undefined) {
+      const s = dn.values.get(value);
+      if (s !== undefined) return w.int(this.indexOf(s), 7, 0x80);
+      if (ni === 0) ni = this.indexOf(dn.newest);
+    }
+    let mode = POLICY.get(name) ?? INDEX;
+    if (mode === INDEX) {
+      if (
+        (name.length + value.length + ENTRY_OVERHEAD) * 4 > this.maxSize * 3 ||
+        (name === ":path" && value.includes("?"))
+      ) mode = NO_INDEX;
+    }
+    // The name index was taken before the insertion evicts anything (§4.4 allows that).
+    if (mode === INDEX) w.int(ni, 6, 0x40);
+    else w.int(ni, 4, mode === NEVER ? 0x10 : 0);
+    if (ni === 0) w.lit(name);
+    w.lit(value);
+    if (mode === INDEX) this.insert(name, value);
+  }
+
+  private indexOf(seq: number): number {
+    return STATIC_TABLE.length + this.base + this.names.length - seq;
+  }
+
+  private insert(name: string, value: string): void {
+    const sz = name.length + value.length + ENTRY_OVERHEAD;
+    this.evict(this.maxSize - sz);
+    const seq = this.base + this.names.length;
+    this.names.push(name);
+    this.values.push(value);
+    this.size += sz;
+    const dn = this.byName.get(name);
+    if (dn === undefined) this.byName.set(name, { newest: seq, values: new Map([[value, seq]]) });
+    else {
+      dn.newest = seq;
+      dn.values.set(value, seq);
+    }
+  }
+
+  /** Drops the oldest entries until the table fits in `target` octets (§4.4). */
+  private evict(target: number): void {
+    while (this.size > target && this.head < this.names.length) {
+      const h = this.head++;
+      const n = this.names[h];
+      const v = this.values[h];
+      this.size -= n.length + v.length + ENTRY_OVERHEAD;
+      const dn = this.byName.get(n)!;
+      if (dn.values.get(v) === this.base + h) {
+        dn.values.delete(v);
+        if (dn.values.size === 0) this.byName.delete(n);
+      }
+    }
+    // Compact now and then so the arrays do not grow with every insertion.
+    if (this.head > 64 && this.head * 2 > this.names.length) {
+      this.names.splice(0, this.head);
+      this.values.splice(0, this.head);
+      this.base += this.head;
+      this.head = 0;
+    }
+  }
 }
 
 /**
- * Encodes fields as literals without indexing (RFC 7541 §6.2.2): stateless,
- * so it needs no table and no table-size bookkeeping with the peer.
+ * Encodes one field as a literal without indexing (RFC 7541 §6.2.2), raw
+ * strings: stateless, for raw peers in tests and one-off blocks. Connections
+ * use `HpackEncoder`.
  */
 export function encodeField(w: BlockWriter, name: string, value: string): void {
   const i = STATIC_NAME.get(name);

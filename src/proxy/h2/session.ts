@@ -8,7 +8,7 @@
  */
 import type { Transport } from "../io/transport.ts";
 import { type Deadline, now, unwatch, watch } from "../io/ticker.ts";
-import { BlockWriter, encodeField, encodeStatus, HpackDecoder } from "./hpack.ts";
+import { HpackDecoder, HpackEncoder } from "./hpack.ts";
 import * as F from "./frames.ts";
 import { ConnError } from "./frames.ts";
 import { H2Body } from "./body.ts";
@@ -22,7 +22,16 @@ export interface SessionOptions {
   idleTimeoutMs: number;
   /** More SETTINGS (id, value) to advertise. */
   extraSettings: [number, number][];
+  /**
+   * The peer must acknowledge our SETTINGS within this long, else GOAWAY
+   * SETTINGS_TIMEOUT (RFC 9113 §6.5.3). Default SETTINGS_ACK_TIMEOUT_MS; 0
+   * disables the check.
+   */
+  settingsTimeoutMs?: number;
 }
+
+/** Default bound on the peer's SETTINGS acknowledgement. */
+export const SETTINGS_ACK_TIMEOUT_MS = 10_000;
 
 /** Receive windows we grant: per stream and for the whole connection. */
 const STREAM_WINDOW = 256 * 1024;
@@ -101,7 +110,8 @@ export class H2Stream {
 export abstract class H2Session {
   protected streams = new Map<number, H2Stream>();
   protected dec: HpackDecoder;
-  protected hw = new BlockWriter(1024);
+  /** Our HPACK encoder: one dynamic table for everything this side sends. */
+  protected enc = new HpackEncoder();
   private rbuf: Uint8Array = new Uint8Array(64 * 1024);
   private rpos = 0;
   private rlen = 0;
@@ -136,6 +146,9 @@ export abstract class H2Session {
   private abuseWindow = 0;
   protected idle: Deadline;
   private settingsSeen = false;
+  /** Our SETTINGS frames not yet acknowledged, and the deadline for the oldest. */
+  private settingsUnacked = 0;
+  private settingsAck: Deadline;
 
   constructor(
     protected t: Transport,
@@ -147,6 +160,10 @@ export abstract class H2Session {
     this.idle = {
       deadline: 0,
       fire: () => this.shutdown(),
+    };
+    this.settingsAck = {
+      deadline: 0,
+      fire: () => this.fail(F.SETTINGS_TIMEOUT, "SETTINGS not acknowledged in time"),
     };
   }
 
@@ -175,6 +192,11 @@ export abstract class H2Session {
     this.sendPreface();
     watch(this.idle);
     this.idle.deadline = now() + this.opts.idleTimeoutMs;
+    const ackMs = this.opts.settingsTimeoutMs ?? SETTINGS_ACK_TIMEOUT_MS;
+    if (ackMs > 0) {
+      watch(this.settingsAck);
+      this.settingsAck.deadline = now() + ackMs;
+    }
     let prefaceOk = !this.isServer;
     try {
       for (;;) {
@@ -234,6 +256,7 @@ export abstract class H2Session {
     const p = this.reserve(9 + settings.length * 6 + 13);
     const b = this.obuf;
     F.frameHeader(b, p, settings.length * 6, F.SETTINGS, 0, 0);
+    this.settingsUnacked++;
     let q = p + 9;
     for (const [id, v] of settings) {
       b[q] = 0;
@@ -413,6 +436,12 @@ export abstract class H2Session {
     if (sid !== 0) throw new ConnError(F.PROTOCOL_ERROR, "SETTINGS on a stream");
     if (flags & F.FLAG_ACK) {
       if (e !== s) throw new ConnError(F.FRAME_SIZE_ERROR, "SETTINGS ACK with a payload");
+      // We send one SETTINGS (the preface): its ACK ends the timeout. A
+      // stray ACK is tolerated.
+      if (this.settingsUnacked > 0 && --this.settingsUnacked === 0) {
+        this.settingsAck.deadline = 0;
+        unwatch(this.settingsAck);
+      }
       return;
     }
     if ((e - s) % 6 !== 0) throw new ConnError(F.FRAME_SIZE_ERROR, "SETTINGS length");
@@ -440,8 +469,10 @@ export abstract class H2Session {
           throw new ConnError(F.PROTOCOL_ERROR, `SETTINGS_MAX_FRAME_SIZE ${v} out of range`);
         }
         this.peerMaxFrame = v;
+      } else if (id === F.SETTINGS_HEADER_TABLE_SIZE) {
+        // Our next header block starts with the size update (RFC 7541 §4.2).
+        this.enc.setPeerLimit(v);
       }
-      // HEADER_TABLE_SIZE: our encoder never indexes, so any size suits it.
     }
     const p = this.reserve(9);
     F.frameHeader(this.obuf, p, 0, F.SETTINGS, F.FLAG_ACK, 0);
@@ -581,11 +612,12 @@ export abstract class H2Session {
   sendHeaders(st: H2Stream, status: number | null, kv: readonly string[], end: boolean): void {
     if (st.aborted || st.headersSent) return;
     st.headersSent = true;
-    const w = this.hw;
-    w.len = 0;
-    if (status !== null) encodeStatus(w, status);
-    for (let i = 0; i < kv.length; i += 2) encodeField(w, kv[i], kv[i + 1]);
-    this.headerFrames(st.id, w.buf, w.len, end);
+    // Encoded and framed in one go: blocks must reach the peer in encoding order.
+    const enc = this.enc;
+    enc.begin();
+    if (status !== null) enc.status(status);
+    for (let i = 0; i < kv.length; i += 2) enc.field(kv[i], kv[i + 1]);
+    this.headerFrames(st.id, enc.w.buf, enc.w.len, end);
     if (end) this.localEnd(st);
     this.scheduleFlush();
   }
@@ -675,10 +707,10 @@ export abstract class H2Session {
       const t = st.trailersPending;
       st.trailersPending = null;
       if (t) {
-        const w = this.hw;
-        w.len = 0;
-        for (let i = 0; i < t.length; i += 2) encodeField(w, t[i], t[i + 1]);
-        this.headerFrames(st.id, w.buf, w.len, true);
+        const enc = this.enc;
+        enc.begin();
+        for (let i = 0; i < t.length; i += 2) enc.field(t[i], t[i + 1]);
+        this.headerFrames(st.id, enc.w.buf, enc.w.len, true);
       } else {
         const p = this.reserve(9);
         F.frameHeader(this.obuf, p, 0, F.DATA, F.FLAG_END_STREAM, st.id);
@@ -842,6 +874,7 @@ export abstract class H2Session {
     if (this.closed) return;
     this.closed = true;
     unwatch(this.idle);
+    unwatch(this.settingsAck);
     for (const st of [...this.streams.values()]) this.abortStream(st, reason);
     try {
       this.t.close();
