@@ -354,6 +354,8 @@ export class HpackEncoder {
   // Size changes not yet signalled: the smallest since the last block, then the current.
   private sizeChanged = false;
   private minSize = 0;
+  /** The peer's SETTINGS_HEADER_TABLE_SIZE (4096 until it says otherwise). */
+  private peerLimit = 4096;
 
   /** `cap` bounds the table whatever the peer allows; 4096 is also the protocol default. */
   constructor(private cap = ENCODER_TABLE_MAX, writerSize = 1024) {
@@ -386,8 +388,12 @@ export class HpackEncoder {
    * the last block, then the current one); shrinking evicts at once.
    */
   setPeerLimit(n: number): void {
+    // Any change of the peer's setting is answered with our size, even when
+    // that stays the same (a peer allowing more than `cap`): the peer's
+    // decoder then holds exactly our table instead of keeping what we evicted.
+    if (n === this.peerLimit) return;
+    this.peerLimit = n;
     const m = Math.min(n, this.cap);
-    if (m === this.maxSize) return;
     this.minSize = this.sizeChanged ? Math.min(this.minSize, m) : m;
     this.sizeChanged = true;
     this.maxSize = m;

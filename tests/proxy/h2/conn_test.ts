@@ -118,21 +118,26 @@ const OPTS = {
   idleTimeoutMs: 60_000,
 };
 
-function start(
-  onStream: (s: H2Stream, h: RequestHead) => void,
-  settings: [number, number][] = [],
-): { peer: Peer; conn: H2ServerConn; closed: Promise<void> } {
-  const peer = new Peer();
-  let done!: () => void;
-  const closed = new Promise<void>((r) => (done = r));
-  const conn = new H2ServerConn(peer, OPTS, onStream, done);
-  const pre = new TextEncoder().encode(F.PREFACE);
+function settingsPayload(settings: [number, number][]): Uint8Array {
   const sp = new Uint8Array(settings.length * 6);
   settings.forEach(([id, v], i) => {
     sp[i * 6 + 1] = id;
     F.put32(sp, i * 6 + 2, v);
   });
-  peer.frame(F.SETTINGS, 0, 0, sp);
+  return sp;
+}
+
+function start(
+  onStream: (s: H2Stream, h: RequestHead) => void,
+  settings: [number, number][] = [],
+  opts: Partial<typeof OPTS & { settingsTimeoutMs: number }> = {},
+): { peer: Peer; conn: H2ServerConn; closed: Promise<void> } {
+  const peer = new Peer();
+  let done!: () => void;
+  const closed = new Promise<void>((r) => (done = r));
+  const conn = new H2ServerConn(peer, { ...OPTS, ...opts }, onStream, done);
+  const pre = new TextEncoder().encode(F.PREFACE);
+  peer.frame(F.SETTINGS, 0, 0, settingsPayload(settings));
   conn.run(pre);
   return { peer, conn, closed };
 }
@@ -405,4 +410,59 @@ Deno.test("h2 conn: random frames end in a protocol error at worst, never an int
     await finish(peer, closed);
   }
   assert.ok(goaways > 20, `only ${goaways} connections saw an error`);
+});
+
+Deno.test("h2 conn: repeated response fields are indexed; peer table size 0, then 4096", async () => {
+  const head = [
+    "content-type",
+    "application/json",
+    "server",
+    "novaedge",
+    "x-backend",
+    "pool-a:8080",
+    "cache-control",
+    "no-store",
+  ];
+  const { peer, closed } = start((s) => s.respond(200, head, true));
+  const ask = async (sid: number): Promise<Uint8Array> => {
+    peer.headers(sid, GET);
+    const h = await peer.waitFor((f) => f.type === F.HEADERS && f.sid === sid, `HEADERS ${sid}`);
+    // Every block is decoded in order by the peer's own decoder (table in sync).
+    assert.deepEqual(peer.fields(h.payload), [":status", "200", ...head]);
+    return h.payload;
+  };
+  const first = await ask(1);
+  const second = await ask(3);
+  assert.ok(second.length < first.length, `${second.length} < ${first.length}`);
+  assert.equal(second.length, 5, ":status 200 + four one-byte indexes");
+  // The peer allows no table: the next block opens with a size update to 0.
+  peer.frame(F.SETTINGS, 0, 0, settingsPayload([[F.SETTINGS_HEADER_TABLE_SIZE, 0]]));
+  const zero = await ask(5);
+  assert.equal(zero[0], 0x20);
+  const zero2 = await ask(7);
+  assert.equal(zero2.length, zero.length - 1, "without a table nothing gets shorter");
+  assert.ok(zero2.length > first.length / 2);
+  // Then a table again: update to 4096 (3f e1 1f), and indexing resumes.
+  peer.frame(F.SETTINGS, 0, 0, settingsPayload([[F.SETTINGS_HEADER_TABLE_SIZE, 4096]]));
+  const big = await ask(9);
+  assert.deepEqual([...big.subarray(0, 3)], [0x3f, 0xe1, 0x1f]);
+  assert.equal((await ask(11)).length, 5);
+  await finish(peer, closed);
+});
+
+Deno.test("h2 conn: SETTINGS never acknowledged → GOAWAY SETTINGS_TIMEOUT; acknowledged → kept", async () => {
+  const { peer, closed } = start(() => {}, [], { settingsTimeoutMs: 200 });
+  const g = await goaway(peer);
+  assert.equal(code(g, 4), F.SETTINGS_TIMEOUT);
+  await closed;
+  assert.ok(peer.closed);
+
+  const ok = start((s) => s.respond(204, [], true), [], { settingsTimeoutMs: 200 });
+  ok.peer.frame(F.SETTINGS, F.FLAG_ACK, 0);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(ok.peer.frames.some((f) => f.type === F.GOAWAY), false);
+  ok.peer.headers(1, GET);
+  const h = await ok.peer.waitFor((f) => f.type === F.HEADERS && f.sid === 1, "HEADERS");
+  assert.deepEqual(ok.peer.fields(h.payload), [":status", "204"]);
+  await finish(ok.peer, ok.closed);
 });

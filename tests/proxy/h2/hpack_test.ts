@@ -5,6 +5,7 @@ import {
   encodeField,
   encodeStatus,
   HpackDecoder,
+  HpackEncoder,
   HpackError,
 } from "../../../src/proxy/h2/hpack.ts";
 import { huffmanDecode, huffmanEncode, huffmanLength } from "../../../src/proxy/h2/huffman.ts";
@@ -252,4 +253,239 @@ Deno.test("hpack: random blocks fail only with HpackError, and the table stays w
     assert.ok(d.tableSize <= 4096);
   }
   assert.ok(ok > 0, "some random blocks decode");
+});
+
+// ---- encoder with the dynamic table ----------------------------------------
+
+/** Encodes one block; returns its bytes (copied: the writer is reused). */
+function block(e: HpackEncoder, kv: readonly string[], status?: number): Uint8Array {
+  e.begin();
+  if (status !== undefined) e.status(status);
+  for (let i = 0; i < kv.length; i += 2) e.field(kv[i], kv[i + 1]);
+  return e.w.buf.slice(0, e.w.len);
+}
+
+function decodeBytes(d: HpackDecoder, b: Uint8Array): string[] {
+  const out: string[] = [];
+  d.decode(b, 0, b.length, out);
+  return out;
+}
+
+Deno.test("hpack encoder: RFC 7541 C.4 requests byte for byte (indexing, Huffman)", () => {
+  const e = new HpackEncoder();
+  const d = new HpackDecoder();
+  const want = [
+    "828684418cf1e3c2e5f23a6ba0ab90f4ff",
+    "828684be5886a8eb10649cbf",
+    "828785bf408825a849e95ba97d7f8925a849e95bb8e8b4bf",
+  ];
+  for (let i = 0; i < 3; i++) {
+    const b = block(e, REQ[i]);
+    assert.equal(toHex(b), want[i], `C.4.${i + 1}`);
+    assert.deepEqual(decodeBytes(d, b), REQ[i]);
+  }
+  assert.equal(e.tableSize, 164);
+  assert.deepEqual(e.entries(), d.entries());
+});
+
+Deno.test("hpack encoder: C.6 responses on a 256-byte table, set-cookie never indexed", () => {
+  const e = new HpackEncoder(256);
+  const d = new HpackDecoder(256);
+  // C.6.1 exactly.
+  let b = block(e, RES1.slice(2), 302);
+  assert.equal(
+    toHex(b),
+    "488264025885aec3771a4b6196d07abe941054d444a8200595040b8166e082a62d1bff6e919d29ad171863c78f0b97c8e9ae82ae43d3",
+  );
+  assert.deepEqual(decodeBytes(d, b), RES1);
+  assert.equal(e.tableSize, 222);
+  // C.6.2: "307" is no shorter in Huffman, so it goes raw — the C.5.2 bytes;
+  // :status 302 is evicted, the other three are one-byte indexes.
+  b = block(e, RES2.slice(2), 307);
+  assert.equal(toHex(b), "4803333037c1c0bf");
+  assert.deepEqual(decodeBytes(d, b), RES2);
+  assert.equal(e.tableSize, 222);
+  // C.6.3 except set-cookie: never indexed (0001 prefix, static name 55 = 0x1f 0x28).
+  b = block(e, RES3.slice(2), 200);
+  assert.equal(
+    toHex(b),
+    "88c16196d07abe941054d444a8200595040b8166e084a62d1bffc05a839bd9ab" +
+      "1f28ad94e7821dd7f2e6c7b335dfdfcd5b3960d5af27087f3672c1ab270fb5291f9587316065c003ed4ee5b1063d5007",
+  );
+  assert.deepEqual(decodeBytes(d, b), RES3);
+  assert.deepEqual(e.entries(), d.entries());
+  assert.ok(!e.entries().some(([n]) => n === "set-cookie"));
+  assert.equal(e.tableSize, d.tableSize);
+});
+
+Deno.test("hpack encoder: repeats are indexed; credentials, ids and one-off values are not", () => {
+  const e = new HpackEncoder();
+  const d = new HpackDecoder();
+  const kv = [
+    "content-type",
+    "application/json",
+    "x-served-by",
+    "pool-a",
+    "date",
+    "Mon, 23 Nov 2026 22:53:12 GMT",
+    "authorization",
+    "Bearer s3cr3t",
+    "proxy-authorization",
+    "Basic eDp5",
+    "cookie",
+    "session=abc",
+    "set-cookie",
+    "id=1; HttpOnly",
+    "content-length",
+    "1234",
+    "x-request-id",
+    "7c1d0b1c-8f5e-4a7e-9a53-5f3f2f7d1a10",
+    "traceparent",
+    "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+    ":path",
+    "/search?q=1",
+    "x-big",
+    "b".repeat(3200),
+  ];
+  const first = block(e, kv, 200);
+  assert.deepEqual(decodeBytes(d, first), [":status", "200", ...kv]);
+  // Only the three ordinary fields went into the table.
+  assert.deepEqual(e.entries().map(([n]) => n).sort(), ["content-type", "date", "x-served-by"]);
+  assert.deepEqual(e.entries(), d.entries());
+  // Representation of each sensitive field: the 0001 "never indexed" prefix.
+  for (const [n, v] of [["authorization", "x"], ["cookie", "a=b"], ["set-cookie", "c=d"]]) {
+    const b = block(e, [n, v]);
+    assert.equal(b[0] & 0xf0, 0x10, n);
+    assert.deepEqual(decodeBytes(d, b), [n, v]);
+  }
+  // The same head again: the three indexed fields are one byte each.
+  const again = block(e, kv.slice(0, 6), 200);
+  assert.equal(toHex(again), "88c0bfbe");
+  assert.deepEqual(decodeBytes(d, again), [":status", "200", ...kv.slice(0, 6)]);
+  // A :path without a query string is indexed (gRPC methods repeat).
+  const p1 = block(e, [":path", "/pkg.Svc/Call"]);
+  const p2 = block(e, [":path", "/pkg.Svc/Call"]);
+  assert.ok(p1.length > 10);
+  assert.equal(toHex(p2), "be");
+  assert.deepEqual(decodeBytes(d, p1), [":path", "/pkg.Svc/Call"]);
+  assert.deepEqual(decodeBytes(d, p2), [":path", "/pkg.Svc/Call"]);
+  // A new value for a name in the dynamic table reuses that entry's name.
+  const v2 = block(e, ["x-served-by", "pool-b"]);
+  // Incremental indexing (01), name = index 64 (third newest): 0x7f then 64 - 63.
+  assert.equal(toHex(v2.subarray(0, 2)), "7f01");
+  assert.deepEqual(decodeBytes(d, v2), ["x-served-by", "pool-b"]);
+  assert.deepEqual(e.entries(), d.entries());
+});
+
+Deno.test("hpack encoder: peer table size 0, then larger: size updates, eviction, no indexing at 0", () => {
+  const kv = ["x-a", "alpha", "x-b", "bravo", "server", "novaedge"];
+  const d0 = new HpackDecoder(4096);
+  const e0 = new HpackEncoder();
+  decodeBytes(d0, block(e0, kv));
+  assert.equal(e0.entries().length, 3);
+  e0.setPeerLimit(0);
+  assert.equal(e0.tableSize, 0, "shrinking evicts at once");
+  let b = block(e0, kv);
+  assert.equal(b[0], 0x20, "size update to 0 first");
+  assert.deepEqual(decodeBytes(d0, b), kv);
+  assert.equal(d0.tableSize, 0);
+  assert.equal(e0.entries().length, 0, "nothing indexed in a zero table");
+  // The next block carries no update and is the same size: still no table.
+  const b2 = block(e0, kv);
+  assert.equal(b2.length, b.length - 1);
+  assert.deepEqual(decodeBytes(d0, b2), kv);
+  // Back to 4096: update 4096 (3f e1 1f), indexing resumes.
+  e0.setPeerLimit(4096);
+  b = block(e0, kv);
+  assert.equal(toHex(b.subarray(0, 3)), "3fe11f");
+  assert.deepEqual(decodeBytes(d0, b), kv);
+  assert.deepEqual(e0.entries(), d0.entries());
+  assert.equal(toHex(block(e0, kv)), "c0bfbe");
+  // Two changes between blocks: the smaller, then the final (§4.2).
+  e0.setPeerLimit(100);
+  e0.setPeerLimit(300);
+  b = block(e0, ["x-a", "alpha"]);
+  assert.equal(toHex(b.subarray(0, 5)), "3f453f8d02");
+  assert.deepEqual(decodeBytes(d0, b), ["x-a", "alpha"]);
+  assert.deepEqual(e0.entries(), d0.entries());
+  // A peer limit above the encoder's cap changes nothing (no update).
+  e0.setPeerLimit(300);
+  e0.setPeerLimit(1 << 20);
+  assert.equal(e0.maxTableSize, 4096);
+  b = block(e0, []);
+  assert.equal(toHex(b), "3fe11f");
+  assert.equal(toHex(block(e0, [])), "");
+  e0.setPeerLimit(1 << 20); // unchanged setting: nothing to signal
+  assert.equal(toHex(block(e0, [])), "");
+});
+
+Deno.test("hpack encoder: eviction keeps the encoder and decoder tables identical", () => {
+  const e = new HpackEncoder(4096);
+  const d = new HpackDecoder(4096);
+  e.setPeerLimit(256);
+  // 32 + 8 + 60 = 100 octets each: two fit in 256, the third evicts the oldest.
+  const f = (i: number) => [`x-f${i}-abc`.slice(0, 8), `${i}`.padStart(60, "v")];
+  for (let i = 0; i < 6; i++) {
+    const b = block(e, f(i));
+    assert.deepEqual(decodeBytes(d, b), f(i));
+    assert.deepEqual(e.entries(), d.entries());
+    assert.ok(e.tableSize <= 256);
+    assert.equal(e.tableSize, d.tableSize);
+  }
+  assert.deepEqual(e.entries().map(([n]) => n), [f(5)[0], f(4)[0]]);
+  // An evicted field goes out as a literal again; a live one is indexed.
+  assert.equal(block(e, f(5))[0], 0xbe);
+  const again = block(e, f(0));
+  assert.ok(again.length > 60);
+  assert.deepEqual(decodeBytes(d, again), f(0));
+  assert.deepEqual(e.entries(), d.entries());
+});
+
+Deno.test("hpack encoder: random header lists and table sizes round-trip through our decoder", () => {
+  let x = 0x1b873593;
+  const rnd = (n: number) => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) % n;
+  };
+  const names = [
+    ":status",
+    ":path",
+    ":authority",
+    "content-type",
+    "cache-control",
+    "date",
+    "x-custom",
+    "x-other",
+    "set-cookie",
+    "cookie",
+    "authorization",
+    "content-length",
+    "etag",
+    "accept-encoding",
+  ];
+  const values = ["", "a", "gzip, deflate", "/", "/q?x=1", "text/html", "v".repeat(200), "é\u00ff"];
+  const e = new HpackEncoder();
+  const d = new HpackDecoder(65536);
+  // The decoder starts at its advertised 65536; the encoder's first block tells it 4096.
+  e.setPeerLimit(65536);
+  let indexed = 0;
+  for (let round = 0; round < 2000; round++) {
+    if (rnd(50) === 0) e.setPeerLimit([0, 64, 256, 1000, 4096, 65536][rnd(6)]);
+    if (rnd(200) === 0) e.setPeerLimit(rnd(5000));
+    const kv: string[] = [];
+    const n = rnd(12);
+    for (let i = 0; i < n; i++) {
+      const v = rnd(3) === 0 ? `v${rnd(40)}` : values[rnd(values.length)];
+      kv.push(names[rnd(names.length)], v);
+    }
+    const b = block(e, kv);
+    for (const c of b) if (c >= 0xbe) indexed++;
+    assert.deepEqual(decodeBytes(d, b), kv, `round ${round}`);
+    assert.ok(e.tableSize <= e.maxTableSize);
+    assert.equal(e.tableSize, d.tableSize, `round ${round}`);
+  }
+  assert.deepEqual(e.entries(), d.entries());
+  assert.ok(indexed > 500, `dynamic indexes used: ${indexed}`);
 });
