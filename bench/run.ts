@@ -5,32 +5,95 @@
  * requests and its peak RSS, plus ratios against nginx. Writes a markdown
  * table to bench/results/<timestamp>.md and prints it.
  *
- *   deno task bench [--duration 10] [--connections 64] [--only nginx,novaedge]
+ *   deno task bench [--duration 10] [--rounds 3] [--connections 64]
+ *                   [--only nginx,novaedge] [--workers 1]
+ *
+ * Why rounds: on a shared machine CPU time per request follows the box's load,
+ * so proxies measured one after the other are not comparable (ratios vs nginx
+ * moved between 1.1× and 2.1× for the same code within ten minutes). Each
+ * scenario therefore runs in rounds, and each round measures every proxy in
+ * turn (nginx, haproxy, novaedge, direct): a fresh proxy process, a 1 s
+ * warm-up with the same load, then the measured load. The table reports
+ * medians over rounds, and ratios vs nginx are the median of per-round ratios
+ * (each against the same round's nginx, measured seconds earlier), with their
+ * min–max spread so the noise is visible.
+ *
+ * Runtime: about rounds × loads × (duration + 1.5 s: warm-up, process start
+ * and stop): 15 loads per round (4 scenarios × 3 proxies + 3 direct), so the
+ * default (--duration 10 --rounds 3) takes ≈ 9 minutes and `--duration 1
+ * --rounds 2` ≈ 1 minute (measured 1m08s).
  *
  * Every load is bounded by --duration; everything runs on 127.0.0.1.
  */
-import { parseFlags } from "../src/cli/flags.ts";
-import { h2loadPercentiles } from "./profile/proc.ts";
+import { formatFlags, parseFlags, UsageError } from "../src/cli/flags.ts";
+import type { FlagSpec } from "../src/cli/flags.ts";
+import {
+  agentArgs,
+  cpuSeconds,
+  ensureFree,
+  GHZ,
+  ghzArgs,
+  h2loadPercentiles,
+  toMs,
+  waitPort,
+} from "./profile/proc.ts";
 import { nginxConf } from "./nginx_conf.ts";
 
-const { flags } = parseFlags(Deno.args, [
-  { name: "duration", kind: "number", help: "seconds per load", default: 10 },
+const SPECS: FlagSpec[] = [
+  { name: "duration", kind: "number", help: "seconds per measured load", default: 10 },
+  { name: "rounds", kind: "number", help: "interleaved rounds per scenario", default: 3 },
   { name: "connections", kind: "number", help: "client connections", default: 64 },
-  { name: "only", kind: "string", help: "comma-separated subset of proxies" },
+  {
+    name: "only",
+    kind: "string",
+    help: "comma-separated subset of nginx,haproxy,novaedge,direct",
+  },
   { name: "workers", kind: "number", help: "NovaEdge workers", default: 1 },
-]);
-const duration = flags.duration as number;
-const connections = flags.connections as number;
-const only = typeof flags.only === "string" ? new Set(flags.only.split(",")) : null;
+];
+const usage = `usage: deno task bench [flags]\n${formatFlags(SPECS)}`;
+
+type ProxyName = "nginx" | "haproxy" | "novaedge" | "direct";
+/** Order within a round (also the table's order). */
+const ORDER: readonly ProxyName[] = ["nginx", "haproxy", "novaedge", "direct"];
+
+function parseArgs() {
+  try {
+    const { flags, help } = parseFlags(Deno.args, SPECS);
+    if (help) {
+      console.log(usage);
+      Deno.exit(0);
+    }
+    const duration = flags.duration as number;
+    const rounds = flags.rounds as number;
+    const connections = flags.connections as number;
+    const workers = flags.workers as number;
+    if (!(duration >= 1) || !Number.isInteger(duration)) {
+      throw new UsageError("--duration takes whole seconds ≥ 1");
+    }
+    if (!(rounds >= 1) || !Number.isInteger(rounds)) throw new UsageError("--rounds takes ≥ 1");
+    if (!(connections >= 1)) throw new UsageError("--connections takes ≥ 1");
+    const only = typeof flags.only === "string" ? flags.only.split(",").filter(Boolean) : null;
+    for (const n of only ?? []) {
+      if (!ORDER.includes(n as ProxyName)) {
+        throw new UsageError(`--only: unknown proxy "${n}" (${ORDER.join(", ")})`);
+      }
+    }
+    const proxies = ORDER.filter((p) => !only || only.includes(p));
+    return { duration, rounds, connections, workers, proxies };
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`${err.message}\n${usage}`);
+    Deno.exit(2);
+  }
+}
+const { duration, rounds, connections, workers, proxies } = parseArgs();
 
 const root = new URL("..", import.meta.url).pathname;
-const work = await Deno.makeTempDir({ prefix: "novaedge-bench-" });
 const BACKEND = 18080;
 const GRPC_BACKEND = 18085;
-const GHZ = `${Deno.env.get("HOME")}/.cache/novaedge/gotools/bin/ghz`;
 const PORTS = { nginx: 18081, haproxy: 18082, novaedge: 18083 } as const;
 const H2PORTS = { nginx: 18091, haproxy: 18092, novaedge: 18083 } as const;
-type ProxyName = "direct" | keyof typeof PORTS;
+type Proxy = keyof typeof PORTS;
 
 async function need(bin: string, pkg: string): Promise<void> {
   const r = await new Deno.Command("sh", { args: ["-c", `command -v ${bin}`], stdout: "null" })
@@ -42,53 +105,43 @@ async function need(bin: string, pkg: string): Promise<void> {
   }
 }
 
-function spawn(cmd: string, args: string[], env?: Record<string, string>): Deno.ChildProcess {
-  return new Deno.Command(cmd, { args, env, stdout: "null", stderr: "piped" }).spawn();
+/** A child whose stderr is drained (a full pipe would stall it) keeping the last 4 KiB for errors. */
+interface Child {
+  readonly proc: Deno.ChildProcess;
+  stderrTail(): string;
 }
 
-async function waitPort(port: number, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      const c = await Deno.connect({ hostname: "127.0.0.1", port });
-      c.close();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  throw new Error(`${what} did not open 127.0.0.1:${port} within 10s`);
+function spawn(cmd: string, args: string[], env?: Record<string, string>): Child {
+  const proc = new Deno.Command(cmd, { args, env, stdout: "null", stderr: "piped" }).spawn();
+  let tail = "";
+  const dec = new TextDecoder();
+  (async () => {
+    for await (const chunk of proc.stderr) tail = (tail + dec.decode(chunk)).slice(-4096);
+  })().catch(() => {});
+  return { proc, stderrTail: () => tail.trim() };
 }
 
-/** CPU seconds (user+sys) of a process and all its descendants. */
-async function cpuSeconds(pid: number): Promise<number> {
-  const tick = 100; // USER_HZ on Linux
-  let total = 0;
-  const seen = new Set<number>();
-  const visit = async (p: number) => {
-    if (seen.has(p)) return;
-    seen.add(p);
+/** SIGTERM, then SIGKILL if it has not exited within 5 s. */
+async function stop(proc: Deno.ChildProcess): Promise<void> {
+  const kill = (sig: Deno.Signal) => {
     try {
-      const stat = await Deno.readTextFile(`/proc/${p}/stat`);
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      total += (Number(fields[11]) + Number(fields[12])) / tick;
-      const kids = await Deno.readTextFile(`/proc/${p}/task/${p}/children`).catch(() => "");
-      for (const k of kids.trim().split(/\s+/).filter(Boolean)) await visit(Number(k));
-    } catch { /* exited */ }
+      proc.kill(sig);
+    } catch { /* already gone */ }
   };
-  await visit(pid);
-  return total;
+  kill("SIGTERM");
+  const t = setTimeout(() => kill("SIGKILL"), 5000);
+  await proc.status;
+  clearTimeout(t);
 }
 
 /** Peak RSS in MiB of a process tree (VmHWM summed). */
 async function peakRssMiB(pid: number): Promise<number> {
   let kb = 0;
   const visit = async (p: number) => {
-    try {
-      const st = await Deno.readTextFile(`/proc/${p}/status`);
-      kb += Number(/VmHWM:\s+(\d+)/.exec(st)?.[1] ?? 0);
-      const kids = await Deno.readTextFile(`/proc/${p}/task/${p}/children`).catch(() => "");
-      for (const k of kids.trim().split(/\s+/).filter(Boolean)) await visit(Number(k));
-    } catch { /* exited */ }
+    const st = await Deno.readTextFile(`/proc/${p}/status`).catch(() => "");
+    kb += Number(/VmHWM:\s+(\d+)/.exec(st)?.[1] ?? 0);
+    const kids = await Deno.readTextFile(`/proc/${p}/task/${p}/children`).catch(() => "");
+    for (const k of kids.trim().split(/\s+/).filter(Boolean)) await visit(Number(k));
   };
   await visit(pid);
   return kb / 1024;
@@ -100,22 +153,19 @@ interface LoadResult {
   p99ms: number;
   requests: number;
   errors: number;
+  /** Non-OK gRPC statuses by name (ghz only). */
+  statuses?: Record<string, number>;
 }
 
-function toMs(v: string, unit: string): number {
-  const n = Number(v);
-  return unit === "us" ? n / 1000 : unit === "s" ? n * 1000 : unit === "m" ? n * 60000 : n;
-}
-
-async function wrk(url: string): Promise<LoadResult> {
+async function wrk(url: string, secs: number): Promise<LoadResult> {
   const out = await new Deno.Command("wrk", {
-    args: ["-t2", `-c${connections}`, `-d${duration}s`, "--latency", url],
+    args: ["-t2", `-c${connections}`, `-d${secs}s`, "--latency", url],
     stdout: "piped",
     stderr: "piped",
   }).output();
   const text = new TextDecoder().decode(out.stdout);
   const lat = (pct: string) => {
-    const m = new RegExp(`\\s${pct}%\\s+([\\d.]+)(us|ms|s|m)`).exec(text);
+    const m = new RegExp(`\\s${pct}%\\s+([\\d.]+)(us|ms|s)\\b`).exec(text);
     return m ? toMs(m[1], m[2]) : NaN;
   };
   const requests = Number(/(\d+) requests in/.exec(text)?.[1] ?? 0);
@@ -131,13 +181,13 @@ async function wrk(url: string): Promise<LoadResult> {
   };
 }
 
-async function h2load(url: string): Promise<LoadResult> {
+async function h2load(url: string, secs: number): Promise<LoadResult> {
   // Per-request log: h2load's summary has no percentiles.
   const log = await Deno.makeTempFile({ dir: work, prefix: "h2load-" });
   const out = await new Deno.Command("h2load", {
     args: [
       "-D",
-      String(duration),
+      String(secs),
       "-c",
       String(Math.min(connections, 16)),
       "-m",
@@ -173,60 +223,43 @@ interface GhzReport {
   statusCodeDistribution?: Record<string, number>;
 }
 
-async function ghz(target: string): Promise<LoadResult> {
+async function ghz(target: string, secs: number): Promise<LoadResult> {
   const out = await new Deno.Command(GHZ, {
-    args: [
-      "--insecure",
-      "--import-paths",
-      `${root}bench`,
-      "--proto",
-      "echo.proto",
-      "--call",
-      "bench.Echo.Say",
-      "-d",
-      '{"msg":"hello"}',
-      "-z",
-      `${duration}s`,
-      "-c",
-      String(Math.min(connections, 32)),
-      "--connections",
-      "4",
-      "-O",
-      "json",
-      target,
-    ],
+    args: ghzArgs(target, secs, Math.min(connections, 32), true),
     stdout: "piped",
     stderr: "piped",
   }).output();
   const r = JSON.parse(new TextDecoder().decode(out.stdout)) as GhzReport;
   const pct = (p: number) =>
     (r.latencyDistribution?.find((d) => d.percentage === p)?.latency ?? NaN) / 1e6;
-  const ok = r.statusCodeDistribution?.["OK"] ?? 0;
-  return { rps: r.rps, p50ms: pct(50), p99ms: pct(99), requests: r.count, errors: r.count - ok };
+  const statuses = { ...r.statusCodeDistribution };
+  const ok = statuses["OK"] ?? 0;
+  delete statuses["OK"];
+  return {
+    rps: r.rps,
+    p50ms: pct(50),
+    p99ms: pct(99),
+    requests: r.count,
+    errors: r.count - ok,
+    statuses,
+  };
 }
 
-async function startNginx(): Promise<Deno.ChildProcess> {
-  const dir = `${work}/nginx`;
-  await Deno.mkdir(dir, { recursive: true });
+const work = await Deno.makeTempDir({ prefix: "novaedge-bench-" });
+
+async function writeConfigs(): Promise<void> {
+  await Deno.mkdir(`${work}/nginx`);
   await Deno.writeTextFile(
-    `${dir}/nginx.conf`,
+    `${work}/nginx/nginx.conf`,
     nginxConf({
-      dir,
+      dir: `${work}/nginx`,
       listens: [`127.0.0.1:${PORTS.nginx}`, `127.0.0.1:${H2PORTS.nginx} http2`],
       backendPort: BACKEND,
       grpcBackendPort: GRPC_BACKEND,
     }),
   );
-  const p = spawn("nginx", ["-c", `${dir}/nginx.conf`, "-p", dir]);
-  await waitPort(PORTS.nginx, "nginx");
-  return p;
-}
-
-async function startHaproxy(): Promise<Deno.ChildProcess> {
-  const dir = `${work}/haproxy`;
-  await Deno.mkdir(dir, { recursive: true });
   await Deno.writeTextFile(
-    `${dir}/haproxy.cfg`,
+    `${work}/haproxy.cfg`,
     `global
   nbthread 1
   maxconn 8192
@@ -248,175 +281,351 @@ backend grpc
   server g1 127.0.0.1:${GRPC_BACKEND} proto h2
 `,
   );
-  const p = spawn("haproxy", ["-db", "-f", `${dir}/haproxy.cfg`]);
-  await waitPort(PORTS.haproxy, "haproxy");
-  return p;
-}
-
-async function startNovaedge(): Promise<Deno.ChildProcess> {
-  const dir = `${work}/novaedge`;
-  await Deno.mkdir(dir, { recursive: true });
+  await Deno.mkdir(`${work}/novaedge`);
   const tpl = await Deno.readTextFile(`${root}bench/novaedge.yaml`);
   await Deno.writeTextFile(
-    `${dir}/config.yaml`,
+    `${work}/novaedge/config.yaml`,
     tpl.replaceAll("${PORT}", String(PORTS.novaedge)).replaceAll("${BACKEND}", String(BACKEND))
       .replaceAll("${GRPC_BACKEND}", String(GRPC_BACKEND)),
   );
-  const p = spawn(Deno.execPath(), [
-    "run",
-    "-A",
-    "--unstable-net",
-    `${root}src/main.ts`,
-    "agent",
-    "--config-dir",
-    dir,
-    "--admin-address",
-    "127.0.0.1:0",
-    "--log-level",
-    "warn",
-    "--workers",
-    String(flags.workers),
-  ]);
-  await waitPort(PORTS.novaedge, "novaedge agent");
-  return p;
 }
 
-interface Row {
+/** Starts a fresh proxy and waits until both its ports accept connections. */
+async function startProxy(name: Proxy): Promise<Child> {
+  for (const port of new Set([PORTS[name], H2PORTS[name]])) await ensureFree(port);
+  const child = name === "nginx"
+    ? spawn("nginx", ["-c", `${work}/nginx/nginx.conf`, "-p", `${work}/nginx`])
+    : name === "haproxy"
+    ? spawn("haproxy", ["-db", "-f", `${work}/haproxy.cfg`])
+    : spawn(
+      Deno.execPath(),
+      agentArgs(`${root}src/main.ts`, `${work}/novaedge`, [], workers),
+    );
+  try {
+    for (const port of new Set([PORTS[name], H2PORTS[name]])) await waitPort(port);
+  } catch (err) {
+    await stop(child.proc);
+    throw new Error(`${name} did not start: ${(err as Error).message}\n${child.stderrTail()}`);
+  }
+  return child;
+}
+
+/** The shared backends; the gRPC one is restarted when it has died (grpc-js under Deno has aborted when a proxy went away). */
+class Backends {
+  http!: Deno.ChildProcess;
+  grpc!: Deno.ChildProcess;
+  #grpcAlive = false;
+
+  async start(): Promise<void> {
+    await ensureFree(BACKEND);
+    await ensureFree(GRPC_BACKEND);
+    this.http = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-net", `${root}bench/backend.ts`, String(BACKEND)],
+      stdout: "null",
+      stderr: "inherit",
+    }).spawn();
+    await waitPort(BACKEND);
+    await this.ensureGrpc();
+  }
+
+  async ensureGrpc(): Promise<void> {
+    if (this.#grpcAlive) return;
+    const proc = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", `${root}bench/grpc_backend.ts`, String(GRPC_BACKEND)],
+      stdout: "null",
+      stderr: "inherit",
+    }).spawn();
+    this.grpc = proc;
+    this.#grpcAlive = true;
+    proc.status.then(() => {
+      if (this.grpc === proc) this.#grpcAlive = false;
+    });
+    await waitPort(GRPC_BACKEND);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.http, this.grpc].filter(Boolean).map(stop));
+  }
+}
+
+interface Scenario {
+  readonly name: string;
+  readonly grpc: boolean;
+  readonly applies: (p: ProxyName) => boolean;
+  readonly load: (p: ProxyName, secs: number) => Promise<LoadResult>;
+}
+
+const httpPort = (p: ProxyName) => p === "direct" ? BACKEND : PORTS[p];
+
+function scenarios(haveGhz: boolean): Scenario[] {
+  const all: Scenario[] = [
+    {
+      name: "HTTP/1.1 small",
+      grpc: false,
+      applies: () => true,
+      load: (p, s) => wrk(`http://127.0.0.1:${httpPort(p)}/`, s),
+    },
+    {
+      name: "HTTP/1.1 64 KiB",
+      grpc: false,
+      applies: () => true,
+      load: (p, s) => wrk(`http://127.0.0.1:${httpPort(p)}/64k`, s),
+    },
+    {
+      name: "HTTP/2 (h2c) small",
+      grpc: false,
+      applies: (p) => p !== "direct",
+      load: (p, s) => h2load(`http://127.0.0.1:${H2PORTS[p as Proxy]}/`, s),
+    },
+  ];
+  if (haveGhz) {
+    all.push({
+      name: "gRPC unary",
+      grpc: true,
+      applies: () => true,
+      load: (p, s) => ghz(`127.0.0.1:${p === "direct" ? GRPC_BACKEND : H2PORTS[p]}`, s),
+    });
+  }
+  return all;
+}
+
+/** One measured load of one proxy in one round. */
+interface Sample {
   scenario: string;
   proxy: ProxyName;
+  round: number;
   load: LoadResult;
   cpuPer100k: number;
   rssMiB: number;
 }
 
-const rows: Row[] = [];
-const procs: Deno.ChildProcess[] = [];
+/** Fresh proxy (direct: the running backend), 1 s warm-up, measured load, stop. */
+async function measure(
+  sc: Scenario,
+  proxy: ProxyName,
+  round: number,
+  backends: Backends,
+): Promise<Sample> {
+  if (sc.grpc) await backends.ensureGrpc();
+  const child = proxy === "direct" ? null : await startProxy(proxy);
+  try {
+    const pid = child?.proc.pid ?? (sc.grpc ? backends.grpc.pid : backends.http.pid);
+    await sc.load(proxy, 1);
+    const [before] = await cpuSeconds(pid);
+    const load = await sc.load(proxy, duration);
+    const [after] = await cpuSeconds(pid);
+    const cpuPer100k = load.requests > 0 ? ((after - before) / load.requests) * 100_000 : NaN;
+    return { scenario: sc.name, proxy, round, load, cpuPer100k, rssMiB: await peakRssMiB(pid) };
+  } finally {
+    if (child) await stop(child.proc);
+  }
+}
+
+async function version(cmd: string, args: string[], re: RegExp): Promise<string> {
+  try {
+    const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+    const dec = new TextDecoder();
+    const text = dec.decode(out.stdout) + dec.decode(out.stderr);
+    return re.exec(text)?.[1] ?? "unknown";
+  } catch {
+    return "not installed";
+  }
+}
+
+async function gitState(): Promise<string> {
+  const git = async (...args: string[]) => {
+    const out = await new Deno.Command("git", { args: ["-C", root, ...args], stdout: "piped" })
+      .output().catch(() => null);
+    return out?.success ? new TextDecoder().decode(out.stdout).trim() : null;
+  };
+  const head = await git("rev-parse", "--short", "HEAD");
+  if (head === null) return "unknown";
+  const dirty = await git("status", "--porcelain", "--", "src", "bench");
+  return dirty ? `${head} + uncommitted changes in src/ or bench/` : head;
+}
+
+const loadavg = async () =>
+  (await Deno.readTextFile("/proc/loadavg").catch(() => "")).split(" ").slice(0, 3).join(" ");
+
+const median = (xs: number[]): number => {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (!s.length) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const fmt = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : "n/a");
+const quote = (a: string) => /^[\w./,=:@-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`;
+
+// ---- run ----
+
+const started = new Date();
+const loadStart = await loadavg();
+const samples: Sample[] = [];
+const failures: string[] = [];
+const backends = new Backends();
+let scs: Scenario[] = [];
 try {
   await need("wrk", "wrk");
   await need("h2load", "nghttp2-client");
-  await need("nginx", "nginx-light");
-  await need("haproxy", "haproxy");
-  const backend = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", `${root}bench/backend.ts`, String(BACKEND)],
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
-  procs.push(backend);
-  await waitPort(BACKEND, "backend");
-  const grpcBackend = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${root}bench/grpc_backend.ts`, String(GRPC_BACKEND)],
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
-  procs.push(grpcBackend);
-  await waitPort(GRPC_BACKEND, "gRPC backend");
+  if (proxies.includes("nginx")) await need("nginx", "nginx-light");
+  if (proxies.includes("haproxy")) await need("haproxy", "haproxy");
+  await writeConfigs();
+  await backends.start();
   const haveGhz = await Deno.stat(GHZ).then(() => true, () => false);
   if (!haveGhz) console.error(`no gRPC rows: ${GHZ} is missing (run scripts/install_gotools.sh)`);
-
-  const starters: Record<Exclude<ProxyName, "direct">, () => Promise<Deno.ChildProcess>> = {
-    nginx: startNginx,
-    haproxy: startHaproxy,
-    novaedge: startNovaedge,
-  };
-  const names: ProxyName[] = ["direct", "nginx", "haproxy", "novaedge"];
-  for (const name of names) {
-    if (only && !only.has(name)) continue;
-    let proc: Deno.ChildProcess | null = null;
-    try {
-      if (name !== "direct") {
-        proc = await starters[name]();
-        procs.push(proc);
-      }
-      const port = name === "direct" ? BACKEND : PORTS[name];
-      const pid = proc?.pid ?? backend.pid;
-      const scenarios: [string, () => Promise<LoadResult>][] = [
-        ["HTTP/1.1 small", () => wrk(`http://127.0.0.1:${port}/`)],
-        ["HTTP/1.1 64 KiB", () => wrk(`http://127.0.0.1:${port}/64k`)],
-      ];
-      if (name !== "direct") {
-        scenarios.push(["HTTP/2 (h2c) small", () => h2load(`http://127.0.0.1:${H2PORTS[name]}/`)]);
-      }
-      if (haveGhz) {
-        const target = `127.0.0.1:${name === "direct" ? GRPC_BACKEND : H2PORTS[name]}`;
-        scenarios.push(["gRPC unary", () => ghz(target)]);
-      }
-      for (const [scenario, fn] of scenarios) {
-        // Warm up briefly so pools and JITs are in steady state.
-        await (scenario.startsWith("HTTP/2")
-          ? Promise.resolve()
-          : wrkWarm(`http://127.0.0.1:${port}/`));
-        const measured = name === "direct" && scenario.startsWith("gRPC") ? grpcBackend.pid : pid;
-        const before = await cpuSeconds(measured);
-        const load = await fn();
-        const after = await cpuSeconds(measured);
-        const cpuPer100k = load.requests > 0 ? ((after - before) / load.requests) * 100_000 : NaN;
-        rows.push({ scenario, proxy: name, load, cpuPer100k, rssMiB: await peakRssMiB(measured) });
-        console.error(
-          `${scenario.padEnd(20)} ${name.padEnd(9)} ${load.rps.toFixed(0).padStart(8)} req/s  p99 ${
-            load.p99ms.toFixed(2)
-          } ms  cpu/100k ${cpuPer100k.toFixed(2)} s  errors ${load.errors}`,
-        );
-      }
-    } catch (err) {
-      console.error(`${name}: ${(err as Error).message}`);
-    } finally {
-      if (proc) {
+  scs = scenarios(haveGhz);
+  const loads = scs.reduce((n, sc) => n + proxies.filter(sc.applies).length, 0) * rounds;
+  console.error(
+    `${loads} loads of ${duration} s (+1 s warm-up each): about ${
+      Math.ceil(loads * (duration + 1.5) / 60)
+    } min`,
+  );
+  for (const sc of scs) {
+    for (let round = 1; round <= rounds; round++) {
+      for (const proxy of proxies.filter(sc.applies)) {
         try {
-          proc.kill("SIGTERM");
-        } catch { /* gone */ }
-        await proc.status;
+          const s = await measure(sc, proxy, round, backends);
+          samples.push(s);
+          console.error(
+            `${sc.name.padEnd(20)} round ${round} ${proxy.padEnd(9)} ${
+              s.load.rps.toFixed(0).padStart(8)
+            } req/s  p99 ${fmt(s.load.p99ms)} ms  cpu/100k ${
+              fmt(s.cpuPer100k)
+            } s  errors ${s.load.errors}`,
+          );
+        } catch (err) {
+          const msg = `${sc.name}, round ${round}, ${proxy}: ${(err as Error).message}`;
+          failures.push(msg);
+          console.error(msg);
+        }
       }
     }
   }
 } finally {
-  for (const p of procs) {
-    try {
-      p.kill("SIGTERM");
-    } catch { /* already gone */ }
-  }
+  await backends.stop();
+  await Deno.remove(work, { recursive: true });
 }
+const loadEnd = await loadavg();
+const elapsed = Math.round((Date.now() - started.getTime()) / 1000);
 
-async function wrkWarm(url: string): Promise<void> {
-  await new Deno.Command("wrk", {
-    args: ["-t1", "-c8", "-d1s", url],
-    stdout: "null",
-    stderr: "null",
-  })
-    .output();
-}
+// ---- report ----
 
-const fmt = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : "n/a");
+const [nginxV, haproxyV, wrkV, h2loadV, ghzV, head] = await Promise.all([
+  version("nginx", ["-v"], /nginx\/(\S+)/),
+  version("haproxy", ["-v"], /version (\S+)/),
+  version("wrk", ["-v"], /wrk (\S+)/),
+  version("h2load", ["--version"], /nghttp2\/(\S+)/),
+  version(GHZ, ["--version"], /^(\S+)/),
+  gitState(),
+]);
+
+const sampleOf = (scenario: string, proxy: ProxyName, round: number) =>
+  samples.find((s) => s.scenario === scenario && s.proxy === proxy && s.round === round);
+/** Per-round ratio of `f` against the same round's nginx sample (NaN when either is missing). */
+const ratio = (s: Sample, f: (x: Sample) => number) => {
+  const ng = sampleOf(s.scenario, "nginx", s.round);
+  return ng ? f(s) / f(ng) : NaN;
+};
+const cpu = (x: Sample) => x.cpuPer100k;
+const p99 = (x: Sample) => x.load.p99ms;
+
 const lines = [
-  `# NovaEdge benchmark (${new Date().toISOString()})`,
+  `# NovaEdge benchmark (${started.toISOString()})`,
   "",
-  `wrk -t2 -c${connections} -d${duration}s (HTTP/1.1 keep-alive); h2load -c16 -m10 (h2c); ` +
-  "ghz -c32 over 4 connections (gRPC unary, h2c). " +
+  `wrk -t2 -c${connections} -d${duration}s (HTTP/1.1 keep-alive); h2load -c${
+    Math.min(connections, 16)
+  } -m10 (h2c); ` +
+  `ghz -c${Math.min(connections, 32)} over 4 connections (gRPC unary, h2c). ` +
   "Same backend, same run, 127.0.0.1, 2 cores. CPU-s/100k counts only the proxy's processes.",
   "",
-  "| scenario | proxy | req/s | p50 ms | p99 ms | CPU-s / 100k req | CPU vs nginx | p99 vs nginx | peak RSS MiB | errors |",
-  "|---|---|---|---|---|---|---|---|---|---|",
+  `**${rounds} interleaved round${rounds === 1 ? "" : "s"} per scenario**: each round measures ` +
+  "nginx, haproxy, novaedge, direct in turn (fresh proxy process, 1 s warm-up, then the load). " +
+  "req/s, p50, p99 and CPU-s/100k are medians over rounds; **vs nginx** is the median of " +
+  "per-round ratios, each against the same round's nginx; **CPU ratio min–max** is their spread " +
+  "across rounds; peak RSS is the max over rounds; errors are summed over rounds.",
+  "",
+  `- command: \`deno run -A --unstable-net bench/run.ts ${Deno.args.map(quote).join(" ")}\``
+    .replace(/ `$/, "`"),
+  `- load average (1/5/15 min): ${loadStart} at start, ${loadEnd} at end; run took ${
+    Math.floor(elapsed / 60)
+  }m${String(elapsed % 60).padStart(2, "0")}s`,
+  `- versions: deno ${Deno.version.deno}, nginx ${nginxV}, HAProxy ${haproxyV}, wrk ${wrkV}, ` +
+  `h2load ${h2loadV}, ghz ${ghzV}; NovaEdge --workers ${workers}, tree ${head}`,
+  "",
+  "| scenario | proxy | req/s | p50 ms | p99 ms | CPU-s / 100k req | CPU vs nginx | CPU ratio min–max | p99 vs nginx | peak RSS MiB | errors |",
+  "|---|---|---|---|---|---|---|---|---|---|---|",
 ];
-for (const r of rows) {
-  const ng = rows.find((x) => x.scenario === r.scenario && x.proxy === "nginx");
-  const cpuRatio = ng && r.proxy !== "direct" ? r.cpuPer100k / ng.cpuPer100k : NaN;
-  const p99Ratio = ng ? r.load.p99ms / ng.load.p99ms : NaN;
-  lines.push(
-    `| ${r.scenario} | ${r.proxy} | ${r.load.rps.toFixed(0)} | ${fmt(r.load.p50ms)} | ${
-      fmt(r.load.p99ms)
-    } | ${fmt(r.cpuPer100k)} | ${fmt(cpuRatio)} | ${fmt(p99Ratio)} | ${
-      fmt(r.rssMiB, 1)
-    } | ${r.load.errors} |`,
-  );
+const perRound = [
+  `| scenario | proxy | ${
+    Array.from({ length: rounds }, (_, i) => `round ${i + 1}`).join(" | ")
+  } |`,
+  `|---|---|${"---|".repeat(rounds)}`,
+];
+const statusNotes: string[] = [];
+for (const sc of scs) {
+  for (const proxy of proxies.filter(sc.applies)) {
+    const xs = samples.filter((s) => s.scenario === sc.name && s.proxy === proxy);
+    if (!xs.length) continue;
+    const m = (f: (x: Sample) => number) => median(xs.map(f));
+    const cpuRatios = proxy === "direct"
+      ? []
+      : xs.map((x) => ratio(x, cpu)).filter(Number.isFinite);
+    const spread = proxy === "nginx"
+      ? "reference"
+      : cpuRatios.length
+      ? `${fmt(Math.min(...cpuRatios))}–${fmt(Math.max(...cpuRatios))}`
+      : "n/a";
+    const partial = xs.length < rounds ? ` (${xs.length}/${rounds} rounds)` : "";
+    lines.push(
+      `| ${sc.name} | ${proxy}${partial} | ${m((x) => x.load.rps).toFixed(0)} | ${
+        fmt(m((x) => x.load.p50ms))
+      } | ${fmt(m(p99))} | ${fmt(m(cpu))} | ${fmt(median(cpuRatios))} | ${spread} | ${
+        fmt(median(xs.map((x) => ratio(x, p99))))
+      } | ${fmt(Math.max(...xs.map((x) => x.rssMiB)), 1)} | ${
+        xs.reduce((n, x) => n + x.load.errors, 0)
+      } |`,
+    );
+    const cells = Array.from({ length: rounds }, (_, i) => {
+      const s = xs.find((x) => x.round === i + 1);
+      if (!s) return "failed";
+      const r = proxy === "direct" ? NaN : ratio(s, cpu);
+      return `${fmt(s.cpuPer100k)}${Number.isFinite(r) ? ` (${fmt(r)}×)` : ""}`;
+    });
+    perRound.push(`| ${sc.name} | ${proxy} | ${cells.join(" | ")} |`);
+    const statuses: Record<string, number> = {};
+    for (const x of xs) {
+      for (const [k, v] of Object.entries(x.load.statuses ?? {})) {
+        statuses[k] = (statuses[k] ?? 0) + v;
+      }
+    }
+    if (Object.keys(statuses).length) {
+      statusNotes.push(
+        `${proxy} ${Object.entries(statuses).map(([k, v]) => `${k} ${v}`).join(", ")}`,
+      );
+    }
+  }
 }
 lines.push(
   "",
   "HTTP/2 percentiles come from h2load's per-request log (--log-file).",
-  "For `direct`, CPU and RSS are the backend's own.",
+  "For `direct`, CPU and RSS are the backend's own (a long-lived process: its peak RSS covers the whole run).",
 );
+if (statusNotes.length) {
+  lines.push(
+    "gRPC non-OK statuses over all rounds (ghz ends a -z load by closing its connections, so up to " +
+      `${Math.min(connections, 32)} calls in flight per load end Unavailable, direct included): ${
+        statusNotes.join("; ")
+      }.`,
+  );
+}
+lines.push("", "CPU-s / 100k req per round (× = ratio to that round's nginx):", "", ...perRound);
+if (failures.length) {
+  lines.push("", "Failed measurements (left out of the medians):", "");
+  for (const f of failures) lines.push(`- ${f.split("\n")[0]}`);
+}
 const table = lines.join("\n") + "\n";
 await Deno.mkdir(`${root}bench/results`, { recursive: true });
-const file = `${root}bench/results/${new Date().toISOString().replace(/[:.]/g, "-")}.md`;
+const file = `${root}bench/results/${started.toISOString().replace(/[:.]/g, "-")}.md`;
 await Deno.writeTextFile(file, table);
 console.log(table);
 console.error(`written to ${file}`);
-await Deno.remove(work, { recursive: true });

@@ -13,6 +13,16 @@ export async function waitPort(port: number): Promise<void> {
   throw new Error(`127.0.0.1:${port} did not open`);
 }
 
+/** Throws when something already listens on 127.0.0.1:`port` (it would be measured instead). */
+export async function ensureFree(port: number): Promise<void> {
+  try {
+    (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+  } catch {
+    return;
+  }
+  throw new Error(`127.0.0.1:${port} is already in use (another benchmark or proxy is running)`);
+}
+
 /** [user+sys, user] CPU seconds of a process tree. */
 export async function cpuSeconds(pid: number): Promise<[number, number]> {
   let total = 0;
@@ -64,8 +74,13 @@ export function ghzArgs(target: string, secs: number, conc: number, json: boolea
   ];
 }
 
-/** `deno run` arguments for a one-worker agent on `configDir` (access log off); `denoFlags` go before the entry point. */
-export function agentArgs(main: string, configDir: string, denoFlags: string[] = []): string[] {
+/** `deno run` arguments for an agent on `configDir` (access log off, `workers` data-plane threads, default 1); `denoFlags` go before the entry point. */
+export function agentArgs(
+  main: string,
+  configDir: string,
+  denoFlags: string[] = [],
+  workers = 1,
+): string[] {
   return [
     "run",
     "-A",
@@ -80,7 +95,7 @@ export function agentArgs(main: string, configDir: string, denoFlags: string[] =
     "--log-level",
     "warn",
     "--workers",
-    "1",
+    String(workers),
   ];
 }
 
