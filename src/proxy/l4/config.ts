@@ -4,7 +4,7 @@
  * (passthrough splice, terminate then splice, or the HTTPS engine). Built at
  * apply time (plan.ts) and swapped like the HTTP SocketConfig.
  */
-import type { Listener, WeightedCluster } from "../../snapshot/types.ts";
+import type { ClientValidation, Listener, WeightedCluster } from "../../snapshot/types.ts";
 import type { ClusterRuntime } from "../core/cluster.ts";
 import type { CertStore } from "../listen/tls_store.ts";
 import { HostTable } from "../router/host_table.ts";
@@ -24,8 +24,16 @@ export interface L4Route {
 export type SniTarget =
   /** Splice the encrypted bytes to the route's backend. */
   | { readonly kind: "passthrough"; readonly route: L4Route }
-  /** Terminate TLS with the listener's certificates, splice plain bytes to the backend. */
-  | { readonly kind: "terminate"; readonly route: L4Route; readonly certs: CertStore }
+  /**
+   * Terminate TLS with the listener's certificates, splice plain bytes to the
+   * backend; `validation`: the listener's frontend client-certificate check.
+   */
+  | {
+    readonly kind: "terminate";
+    readonly route: L4Route;
+    readonly certs: CertStore;
+    readonly validation?: ClientValidation;
+  }
   /** An HTTPS listener claims the name: the HTTP engine serves it. */
   | { readonly kind: "https"; readonly listener: Listener };
 

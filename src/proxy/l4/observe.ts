@@ -35,6 +35,8 @@ export type RefusalCause =
   | "connect_failed"
   | "bad_client_hello"
   | "tls_handshake"
+  /** AllowValidOnly: no client certificate, or one the listener's CA bundle does not verify. */
+  | "client_certificate"
   | "session_limit";
 
 export const l4Refused = new client.Counter({
@@ -56,6 +58,8 @@ export class ConnRecord {
   bytesOut = 0;
   tries = 0;
   reason: string | null = null;
+  /** TLS terminate with client validation: "valid", or why the certificate was not. */
+  clientCert: string | null = null;
   private done = false;
 
   constructor(
@@ -102,6 +106,7 @@ export class ConnRecord {
       durationMs: Math.round(performance.now() - this.start),
       tries: this.tries,
       reason: this.reason,
+      ...(this.clientCert !== null ? { clientCert: this.clientCert } : {}),
     });
   }
 }

@@ -15,6 +15,7 @@ import {
   type L4Config,
   type L4Route,
   SniTable,
+  type SniTarget,
 } from "./config.ts";
 
 export interface L4PlanInput {
@@ -77,10 +78,23 @@ function certsOf(l: Listener, secrets: ReadonlyMap<string, SecretEntry>): CertSt
     );
   }
   try {
-    return new CertStore(entries, l.tls?.minVersion ?? "");
+    // The listener's client validation goes in too: its CA bundle is checked now
+    // (an unusable one refuses the snapshot, as for HTTPS listeners).
+    const v = l.tls?.clientValidation;
+    return new CertStore(entries, l.tls?.minVersion ?? "", [
+      { hostnames: l.hostnames, ...(v ? { validation: v } : {}) },
+    ]);
   } catch (e) {
     throw new Error(`listener ${l.name}: ${(e as Error).message}`);
   }
+}
+
+/** A terminate target: the listener's certificates and its client validation (if any). */
+function terminateTarget(route: L4Route, certs: CertStore, l: Listener): SniTarget {
+  const v = l.tls?.clientValidation;
+  return v
+    ? { kind: "terminate", route, certs, validation: v }
+    : { kind: "terminate", route, certs };
 }
 
 export function planL4(p: L4PlanInput): L4Config {
@@ -118,7 +132,7 @@ export function planL4(p: L4PlanInput): L4Config {
       sni.addRoute(
         l,
         r.hostnames,
-        certs ? { kind: "terminate", route, certs } : { kind: "passthrough", route },
+        certs ? terminateTarget(route, certs, l) : { kind: "passthrough", route },
       );
     }
   }

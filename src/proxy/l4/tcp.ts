@@ -9,6 +9,8 @@ import * as tls from "node:tls";
 import type { ConnHandle, ConnSet } from "../listen/conns.ts";
 import { fromNodeSocket, toNodeDuplex } from "../io/node_transport.ts";
 import { safeClose, type Transport } from "../io/transport.ts";
+import type { ClientValidation } from "../../snapshot/types.ts";
+import type { CertStore } from "../listen/tls_store.ts";
 import type { L4Config, L4Route } from "./config.ts";
 import { dialRoute } from "./connect.ts";
 import { readClientHello } from "./client_hello.ts";
@@ -145,40 +147,136 @@ export async function serveTls(
       return;
     }
     rec.mode = "tls-terminate";
-    const plain = await terminate(conn, hello.bytes, target.certs.select(r.sni), cfg);
-    if (typeof plain === "string") {
-      rec.refuse("tls_handshake", plain);
+    rec.route = target.route.name;
+    const t = await (target.validation
+      ? terminateValidating(conn, hello.bytes, r.sni, target.certs, target.validation, cfg)
+      : terminate(conn, hello.bytes, target.certs.selectWith(r.sni, undefined), cfg));
+    if ("refused" in t) {
+      rec.refuse(t.refused, t.reason);
       safeClose(conn);
       return;
     }
-    await forward(plain, target.route, cfg, rec, ip, null, ac.signal);
+    if (t.clientCert !== undefined) {
+      rec.clientCert = t.clientCert;
+    }
+    await forward(t.plain, target.route, cfg, rec, ip, null, ac.signal);
   } finally {
     conns.delete(h);
     rec.finish();
   }
 }
 
-/** Runs the server side of the handshake; the plain-text Transport, or why it failed. */
+/** A finished handshake (the plain-text side), or why the connection was refused. */
+type Terminated =
+  | {
+    readonly plain: Transport;
+    /** With client validation: "valid", or why the certificate was not (fallback mode). */
+    readonly clientCert?: string;
+  }
+  | { readonly refused: "tls_handshake" | "client_certificate"; readonly reason: string };
+
+/** Runs the server side of the handshake (no client certificate asked for). */
 function terminate(
   conn: Deno.TcpConn,
   pre: Uint8Array,
   ctx: tls.SecureContext,
   cfg: L4Config,
-): Promise<Transport | string> {
+): Promise<Terminated> {
   const sock = new tls.TLSSocket(toNodeDuplex(conn, pre), { isServer: true, secureContext: ctx });
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       sock.destroy();
-      resolve(`TLS handshake not finished within ${cfg.helloTimeoutMs} ms`);
+      resolve({ refused: "tls_handshake", reason: handshakeTimeout(cfg) });
     }, cfg.helloTimeoutMs);
     sock.once("secure", () => {
       clearTimeout(timer);
-      resolve(fromNodeSocket(sock));
+      resolve({ plain: fromNodeSocket(sock) });
     });
     sock.once("error", (e: Error) => {
       clearTimeout(timer);
       sock.destroy();
-      resolve(`TLS handshake failed: ${e.message}`);
+      resolve({ refused: "tls_handshake", reason: `TLS handshake failed: ${e.message}` });
     });
+  });
+}
+
+function handshakeTimeout(cfg: L4Config): string {
+  return `TLS handshake not finished within ${cfg.helloTimeoutMs} ms`;
+}
+
+/**
+ * The handshake of a listener that validates client certificates. A bare
+ * server-side TLSSocket under Deno asks for a certificate but never checks
+ * it against the CA (measured: a foreign certificate passes, `authorized`
+ * stays false), so the connection goes through a non-listening node:tls
+ * server made for it, which verifies the chain as the HTTPS engine's does.
+ * AllowValidOnly refuses in the handshake itself (and again right after it,
+ * should a client without a valid chain get through); AllowInsecureFallback
+ * lets every client in.
+ */
+function terminateValidating(
+  conn: Deno.TcpConn,
+  pre: Uint8Array,
+  sni: string,
+  certs: CertStore,
+  v: ClientValidation,
+  cfg: L4Config,
+): Promise<Terminated> {
+  const strict = v.mode === "AllowValidOnly";
+  const ctx = certs.selectWith(sni, v);
+  const srv = tls.createServer({
+    SNICallback: (_name: string, cb: (err: Error | null, c?: tls.SecureContext) => void) =>
+      cb(null, ctx),
+    // node:tls calls SNICallback only when the client names a server: the
+    // default certificate (with the CA) must then come from the options.
+    ...(sni === ""
+      ? {
+        cert: certs.defaultPem.cert,
+        key: certs.defaultPem.key,
+        ca: v.caPem,
+        minVersion: certs.minVersion,
+      }
+      : {}),
+    requestCert: true,
+    rejectUnauthorized: strict,
+  });
+  const duplex = toNodeDuplex(conn, pre);
+  return new Promise((resolve) => {
+    let settled = false;
+    const done = (t: Terminated) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(t);
+    };
+    const timer = setTimeout(() => {
+      duplex.destroy();
+      done({ refused: "tls_handshake", reason: handshakeTimeout(cfg) });
+    }, cfg.helloTimeoutMs);
+    srv.once("secureConnection", (sock: tls.TLSSocket) => {
+      if (sock.authorized) return done({ plain: fromNodeSocket(sock), clientCert: "valid" });
+      const why = String(sock.authorizationError ?? "no client certificate");
+      if (strict) {
+        sock.destroy();
+        return done({
+          refused: "client_certificate",
+          reason: `client certificate refused: ${why}`,
+        });
+      }
+      done({ plain: fromNodeSocket(sock), clientCert: why });
+    });
+    srv.once("tlsClientError", (e: Error, sock?: tls.TLSSocket) => {
+      // A refused certificate shows as the socket's verify error ("socket
+      // hang up" on the error itself); a missing one as the handshake error.
+      const verify = sock?.authorizationError;
+      if (strict && (verify || /certificate/i.test(e.message))) {
+        return done({
+          refused: "client_certificate",
+          reason: `client certificate refused: ${String(verify ?? e.message)}`,
+        });
+      }
+      done({ refused: "tls_handshake", reason: `TLS handshake failed: ${e.message}` });
+    });
+    srv.emit("connection", duplex);
   });
 }

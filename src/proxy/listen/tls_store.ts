@@ -97,8 +97,19 @@ export class CertStore {
 
   /** The context for a client's server name (SNI), with the client CA when it validates clients. */
   select(servername: string | undefined): tls.SecureContext {
+    return this.selectWith(
+      servername,
+      this.requestCert ? this.clientValidation(servername) : undefined,
+    );
+  }
+
+  /**
+   * The certificate context for a server name, carrying the CA bundle of `v`
+   * (none: the plain certificate context). For callers that already know
+   * which listener, hence which validation, serves the name (L4 terminate).
+   */
+  selectWith(servername: string | undefined, v: ClientValidation | undefined): tls.SecureContext {
     const ctx = this.certContext(servername);
-    const v = this.requestCert ? this.clientValidation(servername) : undefined;
     if (!v) return ctx;
     const pem = this.pem.get(ctx)!;
     const key = `${pem.cert}\0${v.caPem}`;
