@@ -8,7 +8,7 @@ import { ObjectIndex } from "./object_index.ts";
 import { nsName } from "./object_index.ts";
 import { referenceGrantSpec } from "../crds/core.ts";
 import { parseWith } from "../crds/schema.ts";
-import { referenceGrantSubject } from "../translate/gateway_api/generated.ts";
+import { listenerReferrer, referenceGrantSubject } from "../translate/gateway_api/generated.ts";
 
 /** Builds one object's status: conditions by type plus extra members. */
 export class StatusBuilder {
@@ -123,6 +123,25 @@ export class BuildContext {
     const s = referenceGrantSubject(from);
     const ns = from.metadata.namespace ?? "default";
     return this.refPermitted(s.group, s.kind, ns, toGroup, toKind, toNs, toName);
+  }
+
+  /**
+   * ReferenceGrant check for a certificate reference of listener `listener` of
+   * gateway `from`: a listener the translator merged in from a ListenerSet acts
+   * as that ListenerSet in its namespace (`listenerReferrer`), any other as
+   * `from` does (`refPermittedFrom`).
+   */
+  refPermittedForListener(
+    from: KubeObject,
+    listener: string,
+    toGroup: string,
+    toKind: string,
+    toNs: string,
+    toName: string,
+  ): boolean {
+    const r = listenerReferrer(from, listener);
+    if (r === undefined) return this.refPermittedFrom(from, toGroup, toKind, toNs, toName);
+    return this.refPermitted(r.group, r.kind, r.namespace, toGroup, toKind, toNs, toName);
   }
 
   /**

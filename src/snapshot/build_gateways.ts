@@ -161,9 +161,7 @@ export function buildGateways(
       (l.tls?.certificateRefs ?? []).forEach((ref, j) => {
         const ns = ref.namespace ?? gw.namespace;
         const rf = `${field}.tls.certificateRefs[${j}]`;
-        if (
-          !ctx.refPermittedFrom(gw.source, "", "Secret", ns, ref.name)
-        ) {
+        if (!ctx.refPermittedForListener(gw.source, l.name, "", "Secret", ns, ref.name)) {
           refErr ??= [
             "RefNotPermitted",
             rf,

@@ -9,7 +9,7 @@
  */
 import type { Condition } from "../../store/types.ts";
 import { GATEWAY_GROUP } from "./api_types.ts";
-import type { GatewaySpecIn } from "./api_types.ts";
+import type { GatewaySpecIn, ListenerIn } from "./api_types.ts";
 import { caProblem } from "./backend_tls.ts";
 import { compact, cond } from "./generated.ts";
 import { referenceAllowed, tlsSecretProblem } from "./world.ts";
@@ -39,24 +39,33 @@ function modeOf(m: string | undefined): FrontendMode {
 }
 
 /**
- * Applies `spec.tls.frontend` to the HTTPS listeners (mutating their
- * verdicts and setting `clientValidation`), checks `spec.tls.backend`.
+ * Listeners that terminate TLS: HTTPS, and TLS in mode Terminate (TLSRoute).
+ * The spec words frontend validation for HTTPS listeners; a TLS listener that
+ * terminates on the same port gets it too, or an operator who asked for mTLS
+ * on that port would silently get none there. Passthrough never sees a
+ * client certificate.
  */
-export function analyzeGatewayTls(
+function terminatesTls(l: ListenerIn): boolean {
+  return l.protocol === "HTTPS" ||
+    (l.protocol === "TLS" && (l.tls?.mode ?? "Terminate") === "Terminate");
+}
+
+/**
+ * Applies the Gateway's `spec.tls.frontend` to HTTPS listeners (mutating their
+ * verdicts and setting `clientValidation`): the Gateway's own and, since a
+ * Gateway behaves as the merged list of its listeners, those its ListenerSets
+ * add. The CA references are the Gateway's (`namespace` is the Gateway's, and
+ * ReferenceGrants must name the Gateway) whichever object declared the listener.
+ */
+export function applyFrontendValidation(
   spec: GatewaySpecIn,
-  listeners: ListenerState[],
+  listeners: readonly ListenerState[],
   namespace: string,
   w: World,
-): GatewayTlsInfo {
+): void {
   const fe = spec.tls?.frontend;
-  let insecureFallback = false;
-  for (const c of [fe?.default, ...(fe?.perPort ?? []).map((p) => p.tls)]) {
-    if (c?.validation && modeOf(c.validation.mode) === "AllowInsecureFallback") {
-      insecureFallback = true;
-    }
-  }
   for (const l of listeners) {
-    if (l.spec.protocol !== "HTTPS" || !l.accepted.ok) continue;
+    if (!terminatesTls(l.spec) || !l.accepted.ok) continue;
     const cfg = fe?.perPort?.find((p) => p.port === l.spec.port)?.tls ?? fe?.default;
     const v = cfg?.validation;
     if (!v) continue;
@@ -106,6 +115,26 @@ export function analyzeGatewayTls(
     }
     l.clientValidation = { caRefs, mode: modeOf(v.mode) };
   }
+}
+
+/**
+ * Applies `spec.tls.frontend` to the Gateway's HTTPS listeners
+ * (`applyFrontendValidation`), checks `spec.tls.backend`.
+ */
+export function analyzeGatewayTls(
+  spec: GatewaySpecIn,
+  listeners: ListenerState[],
+  namespace: string,
+  w: World,
+): GatewayTlsInfo {
+  const fe = spec.tls?.frontend;
+  let insecureFallback = false;
+  for (const c of [fe?.default, ...(fe?.perPort ?? []).map((p) => p.tls)]) {
+    if (c?.validation && modeOf(c.validation.mode) === "AllowInsecureFallback") {
+      insecureFallback = true;
+    }
+  }
+  applyFrontendValidation(spec, listeners, namespace, w);
   const ref = spec.tls?.backend?.clientCertificateRef;
   if (!ref) return { insecureFallback };
   const group = ref.group ?? "";

@@ -17,8 +17,10 @@ import {
   generatedObject,
   NameRegistry,
   objectNameOf,
+  setListenerReferrers,
   sourceOf,
 } from "./generated.ts";
+import type { ReferrerSubject } from "./generated.ts";
 import { referenceAllowed, tlsSecretProblem } from "./world.ts";
 import { analyzeGatewayTls, clientValidationOut, gatewayTlsConditions } from "./frontend_tls.ts";
 import type { FrontendValidation, GatewayTlsInfo } from "./frontend_tls.ts";
@@ -150,6 +152,11 @@ export interface ListenerState {
   sameNamespace?: string;
   /** Programmed condition reason when not programmed (default Invalid). */
   programmedReason?: string;
+  /**
+   * Who makes its certificate references when not the Gateway: a ListenerSet's
+   * listener (the builder checks ReferenceGrants naming the ListenerSet, in its namespace).
+   */
+  referrer?: { kind: "ListenerSet"; namespace: string };
 }
 
 export interface GatewayState {
@@ -761,11 +768,29 @@ export function proxyGatewayOf(g: GatewayState): KubeObject | undefined {
   });
   if (!listeners.length) return undefined;
   const infra = g.spec.infrastructure;
-  return generatedObject("ProxyGateway", g.namespace, g.proxyName, sourceOf(g.obj), { listeners }, {
-    ownerLabel: GATEWAY_API_OWNER_LABEL,
-    labels: infra?.labels,
-    annotations: infra?.annotations,
-  });
+  const pg = generatedObject(
+    "ProxyGateway",
+    g.namespace,
+    g.proxyName,
+    sourceOf(g.obj),
+    { listeners },
+    {
+      ownerLabel: GATEWAY_API_OWNER_LABEL,
+      labels: infra?.labels,
+      annotations: infra?.annotations,
+    },
+  );
+  const referrers = new Map<string, ReferrerSubject>();
+  for (const l of allListeners(g)) {
+    if (!l.programmed || l.referrer === undefined) continue;
+    referrers.set(l.proxyName ?? l.spec.name, {
+      group: GATEWAY_GROUP,
+      kind: l.referrer.kind,
+      namespace: l.referrer.namespace,
+    });
+  }
+  setListenerReferrers(pg, referrers);
+  return pg;
 }
 
 /** A listener's status entry (Gateway status.listeners, ListenerSet status.listeners). */

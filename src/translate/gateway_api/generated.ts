@@ -221,6 +221,39 @@ export function referenceGrantSubject(o: KubeObject): { group: string; kind: str
   return { group, kind: o.kind };
 }
 
+/** Who makes a reference, for the ReferenceGrant check: (group, kind) in a namespace. */
+export interface ReferrerSubject {
+  readonly group: string;
+  readonly kind: string;
+  readonly namespace: string;
+}
+
+// Keyed by the generated object itself (never by name or by anything written
+// into it): only an object this process's translator generated carries an
+// entry, so a hand-written ProxyGateway cannot claim to act for a ListenerSet
+// of another namespace. An object that lost its identity (copied) falls back to
+// `referenceGrantSubject`, which is stricter, never looser.
+const listenerReferrers = new WeakMap<KubeObject, ReadonlyMap<string, ReferrerSubject>>();
+
+/**
+ * Records, for a generated ProxyGateway, the listeners whose certificate
+ * references were made by another object than its source: a ListenerSet's
+ * listeners merged into its parent Gateway's ProxyGateway are checked as the
+ * ListenerSet in its own namespace (Gateway API: a ListenerSet's Secrets need
+ * grants naming the ListenerSet; the Gateway's grants are not inherited).
+ */
+export function setListenerReferrers(
+  o: KubeObject,
+  byListener: ReadonlyMap<string, ReferrerSubject>,
+): void {
+  if (byListener.size) listenerReferrers.set(o, byListener);
+}
+
+/** The referrer recorded for listener `listener` of generated object `o`, if any. */
+export function listenerReferrer(o: KubeObject, listener: string): ReferrerSubject | undefined {
+  return listenerReferrers.get(o)?.get(listener);
+}
+
 /**
  * Route precedence key ("<creationTimestamp>/<namespace>/<name>") of a route
  * object: for a generated ProxyRoute, its source's age and name (the generated

@@ -7,7 +7,10 @@
  * listeners follow the Gateway's own in precedence (and, within a ListenerSet,
  * come in their order), so a listener that clashes (port protocol or hostname)
  * with an earlier one is the one refused
- * (Accepted/Programmed False, Conflicted True). Accepted listeners become
+ * (Accepted/Programmed False, Conflicted True). Their certificateRefs are the
+ * ListenerSet's (ReferenceGrants must name the ListenerSet; a Secret in its own
+ * namespace needs none), their client-certificate validation the Gateway's
+ * `spec.tls.frontend`. Accepted listeners become
  * listeners of the Gateway's ProxyGateway under unique names; routes reach them
  * only through a parentRef to the ListenerSet (attach.ts).
  */
@@ -22,7 +25,14 @@ import {
   tlsCapabilities,
   validateListener,
 } from "./gateway.ts";
-import type { GatewayState, ListenerSetLike, ListenerState, Verdict } from "./gateway.ts";
+import type {
+  GatewayState,
+  ListenerSetLike,
+  ListenerState,
+  TlsCapabilities,
+  Verdict,
+} from "./gateway.ts";
+import { applyFrontendValidation } from "./frontend_tls.ts";
 import { cond, objectNameOf } from "./generated.ts";
 import { labelsOfNamespace, matchesSelector } from "./world.ts";
 import type { World } from "./world.ts";
@@ -55,10 +65,19 @@ const portSpace = (l: ListenerState) =>
 const hostKey = (l: ListenerState) =>
   l.spec.protocol === "TCP" || l.spec.protocol === "UDP" ? "" : l.spec.hostname ?? "";
 
-/** The conflict of `l` with a listener of higher precedence, if any. */
+const tlsMode = (l: ListenerState) => l.spec.tls?.mode ?? "Terminate";
+
+/**
+ * The conflict of `l` with a listener of higher precedence, if any: the rules
+ * of a Gateway's own listeners (`detectConflicts`) over the merged list —
+ * another protocol family on the port, TLS listeners terminating next to
+ * passing through on one port without TLSRouteModeMixed, the same hostname —
+ * except that the listener of higher precedence keeps its port (GEP-1713).
+ */
 function conflictWith(
   l: ListenerState,
   taken: readonly ListenerState[],
+  caps: TlsCapabilities,
 ): { reason: "HostnameConflict" | "ProtocolConflict"; message: string } | undefined {
   for (const t of taken) {
     if (portSpace(t) !== portSpace(l)) continue;
@@ -68,6 +87,19 @@ function conflictWith(
         message: `port ${l.spec.port} is already used by listener ${
           JSON.stringify(t.spec.name)
         } with protocol ${t.spec.protocol}, which takes precedence`,
+      };
+    }
+    if (
+      !caps.mixed && l.spec.protocol === "TLS" && t.spec.protocol === "TLS" &&
+      tlsMode(l) !== tlsMode(t)
+    ) {
+      return {
+        reason: "ProtocolConflict",
+        message: `port ${l.spec.port} is already used by TLS listener ${
+          JSON.stringify(t.spec.name)
+        } with tls.mode ${
+          tlsMode(t)
+        }, which takes precedence; this GatewayClass does not support mixing tls.mode Terminate and Passthrough on one port (TLSRouteModeMixed): use separate ports`,
       };
     }
     if (hostKey(t) === hostKey(l)) {
@@ -144,6 +176,8 @@ export function collectListenerSets(
       for (const l of listeners) {
         l.proxyName = objectNameOf(["ls", namespace, name, l.spec.name], 63);
         l.sameNamespace = namespace;
+        // Its certificateRefs are the ListenerSet's (checked as such by validateListener).
+        l.referrer = { kind: "ListenerSet", namespace };
       }
       let problem: Verdict | undefined;
       const attached = listenersAllowedFrom(gw, namespace, w);
@@ -155,11 +189,14 @@ export function collectListenerSets(
             `Gateway ${gw.namespace}/${gw.name} does not allow ListenerSets from namespace ${namespace} (spec.allowedListeners)`,
         };
       } else {
+        // The Gateway's client-certificate validation covers every HTTPS listener
+        // of the merged list (never served without the check the Gateway asks for).
+        applyFrontendValidation(gw.spec, listeners, gw.namespace, w);
         // In precedence order (the Gateway's listeners, earlier ListenerSets, then
         // this one's in order), the later of two clashing listeners is refused.
         for (const l of listeners) {
           if (!l.accepted.ok) continue;
-          const c = conflictWith(l, taken);
+          const c = conflictWith(l, taken, caps);
           if (c) {
             l.conflicted = c;
             l.accepted = { ok: false, reason: c.reason, message: c.message };
