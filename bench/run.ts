@@ -23,6 +23,8 @@
  * default (--duration 10 --rounds 3) takes ≈ 9 minutes and `--duration 1
  * --rounds 2` ≈ 1 minute (measured 1m08s).
  *
+ * The markdown (medians, ratios, spread) is built by bench/run_report.ts.
+ *
  * Every load is bounded by --duration; everything runs on 127.0.0.1.
  */
 import { formatFlags, parseFlags, UsageError } from "../src/cli/flags.ts";
@@ -38,6 +40,8 @@ import {
   waitPort,
 } from "./profile/proc.ts";
 import { nginxConf } from "./nginx_conf.ts";
+import { renderReport } from "./run_report.ts";
+import type { LoadResult, ProxyName, Sample } from "./run_report.ts";
 
 const SPECS: FlagSpec[] = [
   { name: "duration", kind: "number", help: "seconds per measured load", default: 10 },
@@ -52,7 +56,6 @@ const SPECS: FlagSpec[] = [
 ];
 const usage = `usage: deno task bench [flags]\n${formatFlags(SPECS)}`;
 
-type ProxyName = "nginx" | "haproxy" | "novaedge" | "direct";
 /** Order within a round (also the table's order). */
 const ORDER: readonly ProxyName[] = ["nginx", "haproxy", "novaedge", "direct"];
 
@@ -145,16 +148,6 @@ async function peakRssMiB(pid: number): Promise<number> {
   };
   await visit(pid);
   return kb / 1024;
-}
-
-interface LoadResult {
-  rps: number;
-  p50ms: number;
-  p99ms: number;
-  requests: number;
-  errors: number;
-  /** Non-OK gRPC statuses by name (ghz only). */
-  statuses?: Record<string, number>;
 }
 
 async function wrk(url: string, secs: number): Promise<LoadResult> {
@@ -389,16 +382,6 @@ function scenarios(haveGhz: boolean): Scenario[] {
   return all;
 }
 
-/** One measured load of one proxy in one round. */
-interface Sample {
-  scenario: string;
-  proxy: ProxyName;
-  round: number;
-  load: LoadResult;
-  cpuPer100k: number;
-  rssMiB: number;
-}
-
 /** Fresh proxy (direct: the running backend), 1 s warm-up, measured load, stop. */
 async function measure(
   sc: Scenario,
@@ -447,14 +430,7 @@ async function gitState(): Promise<string> {
 const loadavg = async () =>
   (await Deno.readTextFile("/proc/loadavg").catch(() => "")).split(" ").slice(0, 3).join(" ");
 
-const median = (xs: number[]): number => {
-  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
-  if (!s.length) return NaN;
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const fmt = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : "n/a");
-const quote = (a: string) => /^[\w./,=:@-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`;
 
 // ---- run ----
 
@@ -519,111 +495,23 @@ const [nginxV, haproxyV, wrkV, h2loadV, ghzV, head] = await Promise.all([
   gitState(),
 ]);
 
-const sampleOf = (scenario: string, proxy: ProxyName, round: number) =>
-  samples.find((s) => s.scenario === scenario && s.proxy === proxy && s.round === round);
-/** Per-round ratio of `f` against the same round's nginx sample (NaN when either is missing). */
-const ratio = (s: Sample, f: (x: Sample) => number) => {
-  const ng = sampleOf(s.scenario, "nginx", s.round);
-  return ng ? f(s) / f(ng) : NaN;
-};
-const cpu = (x: Sample) => x.cpuPer100k;
-const p99 = (x: Sample) => x.load.p99ms;
-
-const lines = [
-  `# NovaEdge benchmark (${started.toISOString()})`,
-  "",
-  `wrk -t2 -c${connections} -d${duration}s (HTTP/1.1 keep-alive); h2load -c${
-    Math.min(connections, 16)
-  } -m10 (h2c); ` +
-  `ghz -c${Math.min(connections, 32)} over 4 connections (gRPC unary, h2c). ` +
-  "Same backend, same run, 127.0.0.1, 2 cores. CPU-s/100k counts only the proxy's processes.",
-  "",
-  `**${rounds} interleaved round${rounds === 1 ? "" : "s"} per scenario**: each round measures ` +
-  "nginx, haproxy, novaedge, direct in turn (fresh proxy process, 1 s warm-up, then the load). " +
-  "req/s, p50, p99 and CPU-s/100k are medians over rounds; **vs nginx** is the median of " +
-  "per-round ratios, each against the same round's nginx; **CPU ratio min–max** is their spread " +
-  "across rounds; peak RSS is the max over rounds; errors are summed over rounds.",
-  "",
-  `- command: \`deno run -A --unstable-net bench/run.ts ${Deno.args.map(quote).join(" ")}\``
-    .replace(/ `$/, "`"),
-  `- load average (1/5/15 min): ${loadStart} at start, ${loadEnd} at end; run took ${
-    Math.floor(elapsed / 60)
-  }m${String(elapsed % 60).padStart(2, "0")}s`,
-  `- versions: deno ${Deno.version.deno}, nginx ${nginxV}, HAProxy ${haproxyV}, wrk ${wrkV}, ` +
-  `h2load ${h2loadV}, ghz ${ghzV}; NovaEdge --workers ${workers}, tree ${head}`,
-  "",
-  "| scenario | proxy | req/s | p50 ms | p99 ms | CPU-s / 100k req | CPU vs nginx | CPU ratio min–max | p99 vs nginx | peak RSS MiB | errors |",
-  "|---|---|---|---|---|---|---|---|---|---|---|",
-];
-const perRound = [
-  `| scenario | proxy | ${
-    Array.from({ length: rounds }, (_, i) => `round ${i + 1}`).join(" | ")
-  } |`,
-  `|---|---|${"---|".repeat(rounds)}`,
-];
-const statusNotes: string[] = [];
-for (const sc of scs) {
-  for (const proxy of proxies.filter(sc.applies)) {
-    const xs = samples.filter((s) => s.scenario === sc.name && s.proxy === proxy);
-    if (!xs.length) continue;
-    const m = (f: (x: Sample) => number) => median(xs.map(f));
-    const cpuRatios = proxy === "direct"
-      ? []
-      : xs.map((x) => ratio(x, cpu)).filter(Number.isFinite);
-    const spread = proxy === "nginx"
-      ? "reference"
-      : cpuRatios.length
-      ? `${fmt(Math.min(...cpuRatios))}–${fmt(Math.max(...cpuRatios))}`
-      : "n/a";
-    const partial = xs.length < rounds ? ` (${xs.length}/${rounds} rounds)` : "";
-    lines.push(
-      `| ${sc.name} | ${proxy}${partial} | ${m((x) => x.load.rps).toFixed(0)} | ${
-        fmt(m((x) => x.load.p50ms))
-      } | ${fmt(m(p99))} | ${fmt(m(cpu))} | ${fmt(median(cpuRatios))} | ${spread} | ${
-        fmt(median(xs.map((x) => ratio(x, p99))))
-      } | ${fmt(Math.max(...xs.map((x) => x.rssMiB)), 1)} | ${
-        xs.reduce((n, x) => n + x.load.errors, 0)
-      } |`,
-    );
-    const cells = Array.from({ length: rounds }, (_, i) => {
-      const s = xs.find((x) => x.round === i + 1);
-      if (!s) return "failed";
-      const r = proxy === "direct" ? NaN : ratio(s, cpu);
-      return `${fmt(s.cpuPer100k)}${Number.isFinite(r) ? ` (${fmt(r)}×)` : ""}`;
-    });
-    perRound.push(`| ${sc.name} | ${proxy} | ${cells.join(" | ")} |`);
-    const statuses: Record<string, number> = {};
-    for (const x of xs) {
-      for (const [k, v] of Object.entries(x.load.statuses ?? {})) {
-        statuses[k] = (statuses[k] ?? 0) + v;
-      }
-    }
-    if (Object.keys(statuses).length) {
-      statusNotes.push(
-        `${proxy} ${Object.entries(statuses).map(([k, v]) => `${k} ${v}`).join(", ")}`,
-      );
-    }
-  }
-}
-lines.push(
-  "",
-  "HTTP/2 percentiles come from h2load's per-request log (--log-file).",
-  "For `direct`, CPU and RSS are the backend's own (a long-lived process: its peak RSS covers the whole run).",
-);
-if (statusNotes.length) {
-  lines.push(
-    "gRPC non-OK statuses over all rounds (ghz ends a -z load by closing its connections, so up to " +
-      `${Math.min(connections, 32)} calls in flight per load end Unavailable, direct included): ${
-        statusNotes.join("; ")
-      }.`,
-  );
-}
-lines.push("", "CPU-s / 100k req per round (× = ratio to that round's nginx):", "", ...perRound);
-if (failures.length) {
-  lines.push("", "Failed measurements (left out of the medians):", "");
-  for (const f of failures) lines.push(`- ${f.split("\n")[0]}`);
-}
-const table = lines.join("\n") + "\n";
+const table = renderReport({
+  started,
+  duration,
+  rounds,
+  connections,
+  workers,
+  args: Deno.args,
+  loadStart,
+  loadEnd,
+  elapsedS: elapsed,
+  versions: `deno ${Deno.version.deno}, nginx ${nginxV}, HAProxy ${haproxyV}, wrk ${wrkV}, ` +
+    `h2load ${h2loadV}, ghz ${ghzV}`,
+  tree: head,
+  scenarios: scs.map((sc) => ({ name: sc.name, proxies: proxies.filter(sc.applies) })),
+  samples,
+  failures,
+});
 await Deno.mkdir(`${root}bench/results`, { recursive: true });
 const file = `${root}bench/results/${started.toISOString().replace(/[:.]/g, "-")}.md`;
 await Deno.writeTextFile(file, table);
