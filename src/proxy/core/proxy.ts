@@ -434,7 +434,11 @@ class Flight implements RequestView, PickContext, LogCtx, Deadline, ProxyRespons
   held: Hold | null = null;
   // ProxyResponse, once proxied
   status = 0;
-  headers: Hdrs = EMPTY_HDRS;
+  /** The response's header lines to forward unparsed (see ProxyResponse.rawHeaders). */
+  rawHeaders: Uint8Array | undefined = undefined;
+  #headers: Hdrs = EMPTY_HDRS;
+  /** The upstream response whose headers are parsed on first use (raw pass-through). */
+  #lazy: UpstreamResponse | null = null;
   body: BodyReader | null = null;
   upgraded: UpgradedStream | undefined = undefined;
   private key = "";
@@ -624,14 +628,45 @@ class Flight implements RequestView, PickContext, LogCtx, Deadline, ProxyRespons
     return generated(cfg, req, 502, `upstream error: ${err.message}`, this);
   }
 
+  /** The response headers (hop-by-hop removed); parsed now if the upstream's were passed raw. */
+  get headers(): Hdrs {
+    const up = this.#lazy;
+    if (up !== null) {
+      // Someone needs them as a list (an HTTP/2 client, the general writer):
+      // from here on they may change, so the raw lines no longer apply.
+      this.#lazy = null;
+      this.rawHeaders = undefined;
+      const h = up.headers;
+      stripHopByHop(h);
+      this.#headers = h;
+    }
+    return this.#headers;
+  }
+
   /** Takes the upstream's answer as this request's response (response filters applied). */
   answer(res: UpstreamResponse, key: string, setCookie: string | undefined): ProxyResponse {
     const req = this.req;
+    const mods = this.respMods;
+    const raw = res.rawHeaders;
+    if (
+      raw !== undefined && mods === null && !this.cors && this.pol === null && !setCookie &&
+      res.upgraded === undefined
+    ) {
+      // Nothing rewrites this response's headers: they go out as received.
+      this.#lazy = res;
+      this.rawHeaders = raw;
+      this.status = res.status;
+      this.body = res.body;
+      this.key = key;
+      this.ended = false;
+      return this;
+    }
+    this.#lazy = null;
+    this.rawHeaders = undefined;
     const h = res.headers;
     const upgradeValue = res.status === 101 ? h.get("upgrade") : null;
     stripHopByHop(h);
     if (upgradeValue) h.set("upgrade", upgradeValue);
-    const mods = this.respMods;
     if (mods !== null) {
       for (const f of mods) {
         if (f.responseHeaderModifier) applyHeaderModifier(f.responseHeaderModifier, h);
@@ -641,7 +676,7 @@ class Flight implements RequestView, PickContext, LogCtx, Deadline, ProxyRespons
     if (this.pol !== null) applyPolicyResponse(this.pol, req.headers.get("origin"), h);
     if (setCookie) h.append("set-cookie", setCookie);
     this.status = res.status;
-    this.headers = h;
+    this.#headers = h;
     this.body = res.body;
     this.key = key;
     this.ended = false;

@@ -133,6 +133,12 @@ export interface ProxyResponse {
   /** Bytes for generated responses, a reader for proxied ones, or null. */
   readonly body: BodyReader | Uint8Array | null;
   readonly upgraded?: UpgradedStream;
+  /**
+   * The header lines exactly as they may go to an HTTP/1.1 client (CRLF
+   * after each; no framing or hop-by-hop fields), set while nobody needed
+   * `headers` parsed: the HTTP/1.1 engine writes them instead of serializing.
+   */
+  readonly rawHeaders?: Uint8Array;
   /** Called by the engine when the response is fully written (or failed). */
   finish(bytesOut: number, error: string | null): void;
 }

@@ -330,3 +330,172 @@ export function parseResponseHead(bytes: Uint8Array, maxHeaders: number): Respon
     keepAlive,
   };
 }
+
+/** Lowercase ASCII of byte `c` (letters only change). */
+function lower(c: number): number {
+  return c >= 65 && c <= 90 ? c + 32 : c;
+}
+
+/** Whether bytes[from, from + name.length) equal lowercase `name`, ignoring ASCII case. */
+function nameIs(b: Uint8Array, from: number, len: number, name: string): boolean {
+  if (len !== name.length) return false;
+  for (let i = 0; i < len; i++) if (lower(b[from + i]) !== name.charCodeAt(i)) return false;
+  return true;
+}
+
+/** `close` / `keep-alive` (any case, optional whitespace) as 1 / 2; anything else 0. */
+function connectionToken(b: Uint8Array, a: number, z: number): number {
+  const len = z - a;
+  if (len === 5 && nameIs(b, a, 5, "close")) return 1;
+  if (len === 10 && nameIs(b, a, 10, "keep-alive")) return 2;
+  return 0;
+}
+
+const HTTP11 = [72, 84, 84, 80, 47, 49, 46, 49, 32]; // "HTTP/1.1 "
+
+/**
+ * A final HTTP/1.1 response head whose header lines can go to an HTTP/1.1
+ * client byte for byte: `lines` holds them as received, minus the framing
+ * and hop-by-hop ones the engine writes itself (Content-Length, Connection,
+ * Keep-Alive). `headers` is parsed from them only when someone asks (response
+ * filters, CORS, an HTTP/2 client), so the common proxied response costs no
+ * string decoding, header list or re-serialization.
+ */
+export class RawResponseHead implements ResponseHead {
+  readonly reason = "";
+  readonly version = 11;
+  readonly chunked = false;
+  #headers: Hdrs | null = null;
+  constructor(
+    readonly status: number,
+    readonly contentLength: number,
+    readonly keepAlive: boolean,
+    readonly lines: Uint8Array,
+    private readonly maxHeaders: number,
+  ) {}
+
+  get headers(): Hdrs {
+    if (this.#headers === null) {
+      const h = new Hdrs();
+      // Already validated by scanResponseHead: this parse cannot throw.
+      parseFields(latin1(this.lines) + "\r\n", 0, this.maxHeaders, h, false);
+      this.#headers = h;
+    }
+    return this.#headers;
+  }
+}
+
+/**
+ * The fast path for the common upstream response: a final (2xx–5xx)
+ * HTTP/1.1 head framed by Content-Length, ASCII only, with no hop-by-hop
+ * field other than `Connection: close|keep-alive` and `Keep-Alive`. Returns
+ * null for anything else — 1xx/101, chunked, HTTP/1.0, obs-fold, odd bytes,
+ * a `Connection` list naming fields — and the caller then runs the strict
+ * parseResponseHead, which decides (and refuses what is malformed). It never
+ * accepts a head the strict parser would refuse.
+ */
+export function scanResponseHead(b: Uint8Array, maxHeaders: number): RawResponseHead | null {
+  const n = b.length; // ends with CRLFCRLF
+  if (n < 16) return null;
+  for (let i = 0; i < 9; i++) if (b[i] !== HTTP11[i]) return null;
+  const d0 = b[9] - 48, d1 = b[10] - 48, d2 = b[11] - 48;
+  if (d0 < 2 || d0 > 9 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9) return null;
+  const status = d0 * 100 + d1 * 10 + d2;
+  let pos = 12;
+  if (b[pos] === 32) {
+    while (pos < n && b[pos] !== 13) pos++;
+  }
+  if (b[pos] !== 13 || b[pos + 1] !== 10) return null;
+  pos += 2;
+  // Kept lines are copied as runs between dropped ones (usually one run).
+  let out: Uint8Array | null = null;
+  let outLen = 0;
+  let runStart = pos;
+  let contentLength = -1;
+  let close = false;
+  let count = 0;
+  const limit = n - 2;
+  while (pos < limit) {
+    const lineStart = pos;
+    const c0 = b[pos];
+    if (c0 >= 128 || TCHAR[c0] === 0) return null; // obs-fold, empty name, odd byte
+    let colon = pos + 1;
+    while (colon < limit && b[colon] !== 58) {
+      const c = b[colon];
+      if (c >= 128 || TCHAR[c] === 0) return null;
+      colon++;
+    }
+    if (colon >= limit) return null;
+    let eol = colon + 1;
+    for (;;) {
+      const c = b[eol];
+      if (c === 13) break;
+      if ((c < 32 && c !== 9) || c >= 127) return null;
+      eol++;
+    }
+    if (b[eol + 1] !== 10) return null;
+    if (++count > maxHeaders) return null;
+    const nameLen = colon - lineStart;
+    let drop = false;
+    const f = lower(b[lineStart]);
+    if (f === 99 /* c */ && nameIs(b, lineStart, nameLen, "content-length")) {
+      if (contentLength >= 0) return null;
+      let a = colon + 1;
+      let z = eol;
+      while (a < z && (b[a] === 32 || b[a] === 9)) a++;
+      while (z > a && (b[z - 1] === 32 || b[z - 1] === 9)) z--;
+      if (z === a || z - a > 15) return null;
+      let v = 0;
+      for (let i = a; i < z; i++) {
+        const d = b[i] - 48;
+        if (d < 0 || d > 9) return null;
+        v = v * 10 + d;
+      }
+      contentLength = v;
+      drop = true;
+    } else if (f === 99 && nameIs(b, lineStart, nameLen, "connection")) {
+      let a = colon + 1;
+      let z = eol;
+      while (a < z && (b[a] === 32 || b[a] === 9)) a++;
+      while (z > a && (b[z - 1] === 32 || b[z - 1] === 9)) z--;
+      const tok = connectionToken(b, a, z);
+      if (tok === 0) return null; // a list, or naming fields: the strict path
+      if (tok === 1) close = true;
+      drop = true;
+    } else if (f === 107 /* k */ && nameIs(b, lineStart, nameLen, "keep-alive")) {
+      drop = true;
+    } else if (
+      (f === 116 /* t */ &&
+        (nameIs(b, lineStart, nameLen, "transfer-encoding") ||
+          nameIs(b, lineStart, nameLen, "te") || nameIs(b, lineStart, nameLen, "trailer"))) ||
+      (f === 117 /* u */ && nameIs(b, lineStart, nameLen, "upgrade")) ||
+      (f === 112 /* p */ &&
+        (nameIs(b, lineStart, nameLen, "proxy-connection") ||
+          nameIs(b, lineStart, nameLen, "proxy-authorization"))) ||
+      (f === 104 /* h */ && nameIs(b, lineStart, nameLen, "http2-settings"))
+    ) {
+      return null; // hop-by-hop fields the strict path handles
+    }
+    pos = eol + 2;
+    if (drop) {
+      if (lineStart > runStart) {
+        out ??= new Uint8Array(n);
+        out.set(b.subarray(runStart, lineStart), outLen);
+        outLen += lineStart - runStart;
+      }
+      runStart = pos;
+    }
+  }
+  if (pos !== limit || contentLength < 0) return null;
+  let lines: Uint8Array;
+  // No copy yet: every dropped line came before the one run kept.
+  if (out === null) lines = b.slice(runStart, limit);
+  else {
+    if (limit > runStart) {
+      out.set(b.subarray(runStart, limit), outLen);
+      outLen += limit - runStart;
+    }
+    lines = out.subarray(0, outLen);
+  }
+  return new RawResponseHead(status, contentLength, !close, lines, maxHeaders);
+}

@@ -353,10 +353,50 @@ function fastResponse(
   const conn = reusable(head, req, ctx, st)
     ? (head.version === 10 ? "connection: keep-alive\r\n" : "")
     : "connection: close\r\n";
+  const raw = res.rawHeaders;
+  if (raw !== undefined) return rawResponse(status, raw, conn, chunk, st.wbuf);
   const s = statusLine(status) + serializeHeaders(res.headers, true) +
     `content-length: ${rb.length}\r\n` + conn + "\r\n";
   const out = encodeHeadInto(s, st.wbuf, chunk.length);
   out.set(chunk, out.length - chunk.length);
+  return out;
+}
+
+const statusBytes: Uint8Array[] = [];
+const CL = encoder.encode("content-length: ");
+
+/**
+ * The fast response with the upstream's header lines copied as they came
+ * (ProxyResponse.rawHeaders): status line, lines, our framing, body — no
+ * string building or encoding op per response.
+ */
+function rawResponse(
+  status: number,
+  raw: Uint8Array,
+  conn: string,
+  chunk: Uint8Array,
+  wbuf: Uint8Array,
+): Uint8Array {
+  const sl = statusBytes[status] ??= encoder.encode(statusLine(status));
+  const len = chunk.length;
+  let digits = 1;
+  for (let v = len; v >= 10; v = Math.floor(v / 10)) digits++;
+  const total = sl.length + raw.length + CL.length + digits + 2 + conn.length + 2 + len;
+  const out = total <= wbuf.length ? wbuf.subarray(0, total) : new Uint8Array(total);
+  out.set(sl, 0);
+  let p = sl.length;
+  out.set(raw, p);
+  p += raw.length;
+  out.set(CL, p);
+  p += CL.length;
+  for (let i = digits - 1, v = len; i >= 0; i--, v = Math.floor(v / 10)) out[p + i] = 48 + v % 10;
+  p += digits;
+  out[p++] = 13;
+  out[p++] = 10;
+  for (let i = 0; i < conn.length; i++) out[p++] = conn.charCodeAt(i);
+  out[p++] = 13;
+  out[p++] = 10;
+  out.set(chunk, p);
   return out;
 }
 

@@ -19,7 +19,13 @@ import {
   FixedBody,
   UntilCloseBody,
 } from "../http1/body.ts";
-import { HttpError, parseResponseHead, type ResponseHead } from "../http1/parser.ts";
+import {
+  HttpError,
+  parseResponseHead,
+  RawResponseHead,
+  type ResponseHead,
+  scanResponseHead,
+} from "../http1/parser.ts";
 import {
   type EndpointConfig,
   type OutboundRequest,
@@ -352,7 +358,8 @@ async function exchangeOn(
         if (n === null) throw x.closedBeforeHead();
         end = r.headEnd(Math.max(r.start, r.end - n - 3));
       }
-      res = parseResponseHead(r.buf.subarray(r.start, end), 200);
+      const bytes = r.buf.subarray(r.start, end);
+      res = scanResponseHead(bytes, 200) ?? parseResponseHead(bytes, 200);
       r.start = end;
       if (res.status === 101 || res.status >= 200) break;
       // 1xx informational (100 Continue and friends): the proxy answers the
@@ -449,7 +456,7 @@ class Exchange implements BodyOwner {
       this.cancel.off(c.kill);
       rb = wrapEnd(ub, () => pool.discard(c));
     }
-    return { status: res.status, headers: res.headers, body: rb };
+    return new H1Response(res, rb);
   }
 
   bodyEnded(): void {
@@ -474,6 +481,19 @@ class Exchange implements BodyOwner {
 }
 
 function noop(): void {}
+
+/** A proxied response; its headers are parsed only if asked for (RawResponseHead). */
+class H1Response implements UpstreamResponse {
+  readonly status: number;
+  readonly rawHeaders: Uint8Array | undefined;
+  constructor(private readonly head: ResponseHead, readonly body: BodyReader | null) {
+    this.status = head.status;
+    this.rawHeaders = head instanceof RawResponseHead ? head.lines : undefined;
+  }
+  get headers(): Hdrs {
+    return this.head.headers;
+  }
+}
 
 function wrapEnd(b: BodyReader, end: () => void): BodyReader {
   let ended = false;

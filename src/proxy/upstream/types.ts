@@ -67,6 +67,8 @@ export interface UpstreamResponse {
   readonly status: number;
   readonly headers: Hdrs;
   readonly body: BodyReader | null;
+  /** HTTP/1.1 header lines fit to forward as they are (see ProxyResponse.rawHeaders). */
+  readonly rawHeaders?: Uint8Array;
   /** Set on 101 Switching Protocols: the raw upstream byte stream. */
   readonly upgraded?: { transport: Transport; reader: BufReader; release(): void };
 }
