@@ -77,8 +77,9 @@ const listener = obj({
   if (l.tls?.mode === "Terminate" && !(l.tls.certificateRefs?.length)) {
     return "tls.mode Terminate needs at least one certificateRef";
   }
-  if (l.tls?.clientValidation && (l.protocol !== "HTTPS" || l.tls.mode !== "Terminate")) {
-    return "tls.clientValidation needs protocol HTTPS with tls.mode Terminate";
+  // HTTPS, or TLS terminating for TLSRoutes: a passthrough listener never sees the client certificate.
+  if (l.tls?.clientValidation && l.tls.mode !== "Terminate") {
+    return "tls.clientValidation needs tls.mode Terminate";
   }
   if ((l.protocol === "TCP" || l.protocol === "UDP") && l.hostname !== undefined) {
     return `protocol ${l.protocol} does not take a hostname`;
@@ -98,8 +99,8 @@ const listener = obj({
     "tls.mode Terminate needs at least one certificateRef",
   )
   .cel(
-    "!has(self.tls) || !has(self.tls.clientValidation) || (self.protocol == 'HTTPS' && self.tls.mode == 'Terminate')",
-    "tls.clientValidation needs protocol HTTPS with tls.mode Terminate",
+    "!has(self.tls) || !has(self.tls.clientValidation) || self.tls.mode == 'Terminate'",
+    "tls.clientValidation needs tls.mode Terminate",
   )
   .cel(
     "!(self.protocol in ['TCP', 'UDP'] && has(self.hostname))",

@@ -66,7 +66,19 @@ const cases: Case[] = [
         clientValidation: { caCertificateRefs: [{ kind: "ConfigMap", name: "ca" }] },
       },
     }),
-    err: ["spec.listeners[0]", "tls.clientValidation needs protocol HTTPS with tls.mode Terminate"],
+    err: ["spec.listeners[0]", "tls.clientValidation needs tls.mode Terminate"],
+  },
+  {
+    name: "TLS listener in mode Terminate with clientValidation",
+    kind: "ProxyGateway",
+    spec: gw({
+      protocol: "TLS",
+      tls: {
+        mode: "Terminate",
+        certificateRefs: [{ name: "c" }],
+        clientValidation: { caCertificateRefs: [{ kind: "ConfigMap", name: "ca" }] },
+      },
+    }),
   },
   {
     name: "clientValidation without CA references",
