@@ -393,8 +393,16 @@ export class RawResponseHead implements ResponseHead {
  * a `Connection` list naming fields — and the caller then runs the strict
  * parseResponseHead, which decides (and refuses what is malformed). It never
  * accepts a head the strict parser would refuse.
+ *
+ * The kept lines are copied into `scratch` when they fit (no buffer allocated
+ * per response; the caller keeps it untouched while the response is in use),
+ * else into a new buffer.
  */
-export function scanResponseHead(b: Uint8Array, maxHeaders: number): RawResponseHead | null {
+export function scanResponseHead(
+  b: Uint8Array,
+  maxHeaders: number,
+  scratch: Uint8Array | null = null,
+): RawResponseHead | null {
   const n = b.length; // ends with CRLFCRLF
   if (n < 16) return null;
   for (let i = 0; i < 9; i++) if (b[i] !== HTTP11[i]) return null;
@@ -479,7 +487,7 @@ export function scanResponseHead(b: Uint8Array, maxHeaders: number): RawResponse
     pos = eol + 2;
     if (drop) {
       if (lineStart > runStart) {
-        out ??= new Uint8Array(n);
+        out ??= scratch !== null && scratch.length >= n ? scratch : new Uint8Array(n);
         out.set(b.subarray(runStart, lineStart), outLen);
         outLen += lineStart - runStart;
       }
@@ -488,9 +496,14 @@ export function scanResponseHead(b: Uint8Array, maxHeaders: number): RawResponse
   }
   if (pos !== limit || contentLength < 0) return null;
   let lines: Uint8Array;
-  // No copy yet: every dropped line came before the one run kept.
-  if (out === null) lines = b.slice(runStart, limit);
-  else {
+  if (out === null) {
+    // No copy yet: every dropped line came before the one run kept.
+    const len = limit - runStart;
+    if (scratch !== null && scratch.length >= len) {
+      scratch.set(b.subarray(runStart, limit));
+      lines = scratch.subarray(0, len);
+    } else lines = b.slice(runStart, limit);
+  } else {
     if (limit > runStart) {
       out.set(b.subarray(runStart, limit), outLen);
       outLen += limit - runStart;

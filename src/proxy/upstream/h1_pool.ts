@@ -42,6 +42,11 @@ export class H1Conn {
   readonly reader: BufReader;
   /** Scratch for request heads (reused: one message at a time per connection). */
   readonly wbuf = new Uint8Array(8192);
+  /**
+   * The current response's forwardable header lines (scanResponseHead): the
+   * connection serves one response at a time and is reused only after it.
+   */
+  readonly lines = new Uint8Array(4096);
   idleSince = 0;
   uses = 0;
   /** Closes the socket; one function per connection, listened on each exchange's Cancel. */
@@ -359,7 +364,7 @@ async function exchangeOn(
         end = r.headEnd(Math.max(r.start, r.end - n - 3));
       }
       const bytes = r.buf.subarray(r.start, end);
-      res = scanResponseHead(bytes, 200) ?? parseResponseHead(bytes, 200);
+      res = scanResponseHead(bytes, 200, c.lines) ?? parseResponseHead(bytes, 200);
       r.start = end;
       if (res.status === 101 || res.status >= 200) break;
       // 1xx informational (100 Continue and friends): the proxy answers the

@@ -6,10 +6,11 @@ import assert from "node:assert/strict";
 import { cluster, rawExchange, route, simpleProxy } from "../_helpers.ts";
 import { connect as h2connect } from "node:http2";
 
-/** A keep-alive backend answering every request with `response` verbatim. */
-function rawBackend(response: string): { port: number; close(): void } {
+/** A keep-alive backend answering requests with `responses` verbatim, in turn. */
+function rawBackend(...responses: string[]): { port: number; close(): void } {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const bytes = new TextEncoder().encode(response);
+  const all = responses.map((r) => new TextEncoder().encode(r));
+  let turn = 0;
   const conns = new Set<Deno.Conn>();
   (async () => {
     for await (const c of l) {
@@ -24,7 +25,7 @@ function rawBackend(response: string): { port: number; close(): void } {
             seen += new TextDecoder().decode(buf.subarray(0, n));
             while (seen.includes("\r\n\r\n")) {
               seen = seen.slice(seen.indexOf("\r\n\r\n") + 4);
-              await c.write(bytes);
+              await c.write(all[turn++ % all.length]);
             }
           }
         } catch { /* closed */ }
@@ -140,6 +141,44 @@ Deno.test("raw response: an HTTP/2 client gets the same headers, lowercased", as
     assert.equal(body, "ok");
   } finally {
     client.close();
+    await dp.close();
+    b.close();
+  }
+});
+
+Deno.test("raw response: a reused upstream connection forwards each response's own lines", async () => {
+  const b = rawBackend(
+    "HTTP/1.1 200 OK\r\nX-First: one-long-value-here\r\nX-Extra: e\r\nContent-Length: 1\r\n\r\na",
+    "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nX-Second: 2\r\nContent-Length: 1\r\n\r\nb",
+  );
+  const { dp, port } = await simpleProxy([cluster("c1", [b.port])]);
+  try {
+    const c = await Deno.connect({ hostname: "127.0.0.1", port });
+    const got: string[] = [];
+    const buf = new Uint8Array(4096);
+    for (let i = 0; i < 4; i++) {
+      await c.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
+      let text = "";
+      while (!/\r\n\r\n[ab]$/.test(text)) {
+        const n = await c.read(buf);
+        if (n === null) throw new Error(`closed after ${JSON.stringify(text)}`);
+        text += new TextDecoder().decode(buf.subarray(0, n));
+      }
+      got.push(text);
+    }
+    c.close();
+    for (const [i, text] of got.entries()) {
+      const lines = headOf(text);
+      if (i % 2 === 0) {
+        assert.deepEqual(lines.slice(1, 3), ["X-First: one-long-value-here", "X-Extra: e"], text);
+        assert.ok(text.endsWith("\r\n\r\na"));
+      } else {
+        assert.deepEqual(lines.slice(1, 2), ["X-Second: 2"], text);
+        assert.equal(lines.filter((l) => /^x-(first|extra)/i.test(l)).length, 0, text);
+        assert.ok(text.endsWith("\r\n\r\nb"));
+      }
+    }
+  } finally {
     await dp.close();
     b.close();
   }
