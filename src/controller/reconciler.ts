@@ -29,6 +29,11 @@ export interface ReconcilerOptions {
   /** Write statuses (called only while leading). */
   readonly writeStatuses?: (statuses: readonly ObjectStatus[]) => Promise<unknown>;
   /**
+   * Told the statuses a follower computed but does not write (the status
+   * writer remembers which Ingress addresses are ours, to release them once leading).
+   */
+  readonly observeStatuses?: (statuses: readonly ObjectStatus[]) => void;
+  /**
    * Write the objects the translators generated (called only while leading,
    * before the statuses: a generated object's status needs the object).
    */
@@ -228,7 +233,7 @@ export class Reconciler {
       this.#o.writeStatuses(this.#withProgrammed(result.statuses)).catch((err) =>
         log.warn("status sync failed", { error: (err as Error).message })
       );
-    }
+    } else this.#o.observeStatuses?.(result.statuses);
   }
 
   /** Log each configuration problem once, when it appears, and when it is fixed. */

@@ -294,6 +294,7 @@ export async function main(args: string[]): Promise<number> {
     registry,
     isLeader,
     writeStatuses: (s) => writer.sync(s),
+    observeStatuses: (s) => writer.observe(s),
     writeGenerated: (g) => generatedWriter.sync(g),
     pipeline: {
       gatewayApi,
