@@ -321,11 +321,24 @@ const POLICY = new Map<string, number>([
   ["grpc-timeout", NO_INDEX],
 ]);
 
-/** Dynamic-table entries of one name: value → insertion sequence number, and the newest. */
-interface DynName {
-  newest: number;
+/**
+ * What the encoder knows about one field name: its static name index, its
+ * indexing policy, and every (name, value) entry either table has — value →
+ * -(static index) or the dynamic entry's insertion sequence number (≥ 0). A
+ * field is then one lookup by name and one by value.
+ */
+interface NameRec {
+  staticIndex: number;
+  mode: number;
   values: Map<string, number>;
+  /** Sequence number of the newest dynamic entry with this name, -1 if none. */
+  newest: number;
+  /** Live dynamic entries with this name. */
+  live: number;
 }
+
+/** Name records kept per encoder beyond which unused ones are dropped (distinct names are unbounded). */
+const MAX_NAME_RECS = 512;
 
 /** Largest dynamic table the encoder keeps, whatever the peer allows (memory per connection). */
 export const ENCODER_TABLE_MAX = 4096;
@@ -348,7 +361,7 @@ export class HpackEncoder {
   private values: string[] = [];
   private head = 0;
   private base = 0;
-  private byName = new Map<string, DynName>();
+  private recs = new Map<string, NameRec>();
   private size = 0;
   private maxSize: number;
   // Size changes not yet signalled: the smallest since the last block, then the current.
@@ -421,51 +434,56 @@ export class HpackEncoder {
   /** One field (lowercase name): indexed if either table has it, else a literal per POLICY. */
   field(name: string, value: string): void {
     const w = this.w;
-    const st = STATIC_BY_NAME.get(name);
-    let ni = 0;
-    if (st !== undefined) {
-      const i = st.values.get(value);
-      if (i !== undefined) return w.int(i, 7, 0x80);
-      ni = st.index;
-    }
-    const dn = this.byName.get(name);
-    if (dn !== undefined) {
-      const s = dn.values.get(value);
-      if (s !== undefined) return w.int(this.indexOf(s), 7, 0x80);
-      if (ni === 0) ni = this.indexOf(dn.newest);
-    }
-    let mode = POLICY.get(name) ?? INDEX;
-    if (mode === INDEX) {
-      if (
-        (name.length + value.length + ENTRY_OVERHEAD) * 4 > this.maxSize * 3 ||
-        (name === ":path" && value.includes("?"))
-      ) mode = NO_INDEX;
-    }
+    const r = this.recs.get(name) ?? this.rec(name);
+    const hit = r.values.get(value);
+    if (hit !== undefined) return w.int(hit < 0 ? -hit : this.indexOf(hit), 7, 0x80);
+    const ni = r.staticIndex !== 0 ? r.staticIndex : r.newest >= 0 ? this.indexOf(r.newest) : 0;
+    let mode = r.mode;
+    if (
+      mode === INDEX &&
+      ((name.length + value.length + ENTRY_OVERHEAD) * 4 > this.maxSize * 3 ||
+        (name === ":path" && value.includes("?")))
+    ) mode = NO_INDEX;
     // The name index was taken before the insertion evicts anything (§4.4 allows that).
     if (mode === INDEX) w.int(ni, 6, 0x40);
     else w.int(ni, 4, mode === NEVER ? 0x10 : 0);
     if (ni === 0) w.lit(name);
     w.lit(value);
-    if (mode === INDEX) this.insert(name, value);
+    if (mode === INDEX) this.insert(r, name, value);
+  }
+
+  /** Builds (and usually keeps) the record of a name not seen yet on this connection. */
+  private rec(name: string): NameRec {
+    const st = STATIC_BY_NAME.get(name);
+    const values = new Map<string, number>();
+    if (st) { for (const [v, i] of st.values) values.set(v, -i); }
+    const r: NameRec = {
+      staticIndex: st ? st.index : 0,
+      mode: POLICY.get(name) ?? INDEX,
+      values,
+      newest: -1,
+      live: 0,
+    };
+    if (this.recs.size < MAX_NAME_RECS) this.recs.set(name, r);
+    return r;
   }
 
   private indexOf(seq: number): number {
     return STATIC_TABLE.length + this.base + this.names.length - seq;
   }
 
-  private insert(name: string, value: string): void {
+  private insert(r: NameRec, name: string, value: string): void {
     const sz = name.length + value.length + ENTRY_OVERHEAD;
     this.evict(this.maxSize - sz);
     const seq = this.base + this.names.length;
     this.names.push(name);
     this.values.push(value);
     this.size += sz;
-    const dn = this.byName.get(name);
-    if (dn === undefined) this.byName.set(name, { newest: seq, values: new Map([[value, seq]]) });
-    else {
-      dn.newest = seq;
-      dn.values.set(value, seq);
-    }
+    // A record dropped meanwhile (or never kept) must be in the map while it has entries.
+    if (this.recs.get(name) !== r) this.recs.set(name, r);
+    r.newest = seq;
+    r.live++;
+    r.values.set(value, seq);
   }
 
   /** Drops the oldest entries until the table fits in `target` octets (§4.4). */
@@ -475,10 +493,11 @@ export class HpackEncoder {
       const n = this.names[h];
       const v = this.values[h];
       this.size -= n.length + v.length + ENTRY_OVERHEAD;
-      const dn = this.byName.get(n)!;
-      if (dn.values.get(v) === this.base + h) {
-        dn.values.delete(v);
-        if (dn.values.size === 0) this.byName.delete(n);
+      const r = this.recs.get(n)!;
+      if (r.values.get(v) === this.base + h) r.values.delete(v);
+      if (--r.live === 0) {
+        r.newest = -1;
+        if (this.recs.size > MAX_NAME_RECS) this.recs.delete(n);
       }
     }
     // Compact now and then so the arrays do not grow with every insertion.

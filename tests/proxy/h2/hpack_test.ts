@@ -489,3 +489,26 @@ Deno.test("hpack encoder: random header lists and table sizes round-trip through
   assert.deepEqual(e.entries(), d.entries());
   assert.ok(indexed > 500, `dynamic indexes used: ${indexed}`);
 });
+
+Deno.test("hpack encoder: thousands of distinct names stay in sync (bounded name records)", () => {
+  const e = new HpackEncoder();
+  const d = new HpackDecoder();
+  let x = 7;
+  const rnd = (n: number) => {
+    x = (x * 1103515245 + 12345) >>> 0;
+    return (x >>> 8) % n;
+  };
+  for (let round = 0; round < 3000; round++) {
+    const kv: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      // Mostly fresh names; some repeat, some are static names with new values.
+      const r = rnd(10);
+      const name = r < 6 ? `x-gen-${rnd(5000)}` : r < 8 ? `x-hot-${rnd(8)}` : "content-type";
+      kv.push(name, `v${rnd(r < 6 ? 1000 : 4)}`);
+    }
+    const b = block(e, kv);
+    assert.deepEqual(decodeBytes(d, b), kv, `round ${round}`);
+  }
+  assert.deepEqual(e.entries(), d.entries());
+  assert.equal(e.tableSize, d.tableSize);
+});
