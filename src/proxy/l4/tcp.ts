@@ -229,14 +229,8 @@ function terminateValidating(
       cb(null, ctx),
     // node:tls calls SNICallback only when the client names a server: the
     // default certificate (with the CA) must then come from the options.
-    ...(sni === ""
-      ? {
-        cert: certs.defaultPem.cert,
-        key: certs.defaultPem.key,
-        ca: v.caPem,
-        minVersion: certs.minVersion,
-      }
-      : {}),
+    ...(sni === "" ? { cert: certs.defaultPem.cert, key: certs.defaultPem.key, ca: v.caPem } : {}),
+    minVersion: certs.minVersion,
     requestCert: true,
     rejectUnauthorized: strict,
   });

@@ -334,6 +334,46 @@ Deno.test("TLS terminate + AllowValidOnly on a hostless listener: a client that 
   }
 });
 
+Deno.test("TLS terminate + AllowValidOnly keeps the listener's minimum TLS version", async () => {
+  const p = await pkis();
+  const be = tcpBackend(reply("plain:"));
+  const port = freePort();
+  const dp = new DataPlane({});
+  try {
+    await dp.apply(snapshot({
+      listeners: [
+        listener("v13", port, {
+          protocol: "TLS",
+          hostnames: ["tls.example.test"],
+          tls: {
+            mode: "Terminate",
+            certificates: ["srv"],
+            minVersion: "1.3",
+            alpn: [],
+            clientValidation: { caPem: p.clients.caPem, mode: "AllowValidOnly" },
+          },
+        }),
+      ],
+      routes: [l4Route("r", "TLS", ["c"])],
+      clusters: [cluster("c", [be.port])],
+      secrets: [p.srv],
+    }));
+    const ca = p.server.caPem;
+    const old = await connect(port, "tls.example.test", ca, {
+      cert: p.good,
+      maxVersion: "TLSv1.2",
+    });
+    assert.equal(old.secure, false, "TLS 1.2 must be refused");
+    assert.equal(old.text, "");
+    const ok = await connect(port, "tls.example.test", ca, { cert: p.good });
+    assert.equal(ok.text, "plain:ping");
+    assert.equal(be.accepted, 1);
+  } finally {
+    await dp.close();
+    be.close();
+  }
+});
+
 Deno.test({
   name: "TLS terminate mTLS: remove the test PKI",
   fn: async () => {

@@ -12,7 +12,7 @@ import type { SecretEntry } from "../../../src/snapshot/types.ts";
 import { runPipeline } from "../../../src/snapshot/mod.ts";
 import { DataPlane } from "../../../src/proxy/mod.ts";
 import { loopbackService } from "../../snapshot/_objects.ts";
-import { freePort } from "../_helpers.ts";
+import { accessLines, freePort } from "../_helpers.ts";
 import { makePki } from "../_tls.ts";
 import { reply, tcpBackend } from "./_l4.ts";
 
@@ -44,7 +44,8 @@ Deno.test("Gateway spec.tls.frontend AllowValidOnly on a TLS Terminate listener:
   const bad = await foreign.leaf("bad", ["client.bad"]);
   const be = tcpBackend(reply("plain:"));
   const port = freePort();
-  const passPort = freePort();
+  let passPort = freePort();
+  while (passPort === port) passPort = freePort();
   const objects: KubeObject[] = [
     {
       apiVersion: G,
@@ -109,17 +110,19 @@ Deno.test("Gateway spec.tls.frontend AllowValidOnly on a TLS Terminate listener:
   ];
   const p = runPipeline(objects);
   const l = p.snapshot.listeners.find((x) => x.port === port);
-  assert.equal(l?.protocol, "TLS");
+  const why = () => JSON.stringify({ listeners: p.snapshot.listeners, statuses: p.statuses });
+  assert.equal(l?.protocol, "TLS", why());
   assert.deepEqual(l?.tls?.clientValidation, { caPem: clients.caPem, mode: "AllowValidOnly" });
   const pass = p.snapshot.listeners.find((x) => x.port === passPort);
   assert.equal(pass?.tls?.clientValidation, undefined, "passthrough gets no validation");
   const dp = new DataPlane({ workers: 1 });
   try {
     await dp.apply(p.snapshot);
-    assert.equal(await call(port, "tls.example.test", server.caPem, good), "plain:ping");
-    assert.equal(await call(port, "tls.example.test", server.caPem), "");
-    assert.equal(await call(port, "tls.example.test", server.caPem, bad), "");
-    assert.equal(be.accepted, 1);
+    const lines = () => JSON.stringify(accessLines().filter((x) => x.listener === l?.name));
+    assert.equal(await call(port, "tls.example.test", server.caPem, good), "plain:ping", lines());
+    assert.equal(await call(port, "tls.example.test", server.caPem), "", lines());
+    assert.equal(await call(port, "tls.example.test", server.caPem, bad), "", lines());
+    assert.equal(be.accepted, 1, lines());
   } finally {
     await dp.close();
     be.close();
