@@ -292,7 +292,8 @@ const NEVER = 2; // literal never indexed (§6.2.3)
 /**
  * Indexing rule: everything is indexed except
  * - credentials and cookies (NEVER: an intermediary must not index them
- *   either, §7.1.3; a shared table would let a compression oracle guess them);
+ *   either, §7.1.3; a shared table would let a compression oracle guess them;
+ *   the upstream connection's table is shared by every client's requests);
  * - values that differ on (almost) every message, where indexing only churns
  *   the table and evicts entries that do repeat: content-length, age,
  *   content-range, request / trace ids, grpc-timeout (the remaining deadline),
@@ -305,6 +306,10 @@ const POLICY = new Map<string, number>([
   ["proxy-authorization", NEVER],
   ["cookie", NEVER],
   ["set-cookie", NEVER],
+  ["x-api-key", NEVER],
+  ["x-auth-token", NEVER],
+  ["x-csrf-token", NEVER],
+  ["x-xsrf-token", NEVER],
   ["content-length", NO_INDEX],
   ["age", NO_INDEX],
   ["content-range", NO_INDEX],

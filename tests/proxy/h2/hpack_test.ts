@@ -353,7 +353,12 @@ Deno.test("hpack encoder: repeats are indexed; credentials, ids and one-off valu
   assert.deepEqual(e.entries().map(([n]) => n).sort(), ["content-type", "date", "x-served-by"]);
   assert.deepEqual(e.entries(), d.entries());
   // Representation of each sensitive field: the 0001 "never indexed" prefix.
-  for (const [n, v] of [["authorization", "x"], ["cookie", "a=b"], ["set-cookie", "c=d"]]) {
+  for (
+    const [n, v] of [["authorization", "x"], ["cookie", "a=b"], ["set-cookie", "c=d"], [
+      "x-api-key",
+      "k1",
+    ]]
+  ) {
     const b = block(e, [n, v]);
     assert.equal(b[0] & 0xf0, 0x10, n);
     assert.deepEqual(decodeBytes(d, b), [n, v]);
