@@ -263,7 +263,7 @@ function terminateValidating(
       // A refused certificate shows as the socket's verify error ("socket
       // hang up" on the error itself); a missing one as the handshake error.
       const verify = sock?.authorizationError;
-      if (strict && (verify || /certificate/i.test(e.message))) {
+      if (strict && (verify || /peer sent no certificates|certificate required/i.test(e.message))) {
         return done({
           refused: "client_certificate",
           reason: `client certificate refused: ${String(verify ?? e.message)}`,

@@ -19,6 +19,7 @@ import {
   route,
   snapshot,
 } from "../_helpers.ts";
+import { waitFor } from "../../_support/agent.ts";
 import { curl, makePki, type Pki } from "../_tls.ts";
 import { l4Route, reply, tcpBackend } from "./_l4.ts";
 
@@ -154,7 +155,21 @@ Deno.test("TLS terminate + AllowValidOnly: a valid client certificate reaches th
       assert.equal(l.bytesIn, 0);
     }
     // The foreign certificate is named by its verify error.
-    assert.ok(refused.some((l) => /UNABLE_TO_VERIFY|certificate/i.test(String(l.reason))));
+    assert.ok(
+      refused.some((l) => /UNABLE_TO_VERIFY/.test(String(l.reason))),
+      JSON.stringify(lines),
+    );
+    // A client that distrusts the server's certificate is a handshake failure, not a refusal.
+    const seen = accessLines().filter((l) => l.listener === "mtls").length;
+    const distrust = await connect(port, "tls.example.test", p.foreign.caPem, { cert: p.good });
+    assert.equal(distrust.secure, false);
+    // The proxy's side ends after the client's: wait for its line.
+    const last = await waitFor("the access line", () => {
+      const ls = accessLines().filter((l) => l.listener === "mtls");
+      return Promise.resolve(ls.length > seen ? ls.at(-1) : undefined);
+    }, 5000);
+    assert.match(String(last?.reason), /^TLS handshake failed/);
+    assert.equal(await refusedCount("mtls") - before, 4);
     const served = lines.find((l) => l.bytesIn === 4);
     assert.equal(served?.clientCert, "valid");
     assert.equal(served?.reason, null);
