@@ -11,6 +11,7 @@ import type { Snapshot } from "../snapshot/types.ts";
 import { useSharedRateLimits } from "./policy/shared_rate_limit.ts";
 import { useSharedConcurrency } from "./policy/concurrency.ts";
 import { shareRoundRobin } from "./lb/round_robin.ts";
+import { useSharedBreakers } from "./core/shared_breaker.ts";
 
 export type WorkerRequest =
   | {
@@ -25,6 +26,8 @@ export type WorkerRequest =
     roundRobin?: SharedArrayBuffer;
     /** Requests in progress per (policy, client) (SharedConcurrencyTable). */
     concurrency?: SharedArrayBuffer;
+    /** Circuit-breaker counts per cluster (core/shared_breaker.ts BreakerTable). */
+    breakers?: SharedArrayBuffer;
   }
   | { id: number; type: "apply"; snapshot: Snapshot }
   | { id: number; type: "drain"; ms: number }
@@ -54,6 +57,8 @@ self.onmessage = async (e: MessageEvent<WorkerRequest>) => {
         shareRoundRobin(m.roundRobin ?? null, m.index);
         // Also drops the holds a crashed predecessor with this index left.
         useSharedConcurrency(m.concurrency ?? null, m.index);
+        // Same for the circuit-breaker counts (requests, connections) it held.
+        useSharedBreakers(m.breakers ?? null, m.index);
         dp = new LocalDataPlane({
           log: logger(`dataplane.w${m.index}`),
           accessLog: m.accessLog,

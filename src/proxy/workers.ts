@@ -20,6 +20,7 @@ import type { WorkerReply, WorkerRequest } from "./worker.ts";
 import { sharedRateLimitBytes } from "./policy/shared_rate_limit.ts";
 import { SharedConcurrencyTable } from "./policy/concurrency.ts";
 import { RR_SHARED_BYTES } from "./lb/round_robin.ts";
+import { BreakerTable } from "./core/shared_breaker.ts";
 
 type Req = WorkerRequest extends infer R ? R extends { id: number } ? Omit<R, "id"> : never : never;
 
@@ -79,12 +80,14 @@ export class WorkerSet {
   listeners: BoundListener[] = [];
   /**
    * State every worker shares (made once, kept across worker restarts): rate-limit
-   * buckets, so a limit is per agent rather than per thread, and round-robin counters.
+   * buckets, so a limit is per agent rather than per thread, round-robin counters,
+   * connection-limit counts and clusters' circuit-breaker counts.
    */
   private readonly shared: {
     rateLimits: SharedArrayBuffer;
     roundRobin: SharedArrayBuffer;
     concurrency: SharedArrayBuffer;
+    breakers: SharedArrayBuffer;
   };
 
   static available(): boolean {
@@ -105,6 +108,8 @@ export class WorkerSet {
       roundRobin: new SharedArrayBuffer(RR_SHARED_BYTES),
       // Requests in progress per (policy, client), one count column per worker.
       concurrency: SharedConcurrencyTable.create(n).buffer,
+      // Requests, pending requests and connections per cluster, one column per worker.
+      breakers: BreakerTable.create(n).buffer,
     };
     for (let i = 0; i < n; i++) this.threads.push(this.spawn(i));
     this.ready = Promise.all(this.threads.map((t, index) => this.init(t, index))).then(() => {});
@@ -143,6 +148,7 @@ export class WorkerSet {
       rateLimits: this.shared.rateLimits,
       roundRobin: this.shared.roundRobin,
       concurrency: this.shared.concurrency,
+      breakers: this.shared.breakers,
     });
     if (!r.ok) throw new Error(`worker ${index} failed to start: ${r.error}`);
   }

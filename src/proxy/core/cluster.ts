@@ -1,6 +1,9 @@
 /**
  * A cluster as the data plane runs it for one snapshot: its balancer, how to
  * reach each endpoint, and the upstream client to use. Built at apply time.
+ * Its circuit-breaker counts are not its own: they are kept by cluster name
+ * for the whole agent (shared_breaker.ts), so they hold across snapshots
+ * and worker threads.
  */
 import type { Cluster, Endpoint, SecretEntry } from "../../snapshot/types.ts";
 import type { Balancer } from "../lb/types.ts";
@@ -8,6 +11,14 @@ import type { Cancel } from "./types.ts";
 import type { PoolRegistry } from "../upstream/registry.ts";
 import type { ClusterHealth } from "../health/health.ts";
 import { h1Exchange, type H1Pool, type PoolGate } from "../upstream/h1_pool.ts";
+import type { StreamGate } from "../upstream/h2_client.ts";
+import {
+  type BreakerCounts,
+  breakerCounts,
+  CONNECTIONS,
+  PENDING,
+  REQUESTS,
+} from "./shared_breaker.ts";
 import {
   type EndpointConfig,
   endpointKey,
@@ -15,24 +26,31 @@ import {
   type UpstreamResponse,
 } from "../upstream/types.ts";
 
-export class ClusterRuntime implements PoolGate {
+export class ClusterRuntime implements PoolGate, StreamGate {
   /** "h1" for HTTP clusters, "h2" for H2C/GRPC (and TLS h2). */
   readonly kind: "h1" | "h2";
+  readonly name: string;
   private configs = new Map<string, EndpointConfig>();
   /** Pools by endpoint key, so the per-request path builds no pool key. */
   private h1Pools = new Map<string, H1Pool>();
-  /** Retries in progress, for the retry budget. */
+  /** Retries in progress, for the retry budget (this thread). */
   activeRetries = 0;
-  active = 0;
   /** Active checks + outlier detection; attached when the snapshot is swapped in. */
   health: ClusterHealth | null = null;
-  /** Requests waiting for a pooled HTTP/1.1 connection (circuitBreaker.maxPendingRequests). */
-  pending = 0;
+  /**
+   * Requests in flight, requests waiting and connections open, by cluster
+   * name for the whole agent: the runtimes of successive snapshots and of
+   * every worker thread count in the same place.
+   */
+  readonly counts: BreakerCounts;
+  /** circuitBreaker.maxRequests (0 = no cap). */
+  readonly maxRequests: number;
+  /** circuitBreaker.maxPendingRequests (0 = no cap). */
   readonly maxPending: number;
-  /** circuitBreaker.maxConnections: HTTP/1.1 connections of this thread's pools (0 = no cap). */
+  /** circuitBreaker.maxConnections: upstream connections of the cluster (0 = no cap). */
   readonly maxConns: number;
-  /** This runtime as the pools' gate, or null when neither limit is set. */
-  private gate: PoolGate | null;
+  /** This runtime as the upstream clients' gate, or null when neither limit is set. */
+  private gate: ClusterRuntime | null;
 
   constructor(
     readonly cluster: Cluster,
@@ -49,6 +67,8 @@ export class ClusterRuntime implements PoolGate {
     }
     this.kind = cluster.protocol === "HTTP" ? "h1" : "h2";
     this.name = cluster.name;
+    this.counts = breakerCounts(cluster.name);
+    this.maxRequests = cluster.circuitBreaker?.maxRequests ?? 0;
     this.maxPending = cluster.circuitBreaker?.maxPendingRequests ?? 0;
     this.maxConns = cluster.circuitBreaker?.maxConnections ?? 0;
     this.gate = this.maxPending > 0 || this.maxConns > 0 ? this : null;
@@ -78,7 +98,55 @@ export class ClusterRuntime implements PoolGate {
     };
   }
 
-  readonly name: string;
+  /** Requests in flight to the cluster, all worker threads. */
+  get active(): number {
+    return this.counts.count(REQUESTS);
+  }
+
+  /** Requests waiting for an upstream connection or stream, all worker threads. */
+  get pending(): number {
+    return this.counts.count(PENDING);
+  }
+
+  /** Upstream connections counted against maxConnections, all worker threads. */
+  get connections(): number {
+    return this.counts.count(CONNECTIONS);
+  }
+
+  /**
+   * One more request in flight unless maxRequests are (all threads): true
+   * when counted — leaveRequest() exactly once when that try ends.
+   */
+  enterRequest(): boolean {
+    return this.counts.tryEnter(REQUESTS, this.maxRequests);
+  }
+
+  /** A try counted by enterRequest ended (answered, failed, cancelled or retried). */
+  leaveRequest(): void {
+    this.counts.leave(REQUESTS);
+  }
+
+  /** Why enterRequest refused, for the 503. */
+  requestRefusal(): string {
+    return `circuit breaker open: requests: cluster "${this.name}" has ${this.active} ` +
+      `requests in flight (maxRequests ${this.maxRequests})`;
+  }
+
+  /** One more request waiting for a connection or stream, unless maxPendingRequests are. */
+  enterPending(): boolean {
+    return this.counts.tryEnter(PENDING, this.maxPending);
+  }
+
+  /** A request counted by enterPending stopped waiting. */
+  leavePending(): void {
+    this.counts.leave(PENDING);
+  }
+
+  /** Why enterPending refused, for the 503. */
+  pendingRefusal(): string {
+    return `circuit breaker: pending requests: cluster "${this.name}" already has ${this.pending} ` +
+      `requests waiting for a connection (maxPendingRequests ${this.maxPending})`;
+  }
 
   /** HTTP/1.1 connections open in this cluster's pools (this thread). */
   openConnections(): number {
@@ -87,15 +155,31 @@ export class ClusterRuntime implements PoolGate {
     return n;
   }
 
-  /** Below maxConnections, or made so by closing an idle connection to another endpoint. */
+  /**
+   * Counts one more upstream connection unless maxConnections are open (all
+   * threads), after closing idle HTTP/1.1 connections of this thread to
+   * other endpoints if that makes room. True when counted: closed() when
+   * that connection closes or fails to open.
+   */
   mayOpen(): boolean {
-    if (this.maxConns <= 0 || this.openConnections() < this.maxConns) return true;
-    for (const p of this.h1Pools.values()) if (p.dropIdle()) return true;
+    const counts = this.counts;
+    const max = this.maxConns;
+    if (counts.tryEnter(CONNECTIONS, max)) return true;
+    for (const p of this.h1Pools.values()) {
+      // A dropped idle connection gives its count back (closed()).
+      while (p.dropIdle()) if (counts.tryEnter(CONNECTIONS, max)) return true;
+    }
     return false;
   }
 
+  /** A connection counted by mayOpen closed, or was never opened. */
+  closed(): void {
+    this.counts.leave(CONNECTIONS);
+  }
+
+  /** Why mayOpen refused, for the 503. */
   openRefusal(): string {
-    return `circuit breaker: connections: cluster "${this.name}" has ${this.openConnections()} ` +
+    return `circuit breaker: connections: cluster "${this.name}" has ${this.connections} ` +
       `upstream connections in use (maxConnections ${this.maxConns}), none to this endpoint`;
   }
 
@@ -122,7 +206,7 @@ export class ClusterRuntime implements PoolGate {
       this.configs.set(key, cfg);
     }
     if (this.kind === "h2" && req.upgrade === null) {
-      return this.registry.h2Client(cfg).exchange(req, cancel);
+      return this.registry.h2Client(cfg).exchange(req, cancel, this.gate);
     }
     let pool = this.h1Pools.get(key);
     if (pool === undefined || pool.closed) {

@@ -486,6 +486,11 @@ class Flight implements RequestView, PickContext, LogCtx, Deadline, ProxyRespons
         this,
       );
     }
+    // Circuit breaker maxRequests, counted for all worker threads (503, never retried).
+    if (!cr.enterRequest()) {
+      this.guarded?.cancel("circuit open");
+      return generated(this.cfg, this.req, 503, cr.requestRefusal(), this);
+    }
     this.pick = pick;
     this.upstream = pick.key;
     this.tries = this.attempt + 1;
@@ -501,7 +506,6 @@ class Flight implements RequestView, PickContext, LogCtx, Deadline, ProxyRespons
     this.deadlineAt = dl;
     watch(this);
     cr.balancer.onStart(pick.key);
-    cr.active++;
     if (this.attempt > 0) cr.activeRetries++;
     this.t0 = performance.now();
     try {
@@ -702,7 +706,7 @@ class Flight implements RequestView, PickContext, LogCtx, Deadline, ProxyRespons
   closeTry(key: string): void {
     const cr = this.cr!;
     cr.balancer.onEnd(key);
-    cr.active--;
+    cr.leaveRequest();
     this.req.cancel.unlink(this.attemptCancel!);
   }
 
@@ -901,18 +905,7 @@ function plan(f: Flight, m: RouteMatchResult, d: PolicyDecision | null): Promise
       f,
     ));
   }
-  // Circuit breaker: cap concurrent requests to the cluster (fail fast, 503).
-  const maxReq = cr.cluster.circuitBreaker?.maxRequests ?? 0;
-  if (maxReq > 0 && cr.active >= maxReq) {
-    req.body?.cancel("circuit open");
-    return Promise.resolve(generated(
-      cfg,
-      req,
-      503,
-      `circuit breaker open: cluster "${cr.cluster.name}" has ${cr.active} requests in flight (max ${maxReq})`,
-      f,
-    ));
-  }
+  // (Circuit breaker maxRequests: taken per try, in Flight.startTry.)
 
   // Outbound head.
   const teTrailers = stripHopByHop(outHeaders);

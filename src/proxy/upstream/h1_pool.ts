@@ -51,6 +51,8 @@ export class H1Conn {
   uses = 0;
   /** Closes the socket; one function per connection, listened on each exchange's Cancel. */
   readonly kill: () => void;
+  /** The gate that counted this connection (its count goes back on discard). */
+  gate: PoolGate | null = null;
   constructor(readonly t: Transport) {
     this.reader = new BufReader(t, 32768);
     this.kill = () => safeClose(t);
@@ -110,16 +112,19 @@ export async function dialUpstream(cfg: EndpointConfig): Promise<Transport> {
 /**
  * A cluster's circuit-breaker limits, consulted only when a request would
  * wait for or open a connection (core/cluster.ts; absent without limits).
+ * Counts are agent-wide (core/shared_breaker.ts): each check also counts.
  */
 export interface PoolGate {
-  readonly name: string;
-  /** Requests of the cluster waiting for a pooled connection now. */
-  pending: number;
-  /** circuitBreaker.maxPendingRequests (0 = unlimited). */
-  readonly maxPending: number;
-  /** Whether the cluster may open one more connection (may close an idle one elsewhere). */
+  /** One more request waiting for a connection, unless maxPendingRequests are: true when counted. */
+  enterPending(): boolean;
+  leavePending(): void;
+  /** Why enterPending refused, for the 503. */
+  pendingRefusal(): string;
+  /** Counts one more connection unless at maxConnections (may close an idle one elsewhere). */
   mayOpen(): boolean;
-  /** Why it may not, for the 503. */
+  /** A connection counted by mayOpen closed (or failed to open). */
+  closed(): void;
+  /** Why mayOpen refused, for the 503. */
   openRefusal(): string;
 }
 
@@ -149,24 +154,34 @@ export class H1Pool {
     return null;
   }
 
-  async acquire(fresh: boolean, gate: PoolGate | null = null): Promise<H1Conn> {
+  async acquire(
+    fresh: boolean,
+    gate: PoolGate | null = null,
+    cancel: Cancel | null = null,
+  ): Promise<H1Conn> {
     if (!fresh) {
       const c = this.takeIdle();
       if (c) return c;
     }
     const max = this.cfg.maxConnections;
-    if ((max > 0 && this.open >= max) || (gate !== null && !gate.mayOpen())) {
+    // A true mayOpen() has counted the connection about to open (back on discard).
+    while ((max > 0 && this.open >= max) || (gate !== null && !gate.mayOpen())) {
       if (gate !== null) this.#mayWait(gate);
-      if (gate !== null) gate.pending++;
-      const c = await new Promise<H1Conn | null>((r) => this.waiters.push(r));
-      if (gate !== null) gate.pending--;
+      const c = await this.#wait(cancel);
+      gate?.leavePending();
       if (c) return c;
+      if (cancel?.cancelled) {
+        throw new UpstreamError("cancelled", cancel.reason ?? "cancelled", true);
+      }
     }
     this.open++;
     try {
-      return new H1Conn(await dialUpstream(this.cfg));
+      const c = new H1Conn(await dialUpstream(this.cfg));
+      c.gate = gate;
+      return c;
     } catch (e) {
       this.open--;
+      gate?.closed();
       throw new UpstreamError(
         "connect",
         `connect to ${this.cfg.host}:${this.cfg.port} failed: ${(e as Error).message}`,
@@ -181,14 +196,24 @@ export class H1Pool {
       // At the cluster's connection cap with none here to wait for.
       throw new UpstreamError("overflow", gate.openRefusal(), false);
     }
-    if (gate.maxPending > 0 && gate.pending >= gate.maxPending) {
-      throw new UpstreamError(
-        "overflow",
-        `circuit breaker: pending requests: cluster "${gate.name}" already has ${gate.pending} ` +
-          `requests waiting for a connection (maxPendingRequests ${gate.maxPending})`,
-        false,
-      );
-    }
+    if (!gate.enterPending()) throw new UpstreamError("overflow", gate.pendingRefusal(), false);
+  }
+
+  /** A connection handed over by release(), or null (one closed, or `cancel` fired). */
+  #wait(cancel: Cancel | null): Promise<H1Conn | null> {
+    return new Promise((resolve) => {
+      // Called only later (release/discard), after `off` is set.
+      const w = (c: H1Conn | null) => {
+        off?.();
+        resolve(c);
+      };
+      this.waiters.push(w);
+      const off = cancel?.on(() => {
+        const i = this.waiters.indexOf(w);
+        if (i >= 0) this.waiters.splice(i, 1);
+        resolve(null);
+      });
+    });
   }
 
   /** Closes one idle connection (the cluster's connection cap wants room elsewhere). */
@@ -210,6 +235,9 @@ export class H1Pool {
   discard(c: H1Conn): void {
     safeClose(c.t);
     this.open--;
+    const g = c.gate;
+    c.gate = null;
+    g?.closed();
     const w = this.waiters.shift();
     if (w) w(null);
   }
@@ -279,7 +307,7 @@ export function h1Exchange(
   // handled in exchangeOn's catch, see recover().
   const c = pool.takeIdle();
   if (c !== null) return exchangeOn(pool, c, req, cancel, false);
-  return pool.acquire(false, gate).then((c) => exchangeOn(pool, c, req, cancel, false));
+  return pool.acquire(false, gate, cancel).then((c) => exchangeOn(pool, c, req, cancel, false));
 }
 
 /**
@@ -296,9 +324,10 @@ async function recover(
   reused: boolean,
   fresh: boolean,
 ): Promise<UpstreamResponse> {
+  const gate = c.gate;
   pool.discard(c);
   if (e instanceof StaleConnection && reused && !fresh && !e.bodyStarted) {
-    const c2 = await pool.acquire(true);
+    const c2 = await pool.acquire(true, gate, cancel);
     return exchangeOn(pool, c2, req, cancel, true);
   }
   if (e instanceof StaleConnection) throw new UpstreamError("reset", e.message, e.bodyStarted);

@@ -29,6 +29,60 @@ import { nodeTlsOptions } from "./tls_identity.ts";
 
 type Session = http2.ClientHttp2Session;
 
+/**
+ * A cluster's circuit-breaker limits as the HTTP/2 client applies them
+ * (core/cluster.ts; null without maxConnections / maxPendingRequests), with
+ * Envoy's meaning: maxConnections bounds the connections dialled (one per
+ * endpoint and thread here), maxPendingRequests the requests queued while a
+ * connection is being set up or the peer's stream limit is reached
+ * (maxRequests, concurrent streams, is the proxy core's). Counts are
+ * agent-wide (core/shared_breaker.ts); each check also counts.
+ */
+export interface StreamGate {
+  /** One more request waiting, unless maxPendingRequests are: true when counted. */
+  enterPending(): boolean;
+  leavePending(): void;
+  /** Why enterPending refused, for the 503. */
+  pendingRefusal(): string;
+  /** Counts one more connection unless at maxConnections: true when counted. */
+  mayOpen(): boolean;
+  /** A connection counted by mayOpen closed (or failed to open). */
+  closed(): void;
+  /** Why mayOpen refused, for the 503. */
+  openRefusal(): string;
+}
+
+/** `p`, or an UpstreamError "cancelled" as soon as `cancel` fires. */
+function unlessCancelled<T>(p: Promise<T>, cancel: Cancel): Promise<T> {
+  if (cancel.cancelled) {
+    p.catch(() => {});
+    return Promise.reject(new UpstreamError("cancelled", cancel.reason ?? "cancelled", true));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const off = cancel.on(() => {
+      p.catch(() => {});
+      reject(new UpstreamError("cancelled", cancel.reason ?? "cancelled", true));
+    });
+    p.then((v) => {
+      off();
+      resolve(v);
+    }, (e) => {
+      off();
+      reject(e);
+    });
+  });
+}
+
+/** Runs one of each connection's close hooks at most once. */
+function once(f: (() => void) | null): () => void {
+  let g = f;
+  return () => {
+    const h = g;
+    g = null;
+    h?.();
+  };
+}
+
 export class H2Client {
   private session: Session | null = null;
   private connecting: Promise<Session> | null = null;
@@ -41,10 +95,15 @@ export class H2Client {
     this.useOwn = !nodeHttp2For("client");
   }
 
-  private connectOwn(): Promise<H2ClientConn> {
+  private connectOwn(gate: StreamGate | null): Promise<H2ClientConn> {
     const cur = this.own;
     if (cur && cur.usable) return Promise.resolve(cur);
     if (this.ownConnecting) return this.ownConnecting;
+    if (gate !== null && !gate.mayOpen()) {
+      return Promise.reject(new UpstreamError("overflow", gate.openRefusal(), false));
+    }
+    // The connection's count goes back when it closes (or the dial fails).
+    const uncount = once(gate && (() => gate.closed()));
     const cfg = this.cfg;
     const timeout = cfg.connectTimeoutMs > 0 ? cfg.connectTimeoutMs : 5000;
     this.ownConnecting = (async () => {
@@ -62,6 +121,7 @@ export class H2Client {
           }),
         ]);
       } catch (e) {
+        uncount();
         dial.then((late) => late.t.close(), () => {});
         throw new UpstreamError(
           "connect",
@@ -76,6 +136,7 @@ export class H2Client {
         cfg.idleTimeoutMs > 0 ? cfg.idleTimeoutMs : 60_000,
         () => {
           if (this.own === conn) this.own = null;
+          uncount();
         },
         link.refs,
       );
@@ -89,18 +150,35 @@ export class H2Client {
     return this.ownConnecting;
   }
 
-  private exchangeOwn(req: OutboundRequest, cancel: Cancel): Promise<UpstreamResponse> {
+  private exchangeOwn(
+    req: OutboundRequest,
+    cancel: Cancel,
+    gate: StreamGate | null,
+  ): Promise<UpstreamResponse> {
     const c = this.own;
     // The common case — a connected session with room — opens the stream without a wait.
     if (c && c.usable && !c.full) return this.sendOwn(c, req, cancel);
-    return this.connectThenSend(req, cancel);
+    return this.connectThenSend(req, cancel, gate);
   }
 
-  private async connectThenSend(req: OutboundRequest, cancel: Cancel): Promise<UpstreamResponse> {
-    let conn = await this.connectOwn();
-    while (conn.full) {
-      await conn.slot();
-      if (!conn.usable) conn = await this.connectOwn();
+  /** A request that waits (a pending request) for the connection or for a stream slot. */
+  private async connectThenSend(
+    req: OutboundRequest,
+    cancel: Cancel,
+    gate: StreamGate | null,
+  ): Promise<UpstreamResponse> {
+    if (gate !== null && !gate.enterPending()) {
+      throw new UpstreamError("overflow", gate.pendingRefusal(), false);
+    }
+    let conn: H2ClientConn;
+    try {
+      conn = await unlessCancelled(this.connectOwn(gate), cancel);
+      while (conn.full || !conn.usable) {
+        if (conn.usable) await unlessCancelled(conn.slot(), cancel);
+        if (!conn.usable) conn = await unlessCancelled(this.connectOwn(gate), cancel);
+      }
+    } finally {
+      gate?.leavePending();
     }
     return await this.sendOwn(conn, req, cancel);
   }
@@ -147,11 +225,15 @@ export class H2Client {
     });
   }
 
-  private connect(): Promise<Session> {
+  private connect(gate: StreamGate | null): Promise<Session> {
     if (this.session && !this.session.closed && !this.session.destroyed) {
       return Promise.resolve(this.session);
     }
     if (this.connecting) return this.connecting;
+    if (gate !== null && !gate.mayOpen()) {
+      return Promise.reject(new UpstreamError("overflow", gate.openRefusal(), false));
+    }
+    const uncount = once(gate && (() => gate.closed()));
     const cfg = this.cfg;
     const timeout = cfg.connectTimeoutMs > 0 ? cfg.connectTimeoutMs : 5000;
     const host = cfg.host.includes(":") ? `[${cfg.host}]` : cfg.host;
@@ -162,6 +244,7 @@ export class H2Client {
       const s = http2.connect(url, opts);
       const timer = setTimeout(() => {
         s.destroy();
+        uncount();
         reject(
           new UpstreamError(
             "connect",
@@ -182,6 +265,7 @@ export class H2Client {
       });
       s.once("error", (e: Error) => {
         clearTimeout(timer);
+        uncount();
         if (this.session === s) this.session = null;
         reject(
           new UpstreamError(
@@ -194,7 +278,10 @@ export class H2Client {
       const drop = () => {
         if (this.session === s) this.session = null;
       };
-      s.on("close", drop);
+      s.on("close", () => {
+        drop();
+        uncount();
+      });
       s.on("goaway", drop);
       // An idle session must not keep the process alive.
       s.unref();
@@ -204,12 +291,35 @@ export class H2Client {
     return this.connecting;
   }
 
-  exchange(req: OutboundRequest, cancel: Cancel): Promise<UpstreamResponse> {
-    return this.useOwn ? this.exchangeOwn(req, cancel) : this.exchangeNode(req, cancel);
+  /** One exchange; `gate` applies the cluster's connection and pending-request limits. */
+  exchange(
+    req: OutboundRequest,
+    cancel: Cancel,
+    gate: StreamGate | null = null,
+  ): Promise<UpstreamResponse> {
+    return this.useOwn ? this.exchangeOwn(req, cancel, gate) : this.exchangeNode(req, cancel, gate);
   }
 
-  private async exchangeNode(req: OutboundRequest, cancel: Cancel): Promise<UpstreamResponse> {
-    const s = await this.connect();
+  /** The node:http2 session, counting the request as pending while it is set up. */
+  private async nodeSession(cancel: Cancel, gate: StreamGate | null): Promise<Session> {
+    const cur = this.session;
+    if (cur && !cur.closed && !cur.destroyed) return cur;
+    if (gate !== null && !gate.enterPending()) {
+      throw new UpstreamError("overflow", gate.pendingRefusal(), false);
+    }
+    try {
+      return await unlessCancelled(this.connect(gate), cancel);
+    } finally {
+      gate?.leavePending();
+    }
+  }
+
+  private async exchangeNode(
+    req: OutboundRequest,
+    cancel: Cancel,
+    gate: StreamGate | null,
+  ): Promise<UpstreamResponse> {
+    const s = await this.nodeSession(cancel, gate);
     s.ref();
     const headers: http2.OutgoingHttpHeaders = {
       ":method": req.method,
