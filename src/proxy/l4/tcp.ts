@@ -249,7 +249,11 @@ function terminateValidating(
     }, cfg.helloTimeoutMs);
     srv.once("secureConnection", (sock: tls.TLSSocket) => {
       if (sock.authorized) return done({ plain: fromNodeSocket(sock), clientCert: "valid" });
-      const why = String(sock.authorizationError ?? "no client certificate");
+      // Without a certificate Deno still reports a chain error: say what happened.
+      const peer = sock.getPeerCertificate() as object | null;
+      const why = peer && Object.keys(peer).length
+        ? String(sock.authorizationError ?? "unverified client certificate")
+        : "no client certificate";
       if (strict) {
         sock.destroy();
         return done({
