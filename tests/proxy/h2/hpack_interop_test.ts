@@ -288,6 +288,60 @@ Deno.test("hpack interop: our client against a node:http2 server that changes it
   }
 });
 
+Deno.test("hpack interop: our client's repeated request heads are smaller on the wire", async () => {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted = l.accept().then(async (c) => {
+    const raw = new RawH2(c, true, true);
+    await raw.settings([]);
+    return raw;
+  });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: (l.addr as Deno.NetAddr).port });
+  let closed!: () => void;
+  const gone = new Promise<void>((r) => (closed = r));
+  const client = new H2ClientConn(conn, 60_000, closed);
+  client.start();
+  const raw = await accepted;
+  try {
+    const head = (i: number) => [
+      ":method",
+      "POST",
+      ":scheme",
+      "http",
+      ":authority",
+      "backend.svc.cluster.local:50051",
+      ":path",
+      "/pkg.Echo/Say",
+      "content-type",
+      "application/grpc",
+      "te",
+      "trailers",
+      "user-agent",
+      "grpc-node-js/1.12.6",
+      "x-forwarded-for",
+      "10.1.2.3",
+      "authorization",
+      "Bearer abcdef0123456789",
+      "x-request-id",
+      `req-${i}-0123456789abcdef`,
+    ];
+    const sizes: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      client.open(head(i), true);
+      const sid = 1 + 2 * i;
+      const h = await raw.waitFor((f) => f.type === F.HEADERS && f.sid === sid, `HEADERS ${sid}`);
+      assert.deepEqual(h.fields, head(i));
+      sizes.push(h.payload.length);
+    }
+    assert.ok(sizes[1] < sizes[0] * 0.6, `request head sizes ${sizes}`);
+    assert.equal(sizes[2], sizes[1]);
+  } finally {
+    client.destroy("test over");
+    await gone;
+    await raw.close();
+    l.close();
+  }
+});
+
 Deno.test("settings timeout: a raw TCP client that never ACKs gets GOAWAY SETTINGS_TIMEOUT", async () => {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   let done!: () => void;
