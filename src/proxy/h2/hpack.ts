@@ -340,7 +340,16 @@ interface NameRec {
   newest: number;
   /** Live dynamic entries with this name. */
   live: number;
+  /** `values` is this record's own map (copied on the first insertion). */
+  own: boolean;
 }
+
+/** Shared read-only value maps: the static entries of a name (or none), as -index. */
+const STATIC_VALUES = new Map<string, Map<string, number>>();
+for (const [n, e] of STATIC_BY_NAME) {
+  STATIC_VALUES.set(n, new Map([...e.values].map(([v, i]) => [v, -i])));
+}
+const NO_VALUES = new Map<string, number>();
 
 /** Name records kept per encoder beyond which unused ones are dropped (distinct names are unbounded). */
 const MAX_NAME_RECS = 512;
@@ -460,14 +469,15 @@ export class HpackEncoder {
   /** Builds (and usually keeps) the record of a name not seen yet on this connection. */
   private rec(name: string): NameRec {
     const st = STATIC_BY_NAME.get(name);
-    const values = new Map<string, number>();
-    if (st) { for (const [v, i] of st.values) values.set(v, -i); }
+    // Shared maps until the first insertion: no copy for names only ever
+    // sent as literals or static indexes.
     const r: NameRec = {
       staticIndex: st ? st.index : 0,
       mode: POLICY.get(name) ?? INDEX,
-      values,
+      values: STATIC_VALUES.get(name) ?? NO_VALUES,
       newest: -1,
       live: 0,
+      own: false,
     };
     if (this.recs.size < MAX_NAME_RECS) this.recs.set(name, r);
     return r;
@@ -486,6 +496,10 @@ export class HpackEncoder {
     this.size += sz;
     // A record dropped meanwhile (or never kept) must be in the map while it has entries.
     if (this.recs.get(name) !== r) this.recs.set(name, r);
+    if (!r.own) {
+      r.values = new Map(r.values);
+      r.own = true;
+    }
     r.newest = seq;
     r.live++;
     r.values.set(value, seq);
