@@ -342,6 +342,126 @@ Deno.test("hpack interop: our client's repeated request heads are smaller on the
   }
 });
 
+/** Deterministic random header lists: names and values repeat enough to index, evict and churn. */
+function headerLists(seed: number, count: number): string[][] {
+  let x = seed;
+  const rnd = (n: number) => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) % n;
+  };
+  const names = [
+    "x-a",
+    "x-b",
+    "x-c",
+    "content-language",
+    "etag",
+    "x-long",
+    "x-request-id",
+    "cache-control",
+    "x-trace",
+  ];
+  const lists: string[][] = [];
+  for (let i = 0; i < count; i++) {
+    const kv: string[] = [];
+    const n = 1 + rnd(8);
+    const used = new Set<string>();
+    for (let j = 0; j < n; j++) {
+      const name = names[rnd(names.length)];
+      if (used.has(name)) continue; // node joins duplicates: keep one value per name
+      used.add(name);
+      const v = name === "x-long"
+        ? "L".repeat(100 + rnd(900))
+        : `v${rnd(name === "x-request-id" ? 1e6 : 12)}`;
+      kv.push(name, v);
+    }
+    lists.push(kv);
+  }
+  return lists;
+}
+
+Deno.test("hpack interop: random header lists with eviction, our encoder → node:http2 both ways", async () => {
+  // Our client → node:http2 server, which echoes the fields it decoded.
+  const server = http2.createServer();
+  server.on("stream", (stream, headers) => {
+    const got: Record<string, string> = {};
+    for (const [k, v] of Object.entries(headers)) if (!k.startsWith(":")) got[k] = String(v);
+    stream.respond({ ":status": 200, "content-type": "application/json" });
+    stream.end(JSON.stringify(got));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as { port: number }).port;
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  let closed!: () => void;
+  const gone = new Promise<void>((r) => (closed = r));
+  const client = new H2ClientConn(conn, 60_000, closed);
+  client.start();
+  const lists = headerLists(0x51ed270b, 150);
+  try {
+    for (let i = 0; i < lists.length; i += 3) {
+      await Promise.all(
+        lists.slice(i, i + 3).map(async (kv) => {
+          const st = client.open(
+            [":method", "GET", ":scheme", "http", ":authority", "n", ":path", "/", ...kv],
+            true,
+          );
+          const h = await st.head;
+          assert.equal(h.status, 200);
+          let body = "";
+          for (;;) {
+            const c = await st.body.read();
+            if (c === null) break;
+            body += new TextDecoder().decode(c);
+          }
+          const want: Record<string, string> = {};
+          for (let j = 0; j < kv.length; j += 2) want[kv[j]] = kv[j + 1];
+          assert.deepEqual(JSON.parse(body), want);
+        }),
+      );
+    }
+  } finally {
+    client.destroy("test over");
+    await gone;
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+
+  // Our server → node:http2 client: the response fields come from the list the path names.
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let srvGone!: () => void;
+  const sg = new Promise<void>((r) => (srvGone = r));
+  l.accept().then((c) => {
+    new H2ServerConn(
+      c,
+      {
+        maxConcurrentStreams: 100,
+        maxHeaderListSize: 65536,
+        maxHeaders: 100,
+        idleTimeoutMs: 60_000,
+      },
+      (st, h) => st.respond(200, lists[Number(h.path.slice(1))], true),
+      srvGone,
+    ).run(null);
+  });
+  const s = http2.connect(`http://127.0.0.1:${(l.addr as Deno.NetAddr).port}`);
+  s.on("error", () => {});
+  try {
+    for (let i = 0; i < lists.length; i += 3) {
+      await Promise.all(
+        lists.slice(i, i + 3).map(async (kv, k) => {
+          const r = await nodeGet(s, `/${i + k}`);
+          assert.equal(r.status, 200);
+          for (let j = 0; j < kv.length; j += 2) assert.equal(r.headers[kv[j]], kv[j + 1], kv[j]);
+        }),
+      );
+    }
+  } finally {
+    s.close();
+    await sg;
+    l.close();
+  }
+});
+
 Deno.test("settings timeout: a raw TCP client that never ACKs gets GOAWAY SETTINGS_TIMEOUT", async () => {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   let done!: () => void;
