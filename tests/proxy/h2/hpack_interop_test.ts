@@ -208,7 +208,7 @@ Deno.test("hpack interop: our client against a node:http2 server that changes it
   const sessions: http2.ServerHttp2Session[] = [];
   server.on("session", (s) => sessions.push(s));
   const seen: string[][] = [];
-  server.on("stream", (stream, headers) => {
+  server.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
     const sens = (headers as unknown as Record<symbol, string[]>)[http2.sensitiveHeaders] ?? [];
     seen.push([...sens].sort());
     stream.respond({
@@ -384,7 +384,7 @@ function headerLists(seed: number, count: number): string[][] {
 Deno.test("hpack interop: random header lists with eviction, our encoder → node:http2 both ways", async () => {
   // Our client → node:http2 server, which echoes the fields it decoded.
   const server = http2.createServer();
-  server.on("stream", (stream, headers) => {
+  server.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
     const got: Record<string, string> = {};
     for (const [k, v] of Object.entries(headers)) if (!k.startsWith(":")) got[k] = String(v);
     stream.respond({ ":status": 200, "content-type": "application/json" });
