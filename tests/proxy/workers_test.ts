@@ -3,6 +3,14 @@ import { DataPlane } from "../../src/proxy/mod.ts";
 import { registry } from "../../src/observe/metrics.ts";
 import { cluster, echoBackend, freePort, listener, route, snapshot } from "./_helpers.ts";
 import { curl, makePki } from "./_tls.ts";
+import type { Cluster } from "../../src/snapshot/types.ts";
+import {
+  BreakerTable,
+  CONNECTIONS,
+  PENDING,
+  REQUESTS,
+} from "../../src/proxy/core/shared_breaker.ts";
+import { waitFor } from "../_support/agent.ts";
 
 Deno.test("workers: two threads share the port, apply to both, metrics are folded back", async () => {
   const b = echoBackend("w");
@@ -179,5 +187,238 @@ Deno.test("workers: round robin takes turns across worker threads", async () => 
   } finally {
     await dp.close();
     for (const b of bs) await b.close();
+  }
+});
+
+/** Polls `cond` (bounded, see waitFor). */
+const until = (cond: () => boolean, what: string) =>
+  waitFor(what, () => Promise.resolve(cond() || undefined), 15_000);
+
+const cb = (over: Partial<NonNullable<Cluster["circuitBreaker"]>>) => ({
+  maxConnections: 0,
+  maxPendingRequests: 0,
+  maxRequests: 0,
+  maxRetries: 0,
+  ...over,
+});
+
+/**
+ * A backend that holds requests until release() (except /500, answered at
+ * once, and /broken, whose body fails midway), counting what it sees: requests
+ * arrived, in progress now and at most, and distinct client connections.
+ */
+function holdingBackend() {
+  const ac = new AbortController();
+  const waiting: (() => void)[] = [];
+  let released = false;
+  const s = {
+    port: 0,
+    arrived: 0,
+    inflight: 0,
+    most: 0,
+    conns: new Set<number>(),
+    release() {
+      released = true;
+      for (const w of waiting.splice(0)) w();
+    },
+    close: async () => {
+      s.release();
+      ac.abort();
+      await srv.finished;
+    },
+  };
+  const srv = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen: () => {} },
+    async (req, info) => {
+      s.arrived++;
+      s.inflight++;
+      s.most = Math.max(s.most, s.inflight);
+      s.conns.add(info.remoteAddr.port);
+      try {
+        const path = new URL(req.url).pathname;
+        if (path === "/500") return new Response("boom", { status: 500 });
+        if (path === "/broken") {
+          return new Response(
+            new ReadableStream({
+              start(c) {
+                c.enqueue(new TextEncoder().encode("part"));
+                c.error(new Error("backend broke"));
+              },
+            }),
+          );
+        }
+        if (!released) await new Promise<void>((r) => waiting.push(r));
+        return new Response("done");
+      } finally {
+        s.inflight--;
+      }
+    },
+  );
+  s.port = srv.addr.port;
+  return s;
+}
+
+/** The agent-wide breaker counts of `name` (the worker set's shared table; test access). */
+function sharedCounts(dp: DataPlane, name: string) {
+  const buf = (dp as unknown as { workers: { shared: { breakers: SharedArrayBuffer } } })
+    .workers.shared.breakers;
+  const t = new BreakerTable(buf);
+  return t.counts(t.slotOf(name), 0);
+}
+
+Deno.test("workers: circuitBreaker.maxRequests is one cap for the agent (2 threads, limit 3: 3 at the backend)", async () => {
+  const b = holdingBackend();
+  const port = freePort();
+  const dp = new DataPlane({ workers: 2, accessLog: false });
+  try {
+    await dp.apply(snapshot({
+      listeners: [listener("wl", port)],
+      routes: [route("wr", ["c"])],
+      clusters: [cluster("c", [b.port], { circuitBreaker: cb({ maxRequests: 3 }) })],
+    }));
+    // Separate connections: the kernel spreads them over both threads
+    // (with per-thread counts each would let 3 through).
+    let done = 0;
+    const all = Array.from(
+      { length: 16 },
+      (_, i) =>
+        freshGet(`http://127.0.0.1:${port}/r${i}`)
+          .catch((e) => ({ status: 0, body: String(e) }))
+          .finally(() => done++),
+    );
+    await until(() => done === 13 && b.inflight === 3, "13 refusals, 3 held at the backend");
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(b.arrived, 3, "no fourth request reached the backend");
+    assert.equal(sharedCounts(dp, "c").count(REQUESTS), 3);
+    b.release();
+    const got = await Promise.all(all);
+    assert.equal(got.filter((r) => r.status === 200).length, 3);
+    for (const r of got.filter((r) => r.status !== 200)) {
+      assert.equal(r.status, 503);
+      assert.match(
+        r.body,
+        /^circuit breaker open: requests: cluster "c" has \d+ requests in flight \(maxRequests 3\)/,
+      );
+    }
+    assert.equal(b.most, 3);
+    await until(() => sharedCounts(dp, "c").count(REQUESTS) === 0, "no request left counted");
+  } finally {
+    await dp.close();
+    await b.close();
+  }
+});
+
+Deno.test("workers: circuitBreaker.maxConnections is one cap for the agent (2 threads, limit 3)", async () => {
+  const b = holdingBackend();
+  const port = freePort();
+  const dp = new DataPlane({ workers: 2, accessLog: false });
+  try {
+    await dp.apply(snapshot({
+      listeners: [listener("wl", port)],
+      routes: [route("wr", ["c"])],
+      clusters: [cluster("c", [b.port], { circuitBreaker: cb({ maxConnections: 3 }) })],
+    }));
+    let done = 0;
+    const all = Array.from(
+      { length: 16 },
+      (_, i) =>
+        freshGet(`http://127.0.0.1:${port}/r${i}`)
+          .catch((e) => ({ status: 0, body: String(e) }))
+          .finally(() => done++),
+    );
+    // The rest wait for one of their thread's connections, or are refused
+    // when their thread has none.
+    await until(() => b.inflight === 3, "3 connections busy at the backend");
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(b.arrived, 3, "no fourth connection was opened");
+    const counts = sharedCounts(dp, "c");
+    assert.equal(counts.count(CONNECTIONS), 3);
+    assert.equal(counts.count(PENDING), 16 - 3 - done, "the others are waiting");
+    b.release();
+    const got = await Promise.all(all);
+    assert.ok(got.filter((r) => r.status === 200).length >= 3);
+    for (const r of got.filter((r) => r.status !== 200)) {
+      assert.equal(r.status, 503);
+      assert.match(r.body, /^circuit breaker: connections: cluster "c" has 3 upstream connections/);
+    }
+    assert.equal(b.most, 3);
+    assert.ok(b.conns.size <= 3, `connections opened: ${b.conns.size}`);
+    assert.equal(counts.count(PENDING), 0);
+    assert.equal(counts.count(REQUESTS), 0);
+  } finally {
+    await dp.close();
+    await b.close();
+  }
+});
+
+/** A request the client gives up on after `ms`. */
+async function abandonedGet(url: string, ms: number): Promise<void> {
+  const c = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
+  const ac = new AbortController();
+  const t = setTimeout(() => ac.abort(), ms);
+  try {
+    const r = await fetch(url, { client: c, signal: ac.signal });
+    await r.body?.cancel();
+  } catch {
+    // aborted
+  } finally {
+    clearTimeout(t);
+    c.close();
+  }
+}
+
+Deno.test("workers: breaker counts return to zero after a burst with errors, retries and client hang-ups", async () => {
+  const b = holdingBackend();
+  const dead = freePort(); // nothing listens: connect failures, retried elsewhere
+  const port = freePort();
+  const dp = new DataPlane({ workers: 2, accessLog: false });
+  let closed = false;
+  try {
+    await dp.apply(snapshot({
+      listeners: [listener("wl", port)],
+      routes: [route("wr", ["c"], {
+        retry: {
+          attempts: 2,
+          codes: [500],
+          perTryTimeoutMs: 0,
+          backoffMs: 0,
+          retryNonIdempotent: false,
+          on: [],
+        },
+      })],
+      clusters: [cluster("c", [b.port, dead], {
+        circuitBreaker: cb({ maxRequests: 40, maxPendingRequests: 6, maxConnections: 4 }),
+      })],
+    }));
+    const url = `http://127.0.0.1:${port}`;
+    const statuses: number[] = [];
+    await Promise.all(Array.from({ length: 40 }, (_, i) => {
+      switch (i % 4) {
+        case 0:
+          return freshGet(`${url}/500`).then((r) => statuses.push(r.status));
+        case 1:
+          return freshGet(`${url}/broken`).then((r) => statuses.push(r.status), () => {});
+        default:
+          // Held at the backend (or waiting for a connection) until the client leaves.
+          return abandonedGet(`${url}/slow${i}`, 150 + 10 * i);
+      }
+    }));
+    assert.ok(statuses.length >= 10, `answers: ${statuses}`);
+    const counts = sharedCounts(dp, "c");
+    await until(
+      () => counts.count(REQUESTS) === 0 && counts.count(PENDING) === 0,
+      "requests and pending back to 0",
+    );
+    assert.ok(counts.count(CONNECTIONS) <= 4, `connections: ${counts.count(CONNECTIONS)}`);
+    b.release();
+    // A request still goes through afterwards (nothing leaked blocks the cluster).
+    assert.equal((await freshGet(`${url}/after`)).status, 200);
+    closed = true;
+    await dp.close();
+    assert.equal(counts.count(CONNECTIONS), 0, "closing the pools gave every connection back");
+    assert.equal(counts.count(REQUESTS), 0);
+  } finally {
+    if (!closed) await dp.close();
+    await b.close();
   }
 });

@@ -182,6 +182,8 @@ export class H1Pool {
     } catch (e) {
       this.open--;
       gate?.closed();
+      // A request waiting for this pool's connection must not wait for one that never came.
+      this.waiters.shift()?.(null);
       throw new UpstreamError(
         "connect",
         `connect to ${this.cfg.host}:${this.cfg.port} failed: ${(e as Error).message}`,
