@@ -174,7 +174,7 @@ export class H2Client {
     try {
       conn = await unlessCancelled(this.connectOwn(gate), cancel);
       while (conn.full || !conn.usable) {
-        if (conn.usable) await unlessCancelled(conn.slot(), cancel);
+        if (conn.usable) await this.slot(conn, cancel);
         if (!conn.usable) conn = await unlessCancelled(this.connectOwn(gate), cancel);
       }
     } finally {
@@ -222,6 +222,51 @@ export class H2Client {
         throw new UpstreamError("cancelled", cancel.reason ?? "cancelled", true);
       }
       throw new UpstreamError("reset", e.message, !st.refused);
+    });
+  }
+
+  /** Requests waiting for a stream slot, first come first served. */
+  private slotQueue: (() => void)[] = [];
+  /** The connection whose next free slot is being waited for (one wait at a time). */
+  private watched: H2ClientConn | null = null;
+
+  /**
+   * Resolves when `conn` has had a stream close (or closed itself); rejects
+   * when `cancel` fires. Our own queue in front of the connection's: the
+   * connection wakes one waiter per closed stream, so a waiter that left
+   * (cancelled) must not be the one it wakes.
+   */
+  private slot(conn: H2ClientConn, cancel: Cancel): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      // Called only later (the connection's wake-up), after `off` is set.
+      const w = () => {
+        off();
+        resolve();
+      };
+      this.slotQueue.push(w);
+      const off = cancel.on(() => {
+        const i = this.slotQueue.indexOf(w);
+        if (i >= 0) this.slotQueue.splice(i, 1);
+        reject(new UpstreamError("cancelled", cancel.reason ?? "cancelled", true));
+      });
+      this.watchSlot(conn);
+    });
+  }
+
+  private watchSlot(conn: H2ClientConn): void {
+    if (this.watched === conn) return;
+    this.watched = conn;
+    conn.slot().then(() => {
+      if (this.watched === conn) this.watched = null;
+      const q = this.slotQueue;
+      if (!conn.usable) {
+        // Gone: everyone looks again (another connection).
+        this.slotQueue = [];
+        for (const w of q) w();
+        return;
+      }
+      q.shift()?.();
+      if (q.length > 0) this.watchSlot(conn);
     });
   }
 
