@@ -70,12 +70,17 @@ async function h2Backend(maxStreams = 100) {
     hold() {
       released = false;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        s.release();
-        for (const x of sessions) x.destroy();
-        server.close(() => resolve());
-      }),
+    close: async () => {
+      s.release();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Let sessions the client is closing (GOAWAY) finish first: destroying
+      // one mid-GOAWAY has aborted Deno's nghttp2 (stream->closed_next assertion).
+      for (let i = 0; i < 50 && sessions.size > 0; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      for (const x of sessions) x.destroy();
+      await closed;
+    },
   };
   server.on("session", (x) => {
     s.connections++;
