@@ -15,7 +15,7 @@ import {
   type UpstreamResponse,
 } from "../../../src/proxy/upstream/types.ts";
 import type { Cluster } from "../../../src/snapshot/types.ts";
-import { cluster, endpoint, gatedBackend, simpleProxy } from "../_helpers.ts";
+import { cluster, endpoint, freePort, gatedBackend, simpleProxy } from "../_helpers.ts";
 import { waitFor } from "../../_support/agent.ts";
 
 /** Polls `cond` (bounded, see waitFor). */
@@ -161,6 +161,100 @@ Deno.test("circuit breaker: a pending-requests refusal is a 503 with the reason,
   } finally {
     b.open();
     await dp.close();
+    await b.close();
+  }
+});
+
+Deno.test("circuit breaker: a request waiting for a pooled connection stops waiting when cancelled", async () => {
+  const b = gatedBackend();
+  const registry = new PoolRegistry();
+  const cr = runtime(
+    cluster("ns/cancel", [b.port], {
+      maxConnectionsPerEndpoint: 1,
+      circuitBreaker: cb({ maxPendingRequests: 1 }),
+    }),
+    registry,
+  );
+  try {
+    const first = send(cr, b.port);
+    await until(() => b.arrived === 1, "the first request upstream");
+    const cancel = new Cancel();
+    const waiting = cr.exchange(endpoint(b.port), `127.0.0.1:${b.port}`, GET, cancel);
+    await until(() => cr.pending === 1, "the second request waiting");
+    cancel.cancel("client went away");
+    await assert.rejects(waiting, (e: unknown) => {
+      assert.ok(e instanceof UpstreamError);
+      assert.equal(e.kind, "cancelled");
+      return true;
+    });
+    assert.equal(cr.pending, 0, "its pending count was given back");
+    // Room for another waiting request again (maxPendingRequests 1).
+    const third = send(cr, b.port);
+    await until(() => cr.pending === 1, "the third request waiting");
+    b.open();
+    assert.equal(await text(await first), "done");
+    await until(() => b.arrived === 2, "the third request on the freed connection");
+    b.open();
+    assert.equal(await text(await third), "done");
+    assert.equal(b.arrived, 2, "the cancelled request never went upstream");
+    assert.equal(cr.pending, 0);
+  } finally {
+    b.open();
+    registry.close();
+    await b.close();
+  }
+});
+
+Deno.test("circuit breaker: a failed dial wakes the request waiting for that pool; nothing stays counted", async () => {
+  const dead = freePort();
+  const registry = new PoolRegistry();
+  const cr = runtime(
+    cluster("ns/dead", [dead], {
+      maxConnectionsPerEndpoint: 1,
+      circuitBreaker: cb({ maxPendingRequests: 5, maxConnections: 2 }),
+    }),
+    registry,
+  );
+  try {
+    // The second waits for the first's connection, which never comes.
+    const tries = [send(cr, dead), send(cr, dead), send(cr, dead)];
+    for (const t of tries) {
+      await assert.rejects(t, (e: unknown) => {
+        assert.ok(e instanceof UpstreamError);
+        assert.equal(e.kind, "connect");
+        return true;
+      });
+    }
+    assert.equal(cr.pending, 0);
+    assert.equal(cr.connections, 0);
+  } finally {
+    registry.close();
+  }
+});
+
+Deno.test("circuit breaker: connection counts follow the cluster across a new runtime (snapshot swap)", async () => {
+  const b = gatedBackend();
+  const registry = new PoolRegistry();
+  const c = cluster("ns/swapconn", [b.port], { circuitBreaker: cb({ maxConnections: 1 }) });
+  const old = runtime(c, registry);
+  try {
+    const first = send(old, b.port);
+    await until(() => b.arrived === 1, "a request on the old runtime's connection");
+    const next = runtime(c, registry);
+    assert.equal(next.connections, 1, "the new runtime sees the old one's connection");
+    b.open();
+    assert.equal(await text(await first), "done");
+    // The pool (shared by both runtimes) reuses the idle connection: still 1.
+    const second = send(next, b.port);
+    await until(() => b.arrived === 2, "a request on the new runtime");
+    b.open();
+    assert.equal(await text(await second), "done");
+    assert.equal(next.connections, 1);
+    registry.close();
+    assert.equal(next.connections, 0, "closing the pool gave the connection back");
+  } finally {
+    b.open();
+    registry.close();
     await b.close();
   }
 });
