@@ -429,3 +429,41 @@ Deno.test("workers: breaker counts return to zero after a burst with errors, ret
     await b.close();
   }
 });
+
+Deno.test("workers: a restarted worker drops the breaker counts its crashed predecessor held", async () => {
+  const b = holdingBackend();
+  const port = freePort();
+  const dp = new DataPlane({ workers: 2, accessLog: false });
+  try {
+    await dp.apply(snapshot({
+      listeners: [listener("wl", port)],
+      routes: [route("wr", ["c"])],
+      clusters: [cluster("c", [b.port], { circuitBreaker: cb({ maxRequests: 2 }) })],
+    }));
+    const held = Array.from(
+      { length: 2 },
+      (_, i) => freshGet(`http://127.0.0.1:${port}/h${i}`).catch(() => null),
+    );
+    await until(() => b.inflight === 2, "2 requests held at the backend");
+    const counts = sharedCounts(dp, "c");
+    assert.equal(counts.count(REQUESTS), 2);
+    // Both threads die with their requests in flight (whichever holds them).
+    const ws = (dp as unknown as {
+      workers: { threads: { call(m: { type: string }): Promise<unknown> }[] };
+    }).workers;
+    for (const i of [0, 1]) await ws.threads[i].call({ type: "crash" });
+    await until(() => counts.count(REQUESTS) === 0, "the dead workers' requests uncounted");
+    await Promise.all(held);
+    b.release();
+    await until(() => dp.listeners().length === 1, "listeners back");
+    // The cap is free again: requests go through (retried until the new workers serve).
+    const r = await waitFor("a request through the restarted workers", async () => {
+      const x = await freshGet(`http://127.0.0.1:${port}/after`).catch(() => null);
+      return x?.status === 200 ? x : undefined;
+    }, 15_000);
+    assert.equal(r.body, "done");
+  } finally {
+    await dp.close();
+    await b.close();
+  }
+});
