@@ -18,6 +18,7 @@ import {
   CONNECTIONS,
   PENDING,
   REQUESTS,
+  RETRIES,
 } from "./shared_breaker.ts";
 import {
   type EndpointConfig,
@@ -33,8 +34,6 @@ export class ClusterRuntime implements PoolGate, StreamGate {
   private configs = new Map<string, EndpointConfig>();
   /** Pools by endpoint key, so the per-request path builds no pool key. */
   private h1Pools = new Map<string, H1Pool>();
-  /** Retries in progress, for the retry budget (this thread). */
-  activeRetries = 0;
   /** Active checks + outlier detection; attached when the snapshot is swapped in. */
   health: ClusterHealth | null = null;
   /**
@@ -96,6 +95,20 @@ export class ClusterRuntime implements PoolGate, StreamGate {
       idleTimeoutMs: c.idleTimeoutMs,
       maxConnections: c.maxConnectionsPerEndpoint,
     };
+  }
+
+  /** Retries in progress (the retry budget, maxRetries), all worker threads. */
+  get activeRetries(): number {
+    return this.counts.count(RETRIES);
+  }
+
+  /** A retry try started (counted until retryEnded). */
+  retryStarted(): void {
+    this.counts.tryEnter(RETRIES, 0);
+  }
+
+  retryEnded(): void {
+    this.counts.leave(RETRIES);
   }
 
   /** Requests in flight to the cluster, all worker threads. */

@@ -506,7 +506,7 @@ class Flight implements RequestView, PickContext, LogCtx, Deadline, ProxyRespons
     this.deadlineAt = dl;
     watch(this);
     cr.balancer.onStart(pick.key);
-    if (this.attempt > 0) cr.activeRetries++;
+    if (this.attempt > 0) cr.retryStarted();
     this.t0 = performance.now();
     try {
       return cr.exchange(pick.endpoint, pick.key, this.out!, attemptCancel);
@@ -536,7 +536,7 @@ class Flight implements RequestView, PickContext, LogCtx, Deadline, ProxyRespons
     const req = this.req;
     this.deadline = 0;
     unwatch(this);
-    if (this.attempt > 0) cr.activeRetries--;
+    if (this.attempt > 0) cr.retryEnded();
     observeLatency(cr.cluster.name, (performance.now() - this.t0) / 1000);
     const notSent = res === null &&
       (this.lastErr?.kind === "cancelled" || this.lastErr?.kind === "overflow");

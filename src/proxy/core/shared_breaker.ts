@@ -1,7 +1,8 @@
 /**
  * A cluster's circuit-breaker counts — requests in flight (maxRequests),
- * requests waiting for a connection or a stream (maxPendingRequests) and
- * upstream connections open (maxConnections) — counted once for the agent,
+ * requests waiting for a connection or a stream (maxPendingRequests),
+ * upstream connections open (maxConnections) and retries in progress
+ * (maxRetries, the retry budget) — counted once for the agent,
  * not once per worker thread, and kept by cluster name so they survive
  * snapshot swaps (a request started under the old snapshot gives back what
  * it took to the same counter the new snapshot's runtime reads).
@@ -40,7 +41,9 @@ export const REQUESTS = 0;
 export const PENDING = 1;
 /** Upstream connections open. */
 export const CONNECTIONS = 2;
-/** Counts per cluster (one spare word keeps a slot at 16 bytes). */
+/** Retries in progress (the retry budget, circuitBreaker.maxRetries). */
+export const RETRIES = 3;
+/** Counts per cluster. */
 const COUNTS = 4;
 /** Key words per slot: lock, hash 1, hash 2, claimed. */
 const KEY_WORDS = 4;
@@ -89,7 +92,7 @@ export class BreakerCounts {
     return new BreakerCounts(new Int32Array(new SharedArrayBuffer(COUNTS * 4)), 0, 0, COUNTS, 1);
   }
 
-  /** The agent-wide count `c` (REQUESTS, PENDING or CONNECTIONS). */
+  /** The agent-wide count `c` (REQUESTS, PENDING, CONNECTIONS or RETRIES). */
   count(c: number): number {
     const a = this.#a;
     let n = 0;

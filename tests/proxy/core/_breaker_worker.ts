@@ -11,8 +11,13 @@ import { BreakerTable, REQUESTS } from "../../../src/proxy/core/shared_breaker.t
 
 interface Job {
   buffer: SharedArrayBuffer;
-  /** Word 0: start flag; word 1: admitted now (all threads); word 2: most seen at once. */
+  /**
+   * Word 0: start flag; word 1: admitted now (all threads); word 2: most seen
+   * at once; word 3: threads past the start line.
+   */
   probe: SharedArrayBuffer;
+  /** Threads taking part (the start barrier). */
+  threads: number;
   col: number;
   n: number;
   max: number;
@@ -36,6 +41,9 @@ self.onmessage = (e: MessageEvent<Job | "release">) => {
   self.postMessage("ready");
   // Both threads start at the same moment, so their updates interleave.
   Atomics.wait(p, 0, 0);
+  // Spin until every thread woke: wake-ups take longer than thousands of takes.
+  Atomics.add(p, 3, 1);
+  while (Atomics.load(p, 3) < j.threads) { /* spin */ }
   let admitted = 0;
   if (j.mode === "hold") {
     for (let i = 0; i < j.n; i++) if (c.tryEnter(REQUESTS, j.max)) admitted++;
