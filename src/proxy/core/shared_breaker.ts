@@ -114,10 +114,10 @@ export class BreakerCounts {
   tryEnter(c: number, max: number): boolean {
     const a = this.#a;
     const w = this.#own + c;
-    Atomics.add(a, w, 1);
+    const before = Atomics.add(a, w, 1);
     if (max <= 0) return true;
-    // Fast path for one column: the add's result is the whole count.
-    if (this.count(c) <= max) return true;
+    // One column (one thread): the add's result is the whole count.
+    if ((this.#columns === 1 ? before + 1 : this.count(c)) <= max) return true;
     Atomics.sub(a, w, 1);
     return false;
   }
