@@ -467,3 +467,50 @@ Deno.test("workers: a restarted worker drops the breaker counts its crashed pred
     await b.close();
   }
 });
+
+Deno.test("workers: maxConnections holds across threads for an h2c cluster (one connection for the agent)", async () => {
+  const { createServer } = await import("node:http2");
+  let sessions = 0;
+  const server = createServer();
+  server.on("session", () => sessions++);
+  server.on("stream", (stream) => {
+    stream.respond({ ":status": 200 });
+    stream.end("h2");
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  const up = (server.address() as { port: number }).port;
+  const port = freePort();
+  const dp = new DataPlane({ workers: 2, accessLog: false });
+  let closed = false;
+  try {
+    await dp.apply(snapshot({
+      listeners: [listener("wl", port)],
+      routes: [route("wr", ["h2"])],
+      clusters: [cluster("h2", [up], {
+        protocol: "H2C",
+        circuitBreaker: cb({ maxConnections: 1 }),
+      })],
+    }));
+    const got = await Promise.all(
+      Array.from({ length: 16 }, (_, i) => freshGet(`http://127.0.0.1:${port}/r${i}`)),
+    );
+    const ok = got.filter((r) => r.status === 200);
+    assert.ok(ok.length >= 1 && ok.every((r) => r.body === "h2"));
+    for (const r of got.filter((r) => r.status !== 200)) {
+      assert.equal(r.status, 503);
+      assert.match(
+        r.body,
+        /^circuit breaker: connections: cluster "h2" has 1 upstream connections in use \(maxConnections 1\)/,
+      );
+    }
+    assert.equal(sessions, 1, "one upstream connection for both threads");
+    const counts = sharedCounts(dp, "h2");
+    assert.equal(counts.count(CONNECTIONS), 1);
+    closed = true;
+    await dp.close();
+    await until(() => counts.count(CONNECTIONS) === 0, "the connection given back on close");
+  } finally {
+    if (!closed) await dp.close();
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+});
