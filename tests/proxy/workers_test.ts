@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import * as http2 from "node:http2";
 import { DataPlane } from "../../src/proxy/mod.ts";
 import { registry } from "../../src/observe/metrics.ts";
 import { cluster, echoBackend, freePort, listener, route, snapshot } from "./_helpers.ts";
@@ -469,11 +470,10 @@ Deno.test("workers: a restarted worker drops the breaker counts its crashed pred
 });
 
 Deno.test("workers: maxConnections holds across threads for an h2c cluster (one connection for the agent)", async () => {
-  const { createServer } = await import("node:http2");
   let sessions = 0;
-  const server = createServer();
+  const server = http2.createServer();
   server.on("session", () => sessions++);
-  server.on("stream", (stream) => {
+  server.on("stream", (stream: http2.ServerHttp2Stream) => {
     stream.respond({ ":status": 200 });
     stream.end("h2");
   });
