@@ -229,6 +229,46 @@ Deno.test("client disconnect cancels the upstream request", async () => {
   }
 });
 
+for (
+  const [name, request] of [
+    ["a fixed-length body", "POST /hang HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"],
+    [
+      "a chunked body",
+      "POST /hang HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    ],
+    ["no body, closed at once", "GET /hang HTTP/1.1\r\nHost: x\r\n\r\n"],
+  ] as const
+) {
+  Deno.test(`client disconnect after ${name} cancels the upstream request`, async () => {
+    let aborted: () => void = () => {};
+    const sawAbort = new Promise<void>((r) => (aborted = r));
+    let bodyRead = "";
+    const b = backend(async (req) => {
+      req.signal.addEventListener("abort", () => aborted());
+      bodyRead = await req.text();
+      return new Promise<Response>(() => {}); // never answers
+    });
+    const { dp, port } = await simpleProxy([cluster("c", [b.port])]);
+    try {
+      const c = await Deno.connect({ hostname: "127.0.0.1", port });
+      await c.write(new TextEncoder().encode(request));
+      if (name !== "no body, closed at once") {
+        // The whole body reached the backend before the client leaves.
+        for (let i = 0; i < 100 && bodyRead === ""; i++) await sleep(20);
+        assert.equal(bodyRead, "hello");
+      }
+      c.close();
+      await Promise.race([
+        sawAbort,
+        sleep(3000).then(() => assert.fail("upstream request was not cancelled")),
+      ]);
+    } finally {
+      await dp.close();
+      await b.close();
+    }
+  });
+}
+
 Deno.test("http1: Expect 100-continue, HTTP/1.0 clients, pipelining", async () => {
   const b = backend(async (req) => {
     if (req.method === "POST") return new Response(String((await req.arrayBuffer()).byteLength));

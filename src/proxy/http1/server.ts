@@ -91,6 +91,7 @@ export async function serveH1(t: Transport, ctx: H1Context): Promise<void> {
     hup,
     body: null,
     watching: false,
+    current: null,
   };
   try {
     let first = true;
@@ -296,25 +297,39 @@ function openExchange(
     upgrade: head.upgrade,
     start,
   };
-  // With no body to read, a request that is still waiting after a moment
-  // gets one read outstanding: it notices a client hang-up (and cancels the
-  // upstream exchange) and doubles as the first read of the next request.
+  // With no body left to read, a request that is still waiting after a
+  // moment gets one read outstanding: it notices a client hang-up (and
+  // cancels the upstream exchange) and doubles as the first read of the next
+  // request. A request with a body is watched once its body has been read.
   // (`hup.cancel === cancel` means this request is still in flight.)
-  if (body === null && !head.upgrade) {
-    const hup = st.hup;
-    hup.cancel = cancel;
-    hup.maxRead = cfg.limits.maxHeaderBytes + 4096;
-    hup.deadline = Date.now() + HANGUP_WATCH_AFTER_MS;
-    watch(hup);
-    st.watching = true;
+  st.current = cancel;
+  if (!head.upgrade) {
+    const maxRead = cfg.limits.maxHeaderBytes + 4096;
+    if (body === null) watchHangup(st, cancel, maxRead);
+    else {
+      body.onEnd = () => {
+        if (st.current === cancel && !cancel.cancelled) watchHangup(st, cancel, maxRead);
+      };
+    }
   }
   return req;
+}
+
+/** Arms the hang-up watch for the in-flight request (see openExchange). */
+function watchHangup(st: ConnState, cancel: Cancel, maxRead: number): void {
+  const hup = st.hup;
+  hup.cancel = cancel;
+  hup.maxRead = maxRead;
+  hup.deadline = Date.now() + HANGUP_WATCH_AFTER_MS;
+  watch(hup);
+  st.watching = true;
 }
 
 function noop(): void {}
 
 /** Stops the current request's hang-up watch. */
 function endWatch(st: ConnState): void {
+  st.current = null;
   if (st.watching) {
     st.watching = false;
     st.hup.cancel = null;
@@ -477,6 +492,8 @@ interface ConnState {
   body: FixedBody | ChunkedBody | null;
   /** Whether the current request is watched for a hang-up (see openExchange). */
   watching: boolean;
+  /** The in-flight request's Cancel (null between exchanges). */
+  current: Cancel | null;
 }
 
 function bodyDone(b: FixedBody | ChunkedBody): boolean {
