@@ -27,6 +27,7 @@ import {
   scanResponseHead,
 } from "../http1/parser.ts";
 import {
+  type BreakerGate,
   type EndpointConfig,
   type OutboundRequest,
   UpstreamError,
@@ -109,24 +110,8 @@ export async function dialUpstream(cfg: EndpointConfig): Promise<Transport> {
   }
 }
 
-/**
- * A cluster's circuit-breaker limits, consulted only when a request would
- * wait for or open a connection (core/cluster.ts; absent without limits).
- * Counts are agent-wide (core/shared_breaker.ts): each check also counts.
- */
-export interface PoolGate {
-  /** One more request waiting for a connection, unless maxPendingRequests are: true when counted. */
-  enterPending(): boolean;
-  leavePending(): void;
-  /** Why enterPending refused, for the 503. */
-  pendingRefusal(): string;
-  /** Counts one more connection unless at maxConnections (may close an idle one elsewhere). */
-  mayOpen(): boolean;
-  /** A connection counted by mayOpen closed (or failed to open). */
-  closed(): void;
-  /** Why mayOpen refused, for the 503. */
-  openRefusal(): string;
-}
+/** The circuit-breaker gate of an HTTP/1.1 pool (consulted only to wait for or open a connection). */
+export type PoolGate = BreakerGate;
 
 /** Keep-alive pool for one endpoint. */
 export class H1Pool {

@@ -13,6 +13,7 @@ import { Hdrs } from "../core/headers.ts";
 import type { BodyReader, Cancel } from "../core/types.ts";
 import { NodeBody } from "../io/node_body.ts";
 import {
+  type BreakerGate,
   type EndpointConfig,
   type OutboundRequest,
   UpstreamError,
@@ -29,28 +30,8 @@ import { nodeTlsOptions } from "./tls_identity.ts";
 
 type Session = http2.ClientHttp2Session;
 
-/**
- * A cluster's circuit-breaker limits as the HTTP/2 client applies them
- * (core/cluster.ts; null without maxConnections / maxPendingRequests), with
- * Envoy's meaning: maxConnections bounds the connections dialled (one per
- * endpoint and thread here), maxPendingRequests the requests queued while a
- * connection is being set up or the peer's stream limit is reached
- * (maxRequests, concurrent streams, is the proxy core's). Counts are
- * agent-wide (core/shared_breaker.ts); each check also counts.
- */
-export interface StreamGate {
-  /** One more request waiting, unless maxPendingRequests are: true when counted. */
-  enterPending(): boolean;
-  leavePending(): void;
-  /** Why enterPending refused, for the 503. */
-  pendingRefusal(): string;
-  /** Counts one more connection unless at maxConnections: true when counted. */
-  mayOpen(): boolean;
-  /** A connection counted by mayOpen closed (or failed to open). */
-  closed(): void;
-  /** Why mayOpen refused, for the 503. */
-  openRefusal(): string;
-}
+/** The circuit-breaker gate of the HTTP/2 client (see BreakerGate). */
+export type StreamGate = BreakerGate;
 
 /** `p`, or an UpstreamError "cancelled" as soon as `cancel` fires. */
 function unlessCancelled<T>(p: Promise<T>, cancel: Cancel): Promise<T> {

@@ -96,3 +96,26 @@ export function endpointKey(e: EndpointConfig, proto: string): string {
     : "";
   return `${proto}|${e.host}:${e.port}${tls}`;
 }
+
+/**
+ * A cluster's circuit-breaker limits as the upstream clients apply them
+ * (core/cluster.ts; null without maxConnections / maxPendingRequests), with
+ * Envoy's meaning: maxConnections bounds the connections dialled,
+ * maxPendingRequests the requests queued for a connection (HTTP/1.1 pool) or
+ * for one being set up or a free stream (HTTP/2); maxRequests is the proxy
+ * core's. Counts are agent-wide (core/shared_breaker.ts): each check also
+ * counts.
+ */
+export interface BreakerGate {
+  /** One more request waiting, unless maxPendingRequests are: true when counted. */
+  enterPending(): boolean;
+  leavePending(): void;
+  /** Why enterPending refused, for the 503. */
+  pendingRefusal(): string;
+  /** Counts one more connection unless at maxConnections (an HTTP/1.1 pool may close an idle one elsewhere). */
+  mayOpen(): boolean;
+  /** A connection counted by mayOpen closed (or failed to open). */
+  closed(): void;
+  /** Why mayOpen refused, for the 503. */
+  openRefusal(): string;
+}
