@@ -33,7 +33,7 @@
  * A single-thread agent (no workers) uses the same counters over a private
  * one-column buffer per cluster name.
  */
-import { fnv, lockWord, mix, unlockWord } from "../policy/shared_lock.ts";
+import { fnv, lockWord, mix, roundPow2, unlockWord } from "../policy/shared_lock.ts";
 
 /** Which count of a cluster. */
 export const REQUESTS = 0;
@@ -60,12 +60,6 @@ export function sharedBreakerBytes(
   slots: number = DEFAULT_BREAKER_SLOTS,
 ): number {
   return (HEADER + roundPow2(slots) * (KEY_WORDS + COUNTS * Math.max(1, workers))) * 4;
-}
-
-function roundPow2(n: number): number {
-  let p = 16;
-  while (p < n) p *= 2;
-  return p;
 }
 
 /** One cluster's counts as one thread sees them (its own column + everyone's sum). */

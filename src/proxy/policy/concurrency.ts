@@ -20,7 +20,7 @@
  *   let through uncounted (fail open: the table is full of other clients'
  *   requests in progress; a limit must not refuse a client for that).
  */
-import { fnv, lockWord, mix, unlockWord } from "./shared_lock.ts";
+import { fnv, lockWord, mix, roundPow2, unlockWord } from "./shared_lock.ts";
 
 /** One counted request; release exactly once (later calls do nothing). */
 export interface Hold {
@@ -88,12 +88,6 @@ export function sharedConcurrencyBytes(
   slots: number = DEFAULT_CONCURRENCY_SLOTS,
 ): number {
   return (HEADER + roundPow2(slots) * (FIXED + Math.max(1, workers))) * 4;
-}
-
-function roundPow2(n: number): number {
-  let p = 16;
-  while (p < n) p *= 2;
-  return p;
 }
 
 /** The shared table (a view of the SharedArrayBuffer; one per thread). */

@@ -41,3 +41,10 @@ export function mix(h: number, s: string): number {
   }
   return h;
 }
+
+/** Slot counts of the shared tables: a power of two (masking replaces modulo), at least 16. */
+export function roundPow2(n: number): number {
+  let p = 16;
+  while (p < n) p *= 2;
+  return p;
+}

@@ -19,7 +19,7 @@
  * one thread are comparable in another (a small skew only delays refill).
  */
 import type { Clock } from "./rate_limit.ts";
-import { fnv, lockWord, mix } from "./shared_lock.ts";
+import { fnv, lockWord, mix, roundPow2 } from "./shared_lock.ts";
 
 /** Slots probed for one key. */
 const PROBES = 8;
@@ -33,12 +33,6 @@ export const DEFAULT_SHARED_SLOTS = 1 << 17;
 /** Bytes a table of `slots` slots needs (slots is rounded up to a power of two). */
 export function sharedRateLimitBytes(slots: number = DEFAULT_SHARED_SLOTS): number {
   return roundPow2(slots) * (IW * 4 + FW * 8);
-}
-
-function roundPow2(n: number): number {
-  let p = 16;
-  while (p < n) p *= 2;
-  return p;
 }
 
 /** Milliseconds on a clock every thread of the process shares. */
