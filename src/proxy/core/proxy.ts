@@ -376,6 +376,9 @@ class GuardedBody implements BodyReader {
     // Request trailers go upstream (HTTP/1.1 last chunk, HTTP/2 HEADERS) minus unsafe fields.
     return forwardableTrailers(this.inner.trailers());
   }
+  neverIndexedTrailers(): ReadonlySet<string> | null {
+    return this.inner.neverIndexedTrailers ? this.inner.neverIndexedTrailers() : null;
+  }
 }
 
 function filtersOf(route: Route, wc: WeightedCluster | null): Filter[] {
@@ -441,6 +444,8 @@ class Flight implements RequestView, PickContext, LogCtx, Deadline, ProxyRespons
   #lazy: UpstreamResponse | null = null;
   body: BodyReader | null = null;
   upgraded: UpgradedStream | undefined = undefined;
+  /** Names an HTTP/2 upstream sent as never indexed (ProxyResponse.neverIndexed). */
+  neverIndexed: ReadonlySet<string> | null = null;
   private key = "";
   private ended = true;
 
@@ -667,6 +672,8 @@ class Flight implements RequestView, PickContext, LogCtx, Deadline, ProxyRespons
     }
     this.#lazy = null;
     this.rawHeaders = undefined;
+    // (Only HTTP/2 upstream answers have it, and they never come as raw lines.)
+    this.neverIndexed = res.neverIndexed ?? null;
     const h = res.headers;
     const upgradeValue = res.status === 101 ? h.get("upgrade") : null;
     stripHopByHop(h);
@@ -944,6 +951,7 @@ function plan(f: Flight, m: RouteMatchResult, d: PolicyDecision | null): Promise
     headers: outHeaders,
     body,
     upgrade: req.upgrade ? (req.headers.get("upgrade") ?? req.upgrade) : null,
+    neverIndexed: req.neverIndexed ?? null,
   };
   return attempts(f);
 }
@@ -1029,6 +1037,7 @@ function mirror(
     headers: h,
     body: null,
     upgrade: null,
+    neverIndexed: req.neverIndexed ?? null,
   };
   const cancel = new Cancel();
   const deadline: Deadline = {

@@ -23,6 +23,11 @@ export interface BodyReader {
   cancel(reason?: string): void;
   /** Trailer fields, available once `read` has returned null. */
   trailers(): Hdrs | null;
+  /**
+   * Trailer names the sender marked "never indexed" (HTTP/2, RFC 7541
+   * §6.2.3), or null; only HTTP/2 bodies have it.
+   */
+  neverIndexedTrailers?(): ReadonlySet<string> | null;
 }
 
 /** Aborts a request (client hung up, deadline hit). Cheaper than AbortController. */
@@ -117,6 +122,12 @@ export interface ProxyRequest {
   readonly upgrade: string | null;
   /** Request start, performance.now(). */
   readonly start: number;
+  /**
+   * Field names the client sent as HPACK "never indexed" (RFC 7541 §6.2.3:
+   * an intermediary must forward them so). Set only by the HTTP/2 engine and
+   * only when there are some; belongs to this request alone.
+   */
+  readonly neverIndexed?: ReadonlySet<string> | null;
 }
 
 /** A raw byte stream handed back on a successful upgrade (101). */
@@ -139,6 +150,8 @@ export interface ProxyResponse {
    * `headers` parsed: the HTTP/1.1 engine writes them instead of serializing.
    */
   readonly rawHeaders?: Uint8Array;
+  /** Field names the upstream sent as HPACK "never indexed" (see ProxyRequest.neverIndexed). */
+  readonly neverIndexed?: ReadonlySet<string> | null;
   /** Called by the engine when the response is fully written (or failed). */
   finish(bytesOut: number, error: string | null): void;
 }

@@ -18,6 +18,8 @@ export class H2Body implements BodyReader {
   private wake: (() => void) | null = null;
   /** Trailer fields (name, value, ...) once the stream ended with trailers. */
   trail: string[] | null = null;
+  /** Trailer names the peer sent as "never indexed" (RFC 7541 §6.2.3), or null. */
+  trailNever: Set<string> | null = null;
   /** Called once when the consumer cancels the body. */
   onCancel: ((reason: string) => void) | null = null;
 
@@ -93,6 +95,10 @@ export class H2Body implements BodyReader {
 
   trailers(): Hdrs | null {
     return this.trail ? new Hdrs(this.trail) : null;
+  }
+
+  neverIndexedTrailers(): ReadonlySet<string> | null {
+    return this.trailNever;
   }
 
   /** The stream is done with: later data is dropped. */

@@ -15,6 +15,8 @@ export interface ResponseHead {
   headers: string[];
   /** No body follows (trailers-only or END_STREAM on the head). */
   endStream: boolean;
+  /** Names the upstream sent as "literal never indexed" (RFC 7541 §6.2.3), or null (usual). */
+  neverIndexed: Set<string> | null;
 }
 
 /** A request stream whose response head arrives as a promise. */
@@ -94,14 +96,21 @@ export class H2ClientConn extends H2Session {
     return new Promise<void>((r) => this.slotWaiters.push(r));
   }
 
-  /** Opens a stream with request fields `kv` (pseudo-headers first). */
-  open(kv: readonly string[], end: boolean): ClientStream {
+  /**
+   * Opens a stream with request fields `kv` (pseudo-headers first); names in
+   * `never` go out as "literal never indexed" (this request only).
+   */
+  open(
+    kv: readonly string[],
+    end: boolean,
+    never: ReadonlySet<string> | null = null,
+  ): ClientStream {
     const st = new ClientStream(this, this.nextId, this.peerInitialWindow);
     this.nextId += 2;
     this.streams.set(st.id, st);
     this.idle.deadline = 0;
     if (this.streams.size === 1) this.refs?.ref();
-    st.request(kv, end);
+    st.request(kv, end, never);
     return st;
   }
 
@@ -133,7 +142,8 @@ export class H2ClientConn extends H2Session {
       if (this.isIdle(sid)) throw new ConnError(F.PROTOCOL_ERROR, `HEADERS on idle stream ${sid}`);
       return; // a stream we reset: decoded only for HPACK state
     }
-    if (st.gotHead) return this.onTrailers(st, end, kv);
+    const never = this.dec.neverIndexed;
+    if (st.gotHead) return this.onTrailers(st, end, kv, never);
     let status = -1;
     const headers: string[] = [];
     let cl = -1;
@@ -158,7 +168,7 @@ export class H2ClientConn extends H2Session {
     }
     st.gotHead = true;
     if (Number.isFinite(cl) && cl >= 0) st.body.length = cl;
-    st.resolveHead({ status, headers, endStream: end });
+    st.resolveHead({ status, headers, endStream: end, neverIndexed: never });
     if (end) {
       st.body.push(null, true);
       this.remoteEnd(st);

@@ -38,6 +38,11 @@ export interface RequestHead {
   /** The request has no body (END_STREAM on its HEADERS). */
   endStream: boolean;
   refuse: { status: number; reason: string } | null;
+  /**
+   * Names the client sent as "literal never indexed" (RFC 7541 §6.2.3): to be
+   * forwarded the same way with this request only. Null when none (usual).
+   */
+  neverIndexed: Set<string> | null;
 }
 
 export type StreamHandler = (s: H2Stream, head: RequestHead) => void;
@@ -79,8 +84,9 @@ export class H2ServerConn extends H2Session {
       if (err instanceof HpackError) throw new ConnError(F.COMPRESSION_ERROR, err.message);
       throw err;
     }
+    const never = this.dec.neverIndexed;
     const st = this.streams.get(sid);
-    if (st) return this.onTrailers(st, end, kv);
+    if (st) return this.onTrailers(st, end, kv, never);
     if (sid <= this.lastStreamId) {
       // A stream already closed: decoded only for HPACK state, and it costs budget.
       this.charge(1);
@@ -98,6 +104,7 @@ export class H2ServerConn extends H2Session {
       this.rst(sid, F.PROTOCOL_ERROR);
       return;
     }
+    head.neverIndexed = never;
     if (listSize > this.opts.maxHeaderListSize) {
       head.refuse = {
         status: 431,
@@ -226,5 +233,6 @@ export function validate(kv: string[], endStream: boolean): RequestHead | string
     contentLength: cl,
     endStream,
     refuse: null,
+    neverIndexed: null,
   };
 }

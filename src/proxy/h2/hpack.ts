@@ -107,6 +107,14 @@ export class HpackDecoder {
 
   private pos = 0;
 
+  /**
+   * Names the last decoded block carried as "literal never indexed" (§6.2.3),
+   * null when none did (the common case: nothing allocated). An intermediary
+   * must forward those fields with the same representation, so the caller
+   * hands this set on with the message (never to other messages).
+   */
+  neverIndexed: Set<string> | null = null;
+
   private int(b: Uint8Array, end: number, prefix: number): number {
     const mask = (1 << prefix) - 1;
     let v = b[this.pos++] & mask;
@@ -180,6 +188,7 @@ export class HpackDecoder {
    */
   decode(b: Uint8Array, start: number, end: number, out: string[]): number {
     this.pos = start;
+    this.neverIndexed = null;
     let listSize = 0;
     let first = true;
     while (this.pos < end) {
@@ -215,6 +224,7 @@ export class HpackDecoder {
         const i = this.int(b, end, 4);
         name = i === 0 ? this.str(b, end) : this.name(i);
         value = this.str(b, end);
+        if (c & 0x10) (this.neverIndexed ??= new Set()).add(name);
       }
       first = false;
       out.push(name, value);
@@ -464,6 +474,39 @@ export class HpackEncoder {
     if (ni === 0) w.lit(name);
     w.lit(value);
     if (mode === INDEX) this.insert(r, name, value);
+  }
+
+  /**
+   * One field as a "literal never indexed" (§6.2.3) whatever the policy or
+   * the tables hold: for fields a peer marked so, which an intermediary must
+   * forward with the same representation. Nothing is inserted; the name may
+   * still be an index (static, or a live dynamic entry of that name).
+   */
+  neverField(name: string, value: string): void {
+    const r = this.recs.get(name);
+    let ni: number;
+    if (r !== undefined) {
+      ni = r.staticIndex !== 0 ? r.staticIndex : r.newest >= 0 ? this.indexOf(r.newest) : 0;
+    } else ni = STATIC_BY_NAME.get(name)?.index ?? 0;
+    const w = this.w;
+    w.int(ni, 4, 0x10);
+    if (ni === 0) w.lit(name);
+    w.lit(value);
+  }
+
+  /**
+   * The fields `kv` (name, value, ...): `field` for each, or `neverField` for
+   * the names in `never` (a per-message set, see HpackDecoder.neverIndexed).
+   */
+  fields(kv: readonly string[], never: ReadonlySet<string> | null): void {
+    if (never === null) {
+      for (let i = 0; i < kv.length; i += 2) this.field(kv[i], kv[i + 1]);
+      return;
+    }
+    for (let i = 0; i < kv.length; i += 2) {
+      if (never.has(kv[i])) this.neverField(kv[i], kv[i + 1]);
+      else this.field(kv[i], kv[i + 1]);
+    }
   }
 
   /** Builds (and usually keeps) the record of a name not seen yet on this connection. */

@@ -66,6 +66,8 @@ export class H2Stream {
   outq: Uint8Array[] = [];
   endPending = false;
   trailersPending: string[] | null = null;
+  /** Names of `trailersPending` to send as never indexed (the message's own set), or null. */
+  trailersNever: ReadonlySet<string> | null = null;
   drainWaiter: (() => void) | null = null;
 
   constructor(readonly conn: H2Session, readonly id: number, sendWindow: number, cl: number) {
@@ -73,14 +75,22 @@ export class H2Stream {
     this.body = new H2Body(this, cl);
   }
 
-  /** Sends the response head; with `end`, the response is complete (no body). */
-  respond(status: number, kv: readonly string[], end: boolean): void {
-    this.conn.sendHeaders(this, status, kv, end);
+  /**
+   * Sends the response head; with `end`, the response is complete (no body).
+   * `never`: names to send as "literal never indexed" (RFC 7541 §6.2.3).
+   */
+  respond(
+    status: number,
+    kv: readonly string[],
+    end: boolean,
+    never: ReadonlySet<string> | null = null,
+  ): void {
+    this.conn.sendHeaders(this, status, kv, end, never);
   }
 
-  /** Sends a request head (pseudo-headers first in `kv`). */
-  request(kv: readonly string[], end: boolean): void {
-    this.conn.sendHeaders(this, null, kv, end);
+  /** Sends a request head (pseudo-headers first in `kv`); `never` as for `respond`. */
+  request(kv: readonly string[], end: boolean, never: ReadonlySet<string> | null = null): void {
+    this.conn.sendHeaders(this, null, kv, end, never);
   }
 
   /**
@@ -91,9 +101,15 @@ export class H2Stream {
     return this.conn.sendData(this, c, false);
   }
 
-  /** Ends the response: with trailers (a HEADERS frame) or an END_STREAM after the data. */
-  end(trailers: readonly string[] | null): Promise<void> | undefined {
-    return this.conn.sendEnd(this, trailers);
+  /**
+   * Ends the response: with trailers (a HEADERS frame) or an END_STREAM after
+   * the data. `never`: trailer names to send as never indexed.
+   */
+  end(
+    trailers: readonly string[] | null,
+    never: ReadonlySet<string> | null = null,
+  ): Promise<void> | undefined {
+    return this.conn.sendEnd(this, trailers, never);
   }
 
   /** Writes the last chunk and ends the stream. */
@@ -569,7 +585,13 @@ export abstract class H2Session {
     F.put32(this.obuf, p + 9, n);
   }
 
-  protected onTrailers(st: H2Stream, end: boolean, kv: string[]): void {
+  /** Trailers arrived; `never` is the decoder's never-indexed names of that block. */
+  protected onTrailers(
+    st: H2Stream,
+    end: boolean,
+    kv: string[],
+    never: Set<string> | null = null,
+  ): void {
     if (st.remoteClosed) return this.resetStream(st, F.STREAM_CLOSED, "HEADERS after END_STREAM");
     if (!end) return this.resetStream(st, F.PROTOCOL_ERROR, "trailers without END_STREAM");
     for (let i = 0; i < kv.length; i += 2) {
@@ -578,6 +600,7 @@ export abstract class H2Session {
       }
     }
     st.body.trail = kv;
+    st.body.trailNever = never;
     const err = st.body.push(null, true);
     if (err) return this.resetStream(st, F.PROTOCOL_ERROR, err);
     this.remoteEnd(st);
@@ -609,14 +632,23 @@ export abstract class H2Session {
     this.scheduleFlush();
   }
 
-  sendHeaders(st: H2Stream, status: number | null, kv: readonly string[], end: boolean): void {
+  sendHeaders(
+    st: H2Stream,
+    status: number | null,
+    kv: readonly string[],
+    end: boolean,
+    never: ReadonlySet<string> | null = null,
+  ): void {
     if (st.aborted || st.headersSent) return;
     st.headersSent = true;
     // Encoded and framed in one go: blocks must reach the peer in encoding order.
     const enc = this.enc;
     enc.begin();
-    if (status !== null) enc.status(status);
-    for (let i = 0; i < kv.length; i += 2) enc.field(kv[i], kv[i + 1]);
+    if (status !== null) {
+      if (never !== null && never.has(":status")) enc.neverField(":status", String(status));
+      else enc.status(status);
+    }
+    enc.fields(kv, never);
     this.headerFrames(st.id, enc.w.buf, enc.w.len, end);
     if (end) this.localEnd(st);
     this.scheduleFlush();
@@ -663,9 +695,16 @@ export abstract class H2Session {
     return this.olen > OUT_HIGH ? this.outDrain() : undefined;
   }
 
-  sendEnd(st: H2Stream, trailers: readonly string[] | null): Promise<void> | undefined {
+  sendEnd(
+    st: H2Stream,
+    trailers: readonly string[] | null,
+    never: ReadonlySet<string> | null = null,
+  ): Promise<void> | undefined {
     if (st.aborted || st.localClosed || st.endPending) return undefined;
-    if (trailers && trailers.length) st.trailersPending = trailers.slice();
+    if (trailers && trailers.length) {
+      st.trailersPending = trailers.slice();
+      st.trailersNever = never;
+    }
     st.endPending = true;
     this.pump(st);
     this.scheduleFlush();
@@ -709,7 +748,8 @@ export abstract class H2Session {
       if (t) {
         const enc = this.enc;
         enc.begin();
-        for (let i = 0; i < t.length; i += 2) enc.field(t[i], t[i + 1]);
+        enc.fields(t, st.trailersNever);
+        st.trailersNever = null;
         this.headerFrames(st.id, enc.w.buf, enc.w.len, true);
       } else {
         const p = this.reserve(9);

@@ -28,7 +28,13 @@ export class StreamGone extends Error {}
 /** Ends a complete body: its trailers when it has some, else END_STREAM. */
 function endWith(st: H2Stream, body: BodyReader): Promise<void> | undefined {
   const t = body.trailers();
-  return st.end(t && t.kv.length ? h2Fields(t.kv, -1) : null);
+  if (!t || !t.kv.length) return st.end(null);
+  return st.end(h2Fields(t.kv, -1), trailerNever(body));
+}
+
+/** Trailer names the body's sender marked never indexed (HTTP/2 bodies only), or null. */
+function trailerNever(body: BodyReader): ReadonlySet<string> | null {
+  return body.neverIndexedTrailers ? body.neverIndexedTrailers() : null;
 }
 
 /**
@@ -56,7 +62,7 @@ export function pipeBody(st: H2Stream, body: BodyReader): number | Promise<numbe
       let w: Promise<void> | undefined;
       if (t && t.kv.length) {
         st.write(c);
-        w = st.end(h2Fields(t.kv, -1));
+        w = st.end(h2Fields(t.kv, -1), trailerNever(body));
       } else w = st.writeEnd(c);
       return w ? w.then(() => bytes) : bytes;
     }

@@ -108,6 +108,7 @@ export class H2Engine {
       cancel,
       upgrade: isWs ? "websocket" : null,
       start,
+      neverIndexed: h.neverIndexed,
     };
     let p: Promise<ProxyResponse>;
     if (h.refuse) {
@@ -140,18 +141,20 @@ function writeResponse(st: H2Stream, req: ProxyRequest, res: ProxyResponse): voi
   }
   const body = res.body;
   const noBody = req.method === "HEAD" || res.status === 204 || res.status === 304;
+  // Fields the upstream sent as never indexed go to the client the same way (RFC 7541 §6.2.3).
+  const never = res.neverIndexed ?? null;
   let sent: number | Promise<number>;
   if (body === null || noBody) {
     const len = body instanceof Uint8Array ? body.length : -1;
-    st.respond(res.status, h2Fields(res.headers.kv, len), true);
+    st.respond(res.status, h2Fields(res.headers.kv, len), true, never);
     if (body && !(body instanceof Uint8Array)) body.cancel("no body allowed");
     sent = 0;
   } else if (body instanceof Uint8Array) {
-    st.respond(res.status, h2Fields(res.headers.kv, body.length), body.length === 0);
+    st.respond(res.status, h2Fields(res.headers.kv, body.length), body.length === 0, never);
     const w = body.length > 0 ? st.writeEnd(body) : undefined;
     sent = w ? w.then(() => body.length) : body.length;
   } else {
-    st.respond(res.status, h2Fields(res.headers.kv, body.length), false);
+    st.respond(res.status, h2Fields(res.headers.kv, body.length), false, never);
     try {
       sent = pipeBody(st, body);
     } catch (e) {

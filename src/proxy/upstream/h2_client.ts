@@ -182,7 +182,7 @@ export class H2Client {
       kv.push(n, h[i + 1]);
     }
     if (setLength) kv.push("content-length", String(body.length));
-    const st: ClientStream = conn.open(kv, body === null);
+    const st: ClientStream = conn.open(kv, body === null, req.neverIndexed ?? null);
     const off = cancel.on(() => {
       if (!st.aborted) st.reset(CANCEL, cancel.reason ?? "cancelled");
     });
@@ -196,6 +196,7 @@ export class H2Client {
         status: head.status,
         headers: new Hdrs(head.headers),
         body: head.endStream ? null : st.body,
+        neverIndexed: head.neverIndexed,
       };
     }, (e: Error) => {
       off();

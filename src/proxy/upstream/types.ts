@@ -61,6 +61,8 @@ export interface OutboundRequest {
   readonly body: BodyReader | null;
   /** Upgrade header value to request ("websocket"), else null. */
   readonly upgrade: string | null;
+  /** Names to send as HPACK "never indexed" to an HTTP/2 upstream (the client marked them). */
+  readonly neverIndexed?: ReadonlySet<string> | null;
 }
 
 export interface UpstreamResponse {
@@ -69,6 +71,8 @@ export interface UpstreamResponse {
   readonly body: BodyReader | null;
   /** HTTP/1.1 header lines fit to forward as they are (see ProxyResponse.rawHeaders). */
   readonly rawHeaders?: Uint8Array;
+  /** Names an HTTP/2 upstream sent as HPACK "never indexed" (RFC 7541 §6.2.3), or null. */
+  readonly neverIndexed?: ReadonlySet<string> | null;
   /** Set on 101 Switching Protocols: the raw upstream byte stream. */
   readonly upgraded?: { transport: Transport; reader: BufReader; release(): void };
 }
