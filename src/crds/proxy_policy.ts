@@ -5,7 +5,15 @@
  */
 import { arr, enumOf, int, obj, str } from "./schema.ts";
 import type { Infer } from "./schema.ts";
-import { cidr, corsSpec, headerModifier, headerName, objectName, sectionName } from "./common.ts";
+import {
+  caRef,
+  cidr,
+  corsSpec,
+  headerModifier,
+  headerName,
+  objectName,
+  sectionName,
+} from "./common.ts";
 import type { CrdDef } from "./crd_def.ts";
 
 export const POLICY_TARGET_KINDS = ["ProxyGateway", "ProxyRoute", "ProxyBackend"] as const;
@@ -15,6 +23,10 @@ const localSecretKeyRef = () =>
     name: objectName(),
     key: str({ minLength: 1, maxLength: 253 }).opt(),
   });
+
+/** Why jwt.jwksCaCertificateRef was refused (CEL and parse check say the same). */
+export const JWKS_CA_MESSAGE =
+  "jwksCaCertificateRef applies only to an https:// jwksUri (not to jwksSecretRef or http://)";
 
 export const proxyPolicySpec = obj({
   targetRefs: arr(
@@ -60,8 +72,22 @@ export const proxyPolicySpec = obj({
     audiences: arr(str({ minLength: 1, maxLength: 1024 }), { maxItems: 16 }).opt(),
     jwksUri: str({ maxLength: 2048, pattern: "^https?://", patternName: "http(s) URL" }).opt(),
     jwksSecretRef: localSecretKeyRef().opt(),
+    // The CA bundle that verifies the jwksUri server (a private CA, e.g. an
+    // in-cluster Keycloak or Dex): same reference shape and keys as
+    // ProxyBackend spec.tls.caCertificateRef (Secret ca.crt / tls.crt, or
+    // ConfigMap ca.crt); cross-namespace only with a ReferenceGrant.
+    jwksCaCertificateRef: caRef().opt(),
   }, { oneOf: ["jwksUri", "jwksSecretRef"], oneRequired: true })
+    .check((j) =>
+      j.jwksCaCertificateRef !== undefined && !j.jwksUri?.startsWith("https://")
+        ? JWKS_CA_MESSAGE
+        : undefined
+    )
     .cel("has(self.jwksUri) != has(self.jwksSecretRef)", "exactly one of jwksUri or jwksSecretRef")
+    .cel(
+      "!has(self.jwksCaCertificateRef) || (has(self.jwksUri) && self.jwksUri.startsWith('https://'))",
+      JWKS_CA_MESSAGE,
+    )
     .opt(),
   requestHeaders: headerModifier().opt(),
   responseHeaders: headerModifier().opt(),

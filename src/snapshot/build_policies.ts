@@ -2,16 +2,18 @@
  * ProxyPolicy → snapshot Policies. Targets are same-namespace references
  * (Gateway API policy attachment). Credentials come from Secrets; when one is
  * missing the policy still ships with an empty credential list, so auth fails
- * closed rather than open.
+ * closed rather than open. Likewise a JWT policy whose jwksUri CA bundle
+ * (`jwt.jwksCaCertificateRef`) cannot be used ships with no JWKS at all (every
+ * token refused) and is reported Accepted=False.
  */
-import { createHash } from "node:crypto";
+import { createHash, X509Certificate } from "node:crypto";
 import type { Typed } from "../crds/mod.ts";
 import { durationMs } from "../crds/common.ts";
 import type { CorsSpecT, HeaderModifierSpec } from "../crds/common.ts";
 import type { BuildContext } from "./build_context.ts";
 import type { KubeObject } from "../store/types.ts";
 import type { Cors, HeaderModifier, Policy } from "./types.ts";
-import { secretData } from "./tls_secrets.ts";
+import { caBundle, secretData } from "./tls_secrets.ts";
 
 /** Converts a CRD header modifier to the snapshot form (names as written). */
 export function headerModifier(h: HeaderModifierSpec): HeaderModifier {
@@ -46,6 +48,20 @@ function sectionExists(o: KubeObject, section: string): boolean {
     list.some((x) =>
       typeof x === "object" && x !== null && (x as { name?: unknown }).name === section
     );
+}
+
+/** Why a CA bundle is not usable: no PEM CERTIFICATE block, or one that does not parse. */
+export function pemCaProblem(pem: string): string | undefined {
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
+  if (!blocks?.length) return "holds no PEM certificate";
+  for (const b of blocks) {
+    try {
+      new X509Certificate(b);
+    } catch {
+      return "holds a PEM block that is not a valid X.509 certificate";
+    }
+  }
+  return undefined;
 }
 
 /** Policy names by target key ("<Kind>/<ns>/<name>" and ".../<section>"). */
@@ -130,6 +146,43 @@ export function buildPolicies(
         }
       }
     }
+    // CA bundle for an https jwksUri served under a private CA. An unusable one
+    // never falls back to the default roots: the policy ships without keys.
+    let jwksCaPem = "";
+    let jwksCaFailed = false;
+    const caRef = s.jwt?.jwksUri ? s.jwt.jwksCaCertificateRef : undefined;
+    if (caRef) {
+      const field = "spec.jwt.jwksCaCertificateRef";
+      const ns = caRef.namespace ?? p.namespace;
+      const kind = caRef.kind ?? "Secret";
+      let reason = "InvalidCACertificateRef";
+      let msg: string | undefined;
+      if (caRef.group) {
+        reason = "InvalidCACertificateKind";
+        msg = `${caRef.group}/${kind}: only core ConfigMaps and Secrets`;
+      } else if (
+        ns !== p.namespace && !ctx.refPermittedFrom(p.source, "", kind, ns, caRef.name)
+      ) {
+        reason = "RefNotPermitted";
+        msg = `${kind} ${ns}/${caRef.name} is in another namespace and no ReferenceGrant allows it`;
+      } else {
+        const ca = caBundle(ctx.index, kind, ns, caRef.name);
+        const bad = ca.error ?? pemCaProblem(ca.pem);
+        if (bad === undefined) jwksCaPem = ca.pem;
+        else msg = ca.error ?? `${kind} ${ns}/${caRef.name}: CA bundle ${bad}`;
+      }
+      if (msg !== undefined) {
+        jwksCaFailed = true;
+        st.set("ResolvedRefs", false, reason, `${field}: ${msg}`);
+        st.set(
+          "Accepted",
+          false,
+          "NoValidCACertificate",
+          `${field}: no usable CA bundle for jwksUri; every token is refused until it is fixed`,
+        );
+        ctx.error(p.source, field, msg);
+      }
+    }
     const htpasswd = s.basicAuth
       ? (secretValue("spec.basicAuth.secretRef", s.basicAuth.secretRef, "htpasswd") ?? "")
         .split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"))
@@ -178,7 +231,8 @@ export function buildPolicies(
             issuer: s.jwt.issuer,
             audiences: [...(s.jwt.audiences ?? [])],
             jwksJson,
-            jwksUri: s.jwt.jwksUri ?? "",
+            jwksUri: jwksCaFailed ? "" : s.jwt.jwksUri ?? "",
+            ...(jwksCaPem ? { jwksCaPem } : {}),
           },
         }
         : {}),
@@ -194,7 +248,7 @@ export function buildPolicies(
         }
         : {}),
     });
-    st.set("Accepted", true, "Accepted", `attached to ${found} target(s)`);
+    st.set("Accepted", true, "Accepted", `attached to ${found} target(s)`); // kept False if set
     if (!st.isFalse("ResolvedRefs")) {
       st.set("ResolvedRefs", true, "ResolvedRefs", "all references resolved");
     }

@@ -334,6 +334,8 @@ export interface Jwt {
   readonly audiences: readonly string[];
   readonly jwksJson: string;
   readonly jwksUri: string;
+  /** PEM CA bundle verifying the jwksUri server instead of the default roots (absent = default). */
+  readonly jwksCaPem?: string;
 }
 
 export interface Vip {

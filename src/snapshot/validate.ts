@@ -233,7 +233,13 @@ const policy = obj({
   ipAllow: obj({ cidrs: strs() }, L).opt(),
   ipDeny: obj({ cidrs: strs() }, L).opt(),
   basicAuth: obj({ realm: S(), htpasswd: strs() }, L).opt(),
-  jwt: obj({ issuer: S(), audiences: strs(), jwksJson: S(), jwksUri: S() }, L).opt(),
+  jwt: obj({
+    issuer: S(),
+    audiences: strs(),
+    jwksJson: S(),
+    jwksUri: S(),
+    jwksCaPem: str({ minLength: 1 }).opt(),
+  }, L).opt(),
   requestHeaders: headerModifier.opt(),
   responseHeaders: headerModifier.opt(),
   apiKey: obj({ header: S(), queryParam: S(), keySha256: strs() }, L).opt(),
@@ -363,6 +369,19 @@ function normalizeAliases(s: unknown): unknown {
             )
             : rr.backends,
         };
+      }),
+    };
+  }
+  // Proto3 cannot tell an empty string from unset: jwt.jwksCaPem "" means none.
+  const policies = out.policies;
+  if (Array.isArray(policies)) {
+    out = {
+      ...out,
+      policies: policies.map((p) => {
+        const j = (p as { jwt?: Record<string, unknown> } | null)?.jwt;
+        if (!j || typeof j !== "object" || j.jwksCaPem !== "") return p;
+        const { jwksCaPem: _c, ...rest } = j;
+        return { ...p as object, jwt: rest };
       }),
     };
   }

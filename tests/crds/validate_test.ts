@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { parseNovaEdgeObject } from "../../src/crds/mod.ts";
 import type { NovaEdgeKind } from "../../src/crds/mod.ts";
 import { durationMs, selectorMatches } from "../../src/crds/common.ts";
+import { crdManifest } from "../../src/crds/gen_manifests.ts";
+import { proxyPolicyCrd } from "../../src/crds/proxy_policy.ts";
 import type { KubeObject } from "../../src/store/types.ts";
 
 function obj(kind: NovaEdgeKind, spec: unknown): KubeObject {
@@ -20,6 +22,11 @@ const route = (rule: Record<string, unknown>, extra: Record<string, unknown> = {
   parentRefs: [{ name: "gw" }],
   rules: [{ backendRefs: [{ name: "b" }], ...rule }],
   ...extra,
+});
+
+const jwtPolicy = (jwt: Record<string, unknown>) => ({
+  targetRefs: [{ kind: "ProxyRoute", name: "r" }],
+  jwt: { issuer: "https://idp.example.test", ...jwt },
 });
 
 interface Case {
@@ -232,6 +239,55 @@ const cases: Case[] = [
     spec: { targetRefs: [{ kind: "ProxyRoute", name: "r" }], rateLimit: { requestsPerSecond: 10 } },
   },
   {
+    name: "jwt jwksUri with a CA Secret",
+    kind: "ProxyPolicy",
+    spec: jwtPolicy({
+      jwksUri: "https://keycloak.identity.svc/certs",
+      jwksCaCertificateRef: { name: "idp-ca" },
+    }),
+  },
+  {
+    name: "jwt jwksUri with a CA ConfigMap in another namespace",
+    kind: "ProxyPolicy",
+    spec: jwtPolicy({
+      jwksUri: "https://dex.identity.svc/keys",
+      jwksCaCertificateRef: { kind: "ConfigMap", name: "idp-ca", namespace: "identity" },
+    }),
+  },
+  {
+    name: "jwt CA with jwksSecretRef",
+    kind: "ProxyPolicy",
+    spec: jwtPolicy({ jwksSecretRef: { name: "jwks" }, jwksCaCertificateRef: { name: "idp-ca" } }),
+    err: ["spec.jwt", "jwksCaCertificateRef applies only to an https:// jwksUri"],
+  },
+  {
+    name: "jwt CA with an http jwksUri",
+    kind: "ProxyPolicy",
+    spec: jwtPolicy({
+      jwksUri: "http://127.0.0.1:5556/keys",
+      jwksCaCertificateRef: { name: "idp-ca" },
+    }),
+    err: ["spec.jwt", "not to jwksSecretRef or http://"],
+  },
+  {
+    name: "jwt CA of an unknown kind",
+    kind: "ProxyPolicy",
+    spec: jwtPolicy({
+      jwksUri: "https://dex.identity.svc/keys",
+      jwksCaCertificateRef: { kind: "Service", name: "idp-ca" },
+    }),
+    err: ["spec.jwt.jwksCaCertificateRef.kind", "one of"],
+  },
+  {
+    name: "jwt CA without a name",
+    kind: "ProxyPolicy",
+    spec: jwtPolicy({
+      jwksUri: "https://dex.identity.svc/keys",
+      jwksCaCertificateRef: { kind: "Secret" },
+    }),
+    err: ["spec.jwt.jwksCaCertificateRef.name", "is required"],
+  },
+  {
     name: "vip bgp without bgp",
     kind: "ProxyVIP",
     spec: { address: "192.0.2.1/32", mode: "BGP" },
@@ -301,4 +357,31 @@ Deno.test("selectorMatches: labels and expressions", () => {
   );
   assert.ok(selectorMatches({ matchExpressions: [{ key: "z", operator: "DoesNotExist" }] }, {}));
   assert.ok(!selectorMatches({ matchExpressions: [{ key: "z", operator: "Exists" }] }, {}));
+});
+
+Deno.test("ProxyPolicy manifest: the API server enforces jwksCaCertificateRef only with an https jwksUri (CEL)", () => {
+  const m = crdManifest(proxyPolicyCrd) as {
+    spec: { versions: { schema: { openAPIV3Schema: Record<string, unknown> } }[] };
+  };
+  type Node = {
+    properties?: Record<string, Node>;
+    "x-kubernetes-validations"?: { rule: string; message: string }[];
+  };
+  const root = m.spec.versions[0].schema.openAPIV3Schema as Node;
+  const jwt = root.properties!.spec.properties!.jwt;
+  assert.deepEqual(Object.keys(jwt.properties!.jwksCaCertificateRef.properties!).sort(), [
+    "group",
+    "kind",
+    "name",
+    "namespace",
+  ]);
+  const rule = jwt["x-kubernetes-validations"]!.find((v) =>
+    v.rule.includes("jwksCaCertificateRef")
+  );
+  assert.ok(rule, "a CEL rule names jwksCaCertificateRef");
+  assert.equal(
+    rule.rule,
+    "!has(self.jwksCaCertificateRef) || (has(self.jwksUri) && self.jwksUri.startsWith('https://'))",
+  );
+  assert.match(rule.message, /only to an https:\/\/ jwksUri/);
 });

@@ -15,7 +15,9 @@
  * - Bounded: a response above `maxBytes`, a document above MAX_KEYS keys, or
  *   no answer within `timeoutMs` is a failed fetch. Redirects are refused (a
  *   redirect could downgrade to plain HTTP).
- * - `https:` uses the system / built-in CA roots, or `caPem` when given;
+ * - `https:` uses the system / built-in CA roots, plus `caPem` when given
+ *   (ProxyPolicy `jwt.jwksCaCertificateRef`: a private CA such as an in-cluster
+ *   Keycloak's or Dex's);
  *   `http:` only for loopback hosts, or with `allowHttp` / NOVAEDGE_JWKS_ALLOW_HTTP=1.
  */
 import { Lru } from "./lru.ts";
@@ -67,7 +69,7 @@ export interface JwksFetchOptions {
   readonly timeoutMs?: number;
   /** Largest accepted document [256 KiB]. */
   readonly maxBytes?: number;
-  /** PEM CA bundle to trust instead of the default roots (https only). */
+  /** PEM CA bundle trusted in addition to the default roots (https only; Deno `caCerts`). */
   readonly caPem?: string;
   /** Allow `http:` to non-loopback hosts [NOVAEDGE_JWKS_ALLOW_HTTP=1 in the environment]. */
   readonly allowHttp?: boolean;

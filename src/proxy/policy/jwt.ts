@@ -120,8 +120,8 @@ export class JwtVerifier {
   readonly configError: string;
 
   /**
-   * `fetcher` overrides the thread's shared fetcher for `c.jwksUri` (tests,
-   * custom CA); it is only used when `c.jwksJson` is empty.
+   * `fetcher` overrides the thread's shared fetcher for `c.jwksUri` (and its
+   * `c.jwksCaPem`) in tests; it is only used when `c.jwksJson` is empty.
    */
   constructor(
     c: Jwt,
@@ -140,8 +140,11 @@ export class JwtVerifier {
       if (typeof parsed === "string") err = parsed;
       else set = parsed;
     } else if (c.jwksUri !== "") {
-      err = fetcher === null ? jwksUriProblem(c.jwksUri) : "";
-      if (err === "") remote = fetcher ?? jwksFetcherFor(c.jwksUri);
+      // A private CA for the JWKS server (jwksCaPem) gets its own fetcher:
+      // the per-URI cache key includes the CA.
+      const opts = c.jwksCaPem ? { caPem: c.jwksCaPem } : {};
+      err = fetcher === null ? jwksUriProblem(c.jwksUri, opts) : "";
+      if (err === "") remote = fetcher ?? jwksFetcherFor(c.jwksUri, opts);
     } else {
       err = "no JWKS configured";
     }
