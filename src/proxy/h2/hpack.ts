@@ -300,7 +300,10 @@ const NO_INDEX = 1; // literal without indexing (§6.2.2)
 const NEVER = 2; // literal never indexed (§6.2.3)
 
 /**
- * Indexing rule: everything is indexed except
+ * Indexing rule (fields a peer sent as never indexed are handled before it,
+ * per message: `HpackEncoder.fields` with the decoder's `neverIndexed`;
+ * they are never added here, which would let one client turn indexing off
+ * for every other): everything is indexed except
  * - credentials and cookies (NEVER: an intermediary must not index them
  *   either, §7.1.3; a shared table would let a compression oracle guess them;
  *   the upstream connection's table is shared by every client's requests);

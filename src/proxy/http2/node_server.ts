@@ -13,7 +13,7 @@ import { Hdrs } from "../core/headers.ts";
 import { Cancel, type ProxyRequest, type ProxyResponse } from "../core/types.ts";
 import type { SocketConfig } from "../core/proxy.ts";
 import { asWebSocketUpgrade, dispatch } from "./request.ts";
-import { NOT_ON_H2 } from "./fields.ts";
+import { markSensitive, NOT_ON_H2, sensitiveNames } from "./fields.ts";
 import { NodeBody } from "../io/node_body.ts";
 import type { ConnSet } from "../listen/conns.ts";
 import { drainOrClose } from "../io/node_transport.ts";
@@ -129,6 +129,7 @@ export class NodeH2Engine {
       cancel,
       upgrade: isWs ? "websocket" : null,
       start,
+      neverIndexed: sensitiveNames(h, http2.sensitiveHeaders),
     };
     dispatch(cfg, req).then((res) => writeH2(stream, req, res))
       .then(() => {
@@ -159,6 +160,7 @@ async function writeH2(
       else if (Array.isArray(prev)) prev.push(kv[i + 1]);
       else out[n] = [String(prev), kv[i + 1]];
     }
+    markSensitive(out, http2.sensitiveHeaders, res.neverIndexed ?? null);
     if (res.upgraded && res.status === 101) {
       bytes = await bridgeWebSocket(stream, out, res);
       res.finish(bytes, null);

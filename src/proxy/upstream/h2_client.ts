@@ -23,7 +23,7 @@ import { drainOrClose, fromNodeSocket } from "../io/node_transport.ts";
 import type { Transport } from "../io/transport.ts";
 import { type ClientStream, H2ClientConn, type Refable } from "../h2/client.ts";
 import { CANCEL } from "../h2/frames.ts";
-import { nodeHttp2For, NOT_ON_H2 } from "../http2/fields.ts";
+import { markSensitive, nodeHttp2For, NOT_ON_H2, sensitiveNames } from "../http2/fields.ts";
 import { pipeBody } from "../http2/pipe.ts";
 
 import { nodeTlsOptions } from "./tls_identity.ts";
@@ -364,6 +364,7 @@ export class H2Client {
       else headers[n] = [String(prev), kv[i + 1]];
     }
     if (req.body && req.body.length >= 0) headers["content-length"] = String(req.body.length);
+    markSensitive(headers, http2.sensitiveHeaders, req.neverIndexed ?? null);
     let stream: http2.ClientHttp2Stream;
     try {
       stream = s.request(headers, { endStream: req.body === null });
@@ -420,7 +421,12 @@ export class H2Client {
         });
         // Trailers-only (gRPC errors): no body, so the client side answers
         // with one HEADERS frame carrying END_STREAM as well.
-        resolve({ status, headers: out, body: endStream ? null : nb });
+        resolve({
+          status,
+          headers: out,
+          body: endStream ? null : nb,
+          neverIndexed: sensitiveNames(h, http2.sensitiveHeaders),
+        });
       });
       const fail = (why: string, code?: number) => {
         if (settled) return;

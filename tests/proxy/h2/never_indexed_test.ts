@@ -16,8 +16,7 @@ function roundTrip(enc: HpackEncoder, d: HpackDecoder): { kv: string[]; never: s
 
 /** The representation prefix of each field in a block (no size updates, no Huffman checks). */
 function reprs(b: Uint8Array, len: number): string[] {
-  // Re-parse with a fresh decoder per field is not possible (table state), so
-  // walk the block: only the first byte of each field's representation matters.
+  // Walks the block: the first byte of each field gives its representation.
   const out: string[] = [];
   let p = 0;
   const int = (prefix: number): number => {

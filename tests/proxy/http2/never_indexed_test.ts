@@ -196,3 +196,33 @@ Deno.test("h2 never-indexed: marked fields are forwarded never indexed both ways
     b.close();
   }
 });
+
+Deno.test("h2 never-indexed: the node:http2 fallback engines carry the marks on head fields too", async () => {
+  // Both sides on node:http2 (read when the engines are built, i.e. at apply).
+  Deno.env.set("NOVAEDGE_H2_ENGINE", "node");
+  const b = await backend();
+  let dp: Awaited<ReturnType<typeof simpleProxy>>["dp"] | null = null;
+  let c: http2.ClientHttp2Session | null = null;
+  try {
+    const p = await simpleProxy([cluster("c", [b.port], { protocol: "H2C" })]);
+    dp = p.dp;
+    c = await connect(p.port);
+    const r1 = await request(c, "/mark1", ["x-secret-token"], false);
+    assert.equal(r1.status, 200);
+    assert.equal(r1.secret, "r-/mark1");
+    assert.deepEqual(r1.sensitive, ["x-resp-secret"]);
+    let s = b.seen.at(-1)!;
+    assert.equal(s.path, "/mark1");
+    assert.deepEqual(s.sensitive, ["x-secret-token"]);
+    const r2 = await request(c, "/plain2", null, false);
+    assert.deepEqual(r2.sensitive, []);
+    s = b.seen.at(-1)!;
+    assert.equal(s.path, "/plain2");
+    assert.deepEqual(s.sensitive, []);
+  } finally {
+    Deno.env.delete("NOVAEDGE_H2_ENGINE");
+    c?.close();
+    await dp?.close();
+    b.close();
+  }
+});
