@@ -77,7 +77,18 @@ export const proxyPolicySpec = obj({
     // ProxyBackend spec.tls.caCertificateRef (Secret ca.crt / tls.crt, or
     // ConfigMap ca.crt); cross-namespace only with a ReferenceGrant.
     jwksCaCertificateRef: caRef().opt(),
-  }, { oneOf: ["jwksUri", "jwksSecretRef"], oneRequired: true })
+  }, {
+    oneOf: ["jwksUri", "jwksSecretRef"],
+    oneRequired: true,
+    description: "JWT bearer auth. Keys come from jwksUri (fetched by the data plane, cached, " +
+      "re-fetched for an unknown kid, last good set kept; https; plain http only to loopback hosts " +
+      "unless the agent has NOVAEDGE_JWKS_ALLOW_HTTP=1) or " +
+      "from jwksSecretRef (a JWKS document in a Secret, key jwks.json). jwksCaCertificateRef " +
+      "names the CA bundle of an https jwksUri served under a private CA (e.g. in-cluster " +
+      "Keycloak or Dex): a Secret (ca.crt, else tls.crt) or a ConfigMap (ca.crt), trusted in " +
+      "addition to the default roots; another namespace needs a ReferenceGrant. An unusable " +
+      "bundle makes the policy Accepted=False and refuses every token on its targets.",
+  })
     .check((j) =>
       j.jwksCaCertificateRef !== undefined && !j.jwksUri?.startsWith("https://")
         ? JWKS_CA_MESSAGE

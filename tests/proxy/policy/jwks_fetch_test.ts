@@ -249,6 +249,40 @@ Deno.test("jwksUri: https with a given CA", async () => {
   }
 });
 
+Deno.test("jwksUri: a policy's jwksCaPem reaches the thread's fetcher (one per URI and CA)", async () => {
+  const pki = await makePki();
+  const leaf = await pki.leaf("jwks", ["localhost"]);
+  const srv = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen: () => {},
+    cert: leaf.certPem,
+    key: leaf.keyPem,
+    onError: () => new Response("tls error", { status: 599 }),
+  }, () => new Response(jwks(k1)));
+  try {
+    const uri = `https://localhost:${srv.addr.port}/jwks`;
+    const t = await k1.sign({}, claims());
+    const withCa = new JwtVerifier({ ...jwtCfg(uri), jwksCaPem: pki.caPem });
+    assert.equal(withCa.configError, "");
+    assert.deepEqual(await withCa.verify(t), { ok: true });
+    const forged = await (await rs256("k1")).sign({}, claims());
+    assert.deepEqual(await withCa.verify(forged), { ok: false, reason: "bad signature" });
+    // The same URI without the CA is another fetcher, and its server is not trusted.
+    const shared = jwksFetcherFor(uri, { caPem: pki.caPem });
+    assert.notEqual(jwksFetcherFor(uri), shared);
+    assert.equal(shared.lastError, "");
+    const withoutCa = await new JwtVerifier(jwtCfg(uri)).verify(t);
+    assert.ok(!withoutCa.ok && withoutCa.unavailable, JSON.stringify(withoutCa));
+    assert.match(!withoutCa.ok ? withoutCa.reason : "", /not available \(fetching https:/);
+    shared.close();
+    jwksFetcherFor(uri).close();
+  } finally {
+    await srv.shutdown();
+    await Deno.remove(pki.dir, { recursive: true });
+  }
+});
+
 Deno.test("jwksUri through the data plane: one fetch per URI for all routes; 401/503 logged", async () => {
   const srv = jwksServer(jwks(k1));
   const uri = `http://127.0.0.1:${srv.port}/jwks`;
