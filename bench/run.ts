@@ -57,7 +57,7 @@ const SPECS: FlagSpec[] = [
 const usage = `usage: deno task bench [flags]\n${formatFlags(SPECS)}`;
 
 /** Order within a round (also the table's order). */
-const ORDER: readonly ProxyName[] = ["nginx", "haproxy", "novaedge", "direct"];
+const ORDER: readonly ProxyName[] = ["nginx", "haproxy", "novaedge", "deno-relay", "direct"];
 
 function parseArgs() {
   try {
@@ -94,8 +94,9 @@ const { duration, rounds, connections, workers, proxies } = parseArgs();
 const root = new URL("..", import.meta.url).pathname;
 const BACKEND = 18080;
 const GRPC_BACKEND = 18085;
-const PORTS = { nginx: 18081, haproxy: 18082, novaedge: 18083 } as const;
-const H2PORTS = { nginx: 18091, haproxy: 18092, novaedge: 18083 } as const;
+const PORTS = { nginx: 18081, haproxy: 18082, novaedge: 18083, "deno-relay": 18084 } as const;
+// deno-relay speaks HTTP/1.1 only: its "h2" port is its one port (no HTTP/2 scenario runs it).
+const H2PORTS = { nginx: 18091, haproxy: 18092, novaedge: 18083, "deno-relay": 18084 } as const;
 type Proxy = keyof typeof PORTS;
 
 async function need(bin: string, pkg: string): Promise<void> {
@@ -290,6 +291,16 @@ async function startProxy(name: Proxy): Promise<Child> {
     ? spawn("nginx", ["-c", `${work}/nginx/nginx.conf`, "-p", `${work}/nginx`])
     : name === "haproxy"
     ? spawn("haproxy", ["-db", "-f", `${work}/haproxy.cfg`])
+    : name === "deno-relay"
+    ? spawn(Deno.execPath(), [
+      "run",
+      "--allow-net",
+      "--allow-env",
+      `${root}bench/profile/bare_relay.ts`,
+    ], {
+      AB_PORT: String(PORTS["deno-relay"]),
+      AB_BACKEND: String(BACKEND),
+    })
     : spawn(
       Deno.execPath(),
       agentArgs(`${root}src/main.ts`, `${work}/novaedge`, [], workers),
@@ -367,7 +378,7 @@ function scenarios(haveGhz: boolean): Scenario[] {
     {
       name: "HTTP/2 (h2c) small",
       grpc: false,
-      applies: (p) => p !== "direct",
+      applies: (p) => p !== "direct" && p !== "deno-relay",
       load: (p, s) => h2load(`http://127.0.0.1:${H2PORTS[p as Proxy]}/`, s),
     },
   ];
@@ -375,7 +386,7 @@ function scenarios(haveGhz: boolean): Scenario[] {
     all.push({
       name: "gRPC unary",
       grpc: true,
-      applies: () => true,
+      applies: (p) => p !== "deno-relay",
       load: (p, s) => ghz(`127.0.0.1:${p === "direct" ? GRPC_BACKEND : H2PORTS[p]}`, s),
     });
   }

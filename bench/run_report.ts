@@ -5,8 +5,13 @@
  * (tests/bench/run_report_test.ts).
  */
 
-/** A proxy column of the benchmark; `direct` is the backend without a proxy. */
-export type ProxyName = "nginx" | "haproxy" | "novaedge" | "direct";
+/**
+ * A proxy column of the benchmark; `direct` is the backend without a proxy;
+ * `deno-relay` is bench/profile/bare_relay.ts, the least a Deno HTTP/1.1
+ * relay does (no parsing beyond framing, no routing or rewriting): the floor
+ * NovaEdge's own cost sits on.
+ */
+export type ProxyName = "nginx" | "haproxy" | "novaedge" | "deno-relay" | "direct";
 
 /** What one bounded load reported. */
 export interface LoadResult {
@@ -137,7 +142,7 @@ export function renderReport(r: ReportInput): string {
     "Same backend, same run, 127.0.0.1, 2 cores. CPU-s/100k counts only the proxy's processes.",
     "",
     `**${r.rounds} interleaved round${r.rounds === 1 ? "" : "s"} per scenario**: each round ` +
-    "measures nginx, haproxy, novaedge, direct in turn (fresh proxy process, 1 s warm-up, then " +
+    "measures nginx, haproxy, novaedge, deno-relay (HTTP/1.1 only), direct in turn (fresh proxy process, 1 s warm-up, then " +
     "the load). req/s, p50, p99 and CPU-s/100k are medians over rounds; **vs nginx** is the " +
     "median of per-round ratios, each against the same round's nginx; **CPU ratio min–max** is " +
     "their spread across rounds; peak RSS is the max over rounds; errors are summed over rounds.",
