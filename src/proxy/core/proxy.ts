@@ -194,19 +194,21 @@ export function grpcPercentEncode(s: string): string {
 /** Parses a grpc-timeout value ("100m", "5S") into milliseconds. */
 export function parseGrpcTimeout(v: string | null): number {
   if (!v) return 0;
-  const m = /^(\d{1,8})([HMSmun])$/.exec(v);
+  const m = GRPC_TIMEOUT.exec(v);
   if (!m) return 0;
-  const n = Number(m[1]);
-  const mult: Record<string, number> = {
-    H: 3600_000,
-    M: 60_000,
-    S: 1000,
-    m: 1,
-    u: 0.001,
-    n: 0.000001,
-  };
-  return Math.max(1, Math.ceil(n * mult[m[2]]));
+  return Math.max(1, Math.ceil(Number(m[1]) * GRPC_TIMEOUT_UNIT_MS[m[2]]));
 }
+
+const GRPC_TIMEOUT = /^(\d{1,8})([HMSmun])$/;
+/** Milliseconds per grpc-timeout unit (built once, not per request). */
+const GRPC_TIMEOUT_UNIT_MS: Readonly<Record<string, number>> = {
+  H: 3600_000,
+  M: 60_000,
+  S: 1000,
+  m: 1,
+  u: 0.001,
+  n: 0.000001,
+};
 
 /** Per-request facts collected for the access log. */
 interface LogCtx {
