@@ -19,9 +19,9 @@
  * min–max spread so the noise is visible.
  *
  * Runtime: about rounds × loads × (duration + 1.5 s: warm-up, process start
- * and stop): 15 loads per round (4 scenarios × 3 proxies + 3 direct), so the
- * default (--duration 10 --rounds 3) takes ≈ 9 minutes and `--duration 1
- * --rounds 2` ≈ 1 minute (measured 1m08s).
+ * and stop): 17 loads per round (4 scenarios × 3 proxies, 3 direct, 2
+ * deno-relay), so the default (--duration 10 --rounds 3) takes ≈ 10 minutes
+ * (measured 9m33s) and `--duration 1 --rounds 2` ≈ 1 minute.
  *
  * The markdown (medians, ratios, spread) is built by bench/run_report.ts.
  *
