@@ -18,7 +18,7 @@ import {
   writeAll,
   writeRest,
 } from "../io/transport.ts";
-import { type Deadline, unwatch, watch } from "../io/ticker.ts";
+import { coarseNow, type Deadline, unwatch, watch } from "../io/ticker.ts";
 import { ChunkedBody, encodeChunk, encodeLastChunk, FixedBody } from "./body.ts";
 import { HttpError, parseRequestHead, type RequestHead } from "./parser.ts";
 import { STATUS_TEXT } from "./status.ts";
@@ -132,11 +132,15 @@ export async function serveH1(t: Transport, ctx: H1Context): Promise<void> {
           }
           return;
         }
+        // A head that arrives whole needs no header deadline: it is armed
+        // below only while the head is incomplete (one clock read less per
+        // keep-alive request).
+        let armHeader = false;
         if (!headStarted) {
           headStarted = true;
           handle.busy = true;
           timeoutReason = "header read timeout";
-          dl.deadline = Date.now() + limits.headerTimeoutMs;
+          armHeader = true;
         }
         if (first && ctx.h2 && r.buf[r.start] === 0x50 /* P */) {
           const got = Math.min(r.available, PREFACE.length);
@@ -153,9 +157,13 @@ export async function serveH1(t: Transport, ctx: H1Context): Promise<void> {
             ctx.h2(t, r.takeAll());
             return;
           }
-          if (match) continue;
+          if (match) {
+            if (armHeader) dl.deadline = Date.now() + limits.headerTimeoutMs;
+            continue;
+          }
         }
         end = r.headEnd(Math.max(r.start, r.end - n - 3));
+        if (armHeader && end < 0) dl.deadline = Date.now() + limits.headerTimeoutMs;
       }
       first = false;
       handle.busy = true;
@@ -320,7 +328,8 @@ function watchHangup(st: ConnState, cancel: Cancel, maxRead: number): void {
   const hup = st.hup;
   hup.cancel = cancel;
   hup.maxRead = maxRead;
-  hup.deadline = Date.now() + HANGUP_WATCH_AFTER_MS;
+  // The coarse clock may be up to a tick old: the watch starts 150–250 ms in.
+  hup.deadline = coarseNow() + HANGUP_WATCH_AFTER_MS;
   watch(hup);
   st.watching = true;
 }

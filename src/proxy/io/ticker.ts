@@ -20,9 +20,12 @@ export interface Deadline {
 const TICK_MS = 100;
 const entries: Deadline[] = [];
 let timer: ReturnType<typeof setInterval> | null = null;
+/** Date.now() at the last tick (or when the ticker started): see coarseNow. */
+let coarse = Date.now();
 
 function tick(): void {
   const now = Date.now();
+  coarse = now;
   // A firing deadline may unwatch others: walk a copy.
   const list = entries.slice();
   for (const e of list) {
@@ -48,6 +51,7 @@ export function watch(e: Deadline): void {
   e.slot = entries.length;
   entries.push(e);
   if (timer === null) {
+    coarse = Date.now();
     const t = setInterval(tick, TICK_MS);
     Deno.unrefTimer(t as unknown as number);
     timer = t;
@@ -68,4 +72,15 @@ export function unwatch(e: Deadline): void {
 /** Cheap current time for arming deadlines. */
 export function now(): number {
   return Date.now();
+}
+
+/**
+ * Date.now() as of the last tick: never ahead of the real time and, while
+ * anything is watched, at most about TICK_MS behind (more only when the event
+ * loop is blocked). A clock read per request is measurable on the hot path;
+ * this is for timestamps that tolerate being early by that much — idle
+ * connection ages, the hang-up watch's delay — never for a request deadline.
+ */
+export function coarseNow(): number {
+  return coarse;
 }

@@ -9,6 +9,7 @@
 import { Hdrs } from "../core/headers.ts";
 import type { BodyReader, Cancel } from "../core/types.ts";
 import { BufReader } from "../io/reader.ts";
+import { coarseNow } from "../io/ticker.ts";
 import { encodeHeadInto, safeClose, type Transport, writeAll, writeRest } from "../io/transport.ts";
 import { fromNodeSocket } from "../io/node_transport.ts";
 import {
@@ -130,7 +131,9 @@ export class H1Pool {
   /** An idle connection if one is usable, else null (sync fast path). */
   takeIdle(): H1Conn | null {
     const limit = this.cfg.idleTimeoutMs > 0 ? this.cfg.idleTimeoutMs : 60_000;
-    const now = Date.now();
+    // Idle ages tolerate the coarse clock (at most a tick early); a too-old
+    // connection that slips through is caught by the stale-connection replay.
+    const now = coarseNow();
     while (this.idle.length > 0) {
       const c = this.idle.pop()!;
       if (now - c.idleSince < limit && !c.reader.eof) return c;
@@ -215,7 +218,7 @@ export class H1Pool {
     if (this.closed) return this.discard(c);
     const w = this.waiters.shift();
     if (w) return w(c);
-    c.idleSince = Date.now();
+    c.idleSince = coarseNow();
     this.idle.push(c);
   }
 
