@@ -4,6 +4,7 @@
  * of a restarted worker dropped.
  */
 import assert from "node:assert/strict";
+import { workerInbox } from "../../_support/worker_inbox.ts";
 import {
   BreakerCounts,
   breakerCounts,
@@ -112,19 +113,7 @@ async function startWorkers(
   const probe = new SharedArrayBuffer(16);
   const url = new URL("./_breaker_worker.ts", import.meta.url);
   const workers = jobs.map(() => new Worker(url, { type: "module" }));
-  const inbox = workers.map((w) => {
-    const q: unknown[] = [];
-    let wake: (() => void) | null = null;
-    w.onmessage = (e) => {
-      q.push(e.data);
-      wake?.();
-    };
-    return async () => {
-      while (q.length === 0) await new Promise<void>((r) => (wake = r));
-      wake = null;
-      return q.shift();
-    };
-  });
+  const inbox = workers.map(workerInbox);
   workers.forEach((w, i) => w.postMessage({ buffer, probe, threads: jobs.length, ...jobs[i] }));
   for (const next of inbox) assert.equal(await next(), "ready");
   const p = new Int32Array(probe);

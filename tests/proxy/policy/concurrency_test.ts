@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { workerInbox } from "../../_support/worker_inbox.ts";
 import {
   concurrencyCounter,
   LocalConcurrency,
@@ -65,19 +66,7 @@ async function startWorkers(
   const start = new SharedArrayBuffer(4);
   const url = new URL("./_concurrency_worker.ts", import.meta.url);
   const workers = jobs.map(() => new Worker(url, { type: "module" }));
-  const inbox = workers.map((w) => {
-    const q: unknown[] = [];
-    let wake: (() => void) | null = null;
-    w.onmessage = (e) => {
-      q.push(e.data);
-      wake?.();
-    };
-    return async () => {
-      while (q.length === 0) await new Promise<void>((r) => (wake = r));
-      wake = null;
-      return q.shift();
-    };
-  });
+  const inbox = workers.map(workerInbox);
   workers.forEach((w, i) => w.postMessage({ buffer, start, ...jobs[i] }));
   for (const next of inbox) assert.equal(await next(), "ready");
   const go = new Int32Array(start);
