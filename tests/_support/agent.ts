@@ -32,6 +32,11 @@ export async function waitFor<T>(
   throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}`);
 }
 
+/** Polls a synchronous condition until it holds (bounded by `ms`, see waitFor). */
+export function until(cond: () => boolean, what: string, ms = 10_000): Promise<true> {
+  return waitFor(what, () => Promise.resolve(cond() || undefined), ms);
+}
+
 export interface JsonBackend {
   readonly port: number;
   close(): Promise<void>;

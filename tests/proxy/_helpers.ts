@@ -262,3 +262,10 @@ export function gatedBackend(): GatedBackend {
     },
   };
 }
+
+/** A cluster's circuitBreaker with every limit off except those given. */
+export function cb(
+  over: Partial<NonNullable<Cluster["circuitBreaker"]>>,
+): NonNullable<Cluster["circuitBreaker"]> {
+  return { maxConnections: 0, maxPendingRequests: 0, maxRequests: 0, maxRetries: 0, ...over };
+}

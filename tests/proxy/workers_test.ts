@@ -2,16 +2,18 @@ import assert from "node:assert/strict";
 import * as http2 from "node:http2";
 import { DataPlane } from "../../src/proxy/mod.ts";
 import { registry } from "../../src/observe/metrics.ts";
-import { cluster, echoBackend, freePort, listener, route, snapshot } from "./_helpers.ts";
+import { cb, cluster, echoBackend, freePort, listener, route, snapshot } from "./_helpers.ts";
 import { curl, makePki } from "./_tls.ts";
-import type { Cluster } from "../../src/snapshot/types.ts";
 import {
   BreakerTable,
   CONNECTIONS,
   PENDING,
   REQUESTS,
 } from "../../src/proxy/core/shared_breaker.ts";
-import { waitFor } from "../_support/agent.ts";
+import { until as untilHolds, waitFor } from "../_support/agent.ts";
+
+/** Polls a condition (bounded: the two-thread cases can take a while on a busy box). */
+const until = (cond: () => boolean, what: string) => untilHolds(cond, what, 15_000);
 
 Deno.test("workers: two threads share the port, apply to both, metrics are folded back", async () => {
   const b = echoBackend("w");
@@ -189,18 +191,6 @@ Deno.test("workers: round robin takes turns across worker threads", async () => 
     await dp.close();
     for (const b of bs) await b.close();
   }
-});
-
-/** Polls `cond` (bounded, see waitFor). */
-const until = (cond: () => boolean, what: string) =>
-  waitFor(what, () => Promise.resolve(cond() || undefined), 15_000);
-
-const cb = (over: Partial<NonNullable<Cluster["circuitBreaker"]>>) => ({
-  maxConnections: 0,
-  maxPendingRequests: 0,
-  maxRequests: 0,
-  maxRetries: 0,
-  ...over,
 });
 
 /**

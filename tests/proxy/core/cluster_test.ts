@@ -15,12 +15,8 @@ import {
   type UpstreamResponse,
 } from "../../../src/proxy/upstream/types.ts";
 import type { Cluster } from "../../../src/snapshot/types.ts";
-import { cluster, endpoint, freePort, gatedBackend, simpleProxy } from "../_helpers.ts";
-import { waitFor } from "../../_support/agent.ts";
-
-/** Polls `cond` (bounded, see waitFor). */
-const until = (cond: () => boolean, what: string) =>
-  waitFor(what, () => Promise.resolve(cond() || undefined), 10_000);
+import { cb, cluster, endpoint, freePort, gatedBackend, simpleProxy } from "../_helpers.ts";
+import { until } from "../../_support/agent.ts";
 
 const GET: OutboundRequest = {
   method: "GET",
@@ -48,14 +44,6 @@ async function text(res: UpstreamResponse): Promise<string> {
   }
   return s;
 }
-
-const cb = (over: Partial<NonNullable<Cluster["circuitBreaker"]>>) => ({
-  maxConnections: 0,
-  maxPendingRequests: 0,
-  maxRequests: 0,
-  maxRetries: 0,
-  ...over,
-});
 
 Deno.test("circuit breaker: maxPendingRequests caps requests waiting for a pooled connection", async () => {
   const b = gatedBackend();

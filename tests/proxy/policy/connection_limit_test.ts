@@ -20,11 +20,7 @@ import {
   route,
   snapshot,
 } from "../_helpers.ts";
-import { waitFor } from "../../_support/agent.ts";
-
-/** Polls `cond` (bounded, see waitFor). */
-const until = (cond: () => boolean, what: string) =>
-  waitFor(what, () => Promise.resolve(cond() || undefined), 10_000);
+import { until } from "../../_support/agent.ts";
 
 const KEY = "ns/conn\x00127.0.0.1";
 const inFlight = () => concurrencyCounter().count(KEY);

@@ -25,6 +25,7 @@ import {
 import type { Cluster } from "../../../src/snapshot/types.ts";
 import {
   accessLines,
+  cb,
   cluster,
   endpoint,
   freePort,
@@ -32,19 +33,7 @@ import {
   route,
   snapshot,
 } from "../_helpers.ts";
-import { waitFor } from "../../_support/agent.ts";
-
-/** Polls `cond` (bounded, see waitFor). */
-const until = (cond: () => boolean, what: string) =>
-  waitFor(what, () => Promise.resolve(cond() || undefined), 10_000);
-
-const cb = (over: Partial<NonNullable<Cluster["circuitBreaker"]>>) => ({
-  maxConnections: 0,
-  maxPendingRequests: 0,
-  maxRequests: 0,
-  maxRetries: 0,
-  ...over,
-});
+import { until } from "../../_support/agent.ts";
 
 /**
  * An h2c backend (node:http2) that holds each stream until release(), except
