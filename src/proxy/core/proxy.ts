@@ -425,7 +425,6 @@ class Flight implements RequestView, PickContext, LogCtx, Deadline, ProxyRespons
   idempotent = false;
   perTry = 0;
   overallDeadline = 0;
-  budget = 0;
   // Tries so far
   attempt = 0;
   /** Endpoints tried (allocated only when a retry happens). */
@@ -605,7 +604,11 @@ class Flight implements RequestView, PickContext, LogCtx, Deadline, ProxyRespons
 
   /** Before another try: null to go on, or the answer when the retry budget is spent. */
   beforeRetry(): ProxyResponse | null {
-    if (this.cr!.activeRetries >= this.budget) {
+    // Computed only when a retry is wanted: reading the agent-wide counts is
+    // not free, and most requests never retry.
+    const cr = this.cr!;
+    const budget = cr.cluster.circuitBreaker?.maxRetries || Math.max(3, Math.ceil(cr.active * 0.2));
+    if (cr.activeRetries >= budget) {
       this.reason = "retry budget exhausted";
       return this.failure();
     }
@@ -953,7 +956,6 @@ function plan(f: Flight, m: RouteMatchResult, d: PolicyDecision | null): Promise
   const grpcMs = parseGrpcTimeout(req.headers.get("grpc-timeout"));
   if (grpcMs > 0) overall = overall > 0 ? Math.min(overall, grpcMs) : grpcMs;
   f.overallDeadline = overall > 0 ? Date.now() + overall : 0;
-  f.budget = cr.cluster.circuitBreaker?.maxRetries || Math.max(3, Math.ceil(cr.active * 0.2));
   f.out = {
     method: req.method,
     target: query ? `${outPath}?${query}` : outPath,
