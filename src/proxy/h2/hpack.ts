@@ -30,10 +30,6 @@ export const STATIC_TABLE: readonly (readonly [string, string])[] = [
   ["vary", ""], ["via", ""], ["www-authenticate", ""],
 ];
 
-/** First static index of each name (1-based). */
-const STATIC_NAME = new Map<string, number>();
-for (let i = STATIC_TABLE.length - 1; i >= 0; i--) STATIC_NAME.set(STATIC_TABLE[i][0], i + 1);
-
 /** A static-table name: its first index and the (name, value) entries it has. */
 interface StaticName {
   index: number;
@@ -47,24 +43,9 @@ for (let i = 0; i < STATIC_TABLE.length; i++) {
   if (!e) STATIC_BY_NAME.set(n, e = { index: i + 1, values: new Map() });
   e.values.set(v, i + 1);
 }
-const STATUS_INDEX_N: Record<number, number> = {
-  200: 8,
-  204: 9,
-  206: 10,
-  304: 11,
-  400: 12,
-  404: 13,
-  500: 14,
-};
-const STATUS_INDEX: Record<string, number> = {
-  "200": 8,
-  "204": 9,
-  "206": 10,
-  "304": 11,
-  "400": 12,
-  "404": 13,
-  "500": 14,
-};
+/** Static indexes of the `:status` codes the table has (8–14), derived from it. */
+const STATUS_INDEX: Record<number, number> = {};
+for (const [v, i] of STATIC_BY_NAME.get(":status")!.values) STATUS_INDEX[Number(v)] = i;
 
 /** A header block that cannot be decoded: a connection error (COMPRESSION_ERROR). */
 export class HpackError extends Error {}
@@ -453,7 +434,7 @@ export class HpackEncoder {
 
   /** `:status` (first in a response block). */
   status(code: number): void {
-    const i = STATUS_INDEX_N[code];
+    const i = STATUS_INDEX[code];
     if (i !== undefined) return this.w.int(i, 7, 0x80);
     this.field(":status", STATUS_STR[code] ??= String(code));
   }
@@ -581,7 +562,7 @@ export class HpackEncoder {
  * use `HpackEncoder`.
  */
 export function encodeField(w: BlockWriter, name: string, value: string): void {
-  const i = STATIC_NAME.get(name);
+  const i = STATIC_BY_NAME.get(name)?.index;
   if (i !== undefined) w.int(i, 4, 0);
   else {
     w.int(0, 4, 0);
@@ -592,8 +573,7 @@ export function encodeField(w: BlockWriter, name: string, value: string): void {
 
 /** `:status` as an indexed field when the static table has it. */
 export function encodeStatus(w: BlockWriter, status: number): void {
-  const s = String(status);
-  const i = STATUS_INDEX[s];
+  const i = STATUS_INDEX[status];
   if (i !== undefined) w.int(i, 7, 0x80);
-  else encodeField(w, ":status", s);
+  else encodeField(w, ":status", String(status));
 }
