@@ -110,19 +110,38 @@ function connect(
   });
 }
 
+/** The usual fixture: test PKIs, a TCP backend answering "plain:…", a port and a data plane, closed after `fn`. */
+async function withFixture(
+  fn: (
+    f: {
+      p: Awaited<ReturnType<typeof pkis>>;
+      be: ReturnType<typeof tcpBackend>;
+      port: number;
+      dp: DataPlane;
+    },
+  ) => Promise<void>,
+): Promise<void> {
+  const p = await pkis();
+  const be = tcpBackend(reply("plain:"));
+  const port = freePort();
+  const dp = new DataPlane({});
+  try {
+    await fn({ p, be, port, dp });
+  } finally {
+    await dp.close();
+    be.close();
+  }
+}
+
 async function refusedCount(listenerLabel: string): Promise<number> {
   const m = await registry.getSingleMetricAsString("novaedge_l4_refused_total");
   const re = new RegExp(`listener="${listenerLabel}",cause="client_certificate"\\} (\\d+)`);
   return Number(re.exec(m)?.[1] ?? 0);
 }
 
-Deno.test("TLS terminate + AllowValidOnly: a valid client certificate reaches the backend; none, or another CA's, is refused in the handshake", async () => {
-  const p = await pkis();
-  const be = tcpBackend(reply("plain:"));
-  const port = freePort();
-  const dp = new DataPlane({});
-  const validOnly: ClientValidation = { caPem: p.clients.caPem, mode: "AllowValidOnly" };
-  try {
+Deno.test("TLS terminate + AllowValidOnly: a valid client certificate reaches the backend; none, or another CA's, is refused in the handshake", () =>
+  withFixture(async ({ p, be, port, dp }) => {
+    const validOnly: ClientValidation = { caPem: p.clients.caPem, mode: "AllowValidOnly" };
     await dp.apply(snapshot({
       listeners: [terminating("mtls", port, ["tls.example.test"], validOnly)],
       routes: [l4Route("r", "TLS", ["c"], { hostnames: ["tls.example.test"] })],
@@ -173,18 +192,10 @@ Deno.test("TLS terminate + AllowValidOnly: a valid client certificate reaches th
     const served = lines.find((l) => l.bytesIn === 4);
     assert.equal(served?.clientCert, "valid");
     assert.equal(served?.reason, null);
-  } finally {
-    await dp.close();
-    be.close();
-  }
-});
+  }));
 
-Deno.test("TLS terminate + AllowInsecureFallback: a certificate is asked for, every client gets through", async () => {
-  const p = await pkis();
-  const be = tcpBackend(reply("plain:"));
-  const port = freePort();
-  const dp = new DataPlane({});
-  try {
+Deno.test("TLS terminate + AllowInsecureFallback: a certificate is asked for, every client gets through", () =>
+  withFixture(async ({ p, be, port, dp }) => {
     await dp.apply(snapshot({
       listeners: [
         terminating("fallback", port, ["tls.example.test"], {
@@ -209,27 +220,19 @@ Deno.test("TLS terminate + AllowInsecureFallback: a certificate is asked for, ev
       "no client certificate",
       "valid",
     ]);
-  } finally {
-    await dp.close();
-    be.close();
-  }
-});
+  }));
 
-Deno.test("TLS terminate: turning AllowValidOnly on (and off) applies to new connections on the same socket; an unusable CA refuses the snapshot", async () => {
-  const p = await pkis();
-  const be = tcpBackend(reply("plain:"));
-  const port = freePort();
-  const dp = new DataPlane({});
-  const mk = (v?: ClientValidation) =>
-    snapshot({
-      listeners: [terminating("live", port, ["tls.example.test"], v)],
-      routes: [l4Route("r", "TLS", ["c"], { hostnames: ["tls.example.test"] })],
-      clusters: [cluster("c", [be.port])],
-      secrets: [p.srv],
-    });
-  const ca = p.server.caPem;
-  const host = "tls.example.test";
-  try {
+Deno.test("TLS terminate: turning AllowValidOnly on (and off) applies to new connections on the same socket; an unusable CA refuses the snapshot", () =>
+  withFixture(async ({ p, be, port, dp }) => {
+    const mk = (v?: ClientValidation) =>
+      snapshot({
+        listeners: [terminating("live", port, ["tls.example.test"], v)],
+        routes: [l4Route("r", "TLS", ["c"], { hostnames: ["tls.example.test"] })],
+        clusters: [cluster("c", [be.port])],
+        secrets: [p.srv],
+      });
+    const ca = p.server.caPem;
+    const host = "tls.example.test";
     await dp.apply(mk());
     assert.equal((await connect(port, host, ca)).text, "plain:ping", "no validation: anyone");
     await dp.apply(mk({ caPem: p.clients.caPem, mode: "AllowValidOnly" }));
@@ -249,11 +252,7 @@ Deno.test("TLS terminate: turning AllowValidOnly on (and off) applies to new con
     await dp.apply(mk());
     assert.equal((await connect(port, host, ca)).text, "plain:ping");
     assert.equal(be.accepted, 4);
-  } finally {
-    await dp.close();
-    be.close();
-  }
-});
+  }));
 
 Deno.test("TLS terminate mTLS per listener on a shared port: by SNI, next to HTTPS listeners with and without validation", async () => {
   const p = await pkis();
@@ -324,12 +323,8 @@ Deno.test("TLS terminate mTLS per listener on a shared port: by SNI, next to HTT
   }
 });
 
-Deno.test("TLS terminate + AllowValidOnly on a hostless listener: a client that sends no server name is validated too", async () => {
-  const p = await pkis();
-  const be = tcpBackend(reply("plain:"));
-  const port = freePort();
-  const dp = new DataPlane({});
-  try {
+Deno.test("TLS terminate + AllowValidOnly on a hostless listener: a client that sends no server name is validated too", () =>
+  withFixture(async ({ p, be, port, dp }) => {
     await dp.apply(snapshot({
       listeners: [
         terminating("any", port, [], { caPem: p.clients.caPem, mode: "AllowValidOnly" }),
@@ -347,18 +342,10 @@ Deno.test("TLS terminate + AllowValidOnly on a hostless listener: a client that 
     assert.equal((await connect(port, "", ca)).text, "");
     assert.equal((await connect(port, "", ca, { cert: p.bad })).text, "");
     assert.equal(be.accepted, 1);
-  } finally {
-    await dp.close();
-    be.close();
-  }
-});
+  }));
 
-Deno.test("TLS terminate + AllowValidOnly keeps the listener's minimum TLS version", async () => {
-  const p = await pkis();
-  const be = tcpBackend(reply("plain:"));
-  const port = freePort();
-  const dp = new DataPlane({});
-  try {
+Deno.test("TLS terminate + AllowValidOnly keeps the listener's minimum TLS version", () =>
+  withFixture(async ({ p, be, port, dp }) => {
     await dp.apply(snapshot({
       listeners: [
         listener("v13", port, {
@@ -387,11 +374,7 @@ Deno.test("TLS terminate + AllowValidOnly keeps the listener's minimum TLS versi
     const ok = await connect(port, "tls.example.test", ca, { cert: p.good });
     assert.equal(ok.text, "plain:ping");
     assert.equal(be.accepted, 1);
-  } finally {
-    await dp.close();
-    be.close();
-  }
-});
+  }));
 
 Deno.test({
   name: "TLS terminate mTLS: remove the test PKI",
