@@ -461,8 +461,13 @@ Deno.test("workers: a restarted worker drops the breaker counts its crashed pred
 
 Deno.test("workers: maxConnections holds across threads for an h2c cluster (one connection for the agent)", async () => {
   let sessions = 0;
+  const open = new Set<http2.ServerHttp2Session>();
   const server = http2.createServer();
-  server.on("session", () => sessions++);
+  server.on("session", (x) => {
+    sessions++;
+    open.add(x);
+    x.on("close", () => open.delete(x));
+  });
   server.on("stream", (stream: http2.ServerHttp2Stream) => {
     stream.respond({ ":status": 200 });
     stream.end("h2");
@@ -501,6 +506,12 @@ Deno.test("workers: maxConnections holds across threads for an h2c cluster (one 
     await until(() => counts.count(CONNECTIONS) === 0, "the connection given back on close");
   } finally {
     if (!closed) await dp.close();
-    await new Promise<void>((r) => server.close(() => r()));
+    // Let the session the proxy is closing (GOAWAY) finish before the server
+    // goes: destroying one mid-GOAWAY has crashed Deno's nghttp2 (see
+    // tests/proxy/upstream/h2_breaker_test.ts); a CI run segfaulted here.
+    const gone = new Promise<void>((r) => server.close(() => r()));
+    for (let i = 0; i < 50 && open.size > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    for (const x of open) x.destroy();
+    await gone;
   }
 });
